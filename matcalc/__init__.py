@@ -1,0 +1,1 @@
+"""matcalc: symbolic matrix calculus for neural networks."""

@@ -1,0 +1,515 @@
+"""Matrix expressions: SymPy MatrixExpr nodes with shapes checked when they are built.
+
+Stage 1 (build). Produces the trees every later stage consumes. SymPy's own nodes are used
+where they exist (MatrixSymbol, MatMul, MatAdd, Transpose, Inverse, HadamardProduct,
+Identity, OneMatrix, ZeroMatrix, Trace, Determinant, DiagMatrix, DiagonalOf); this module
+adds Elementwise, Softmax, LogSoftmax, LogSumExp, EntrySum, FrobeniusNorm, LogDet and the
+differential dX. Scalars are ordinary SymPy expressions.
+
+CamelCase classes stay unevaluated; the lowercase constructors below (matmul, add, hadamard,
+transpose, …) check shapes, name the operands in their errors, and canonicalise (flatten,
+pull scalar coefficients out, drop identities and all-ones factors, fuse f(g(X))), so that
+results come out in the short form a person writes.
+"""
+import sympy as sp
+from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul,
+                   MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
+from sympy.core.sorting import default_sort_key
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+
+from .errors import ShapeError
+from .functions import FUNCTIONS, T
+from .printing.text import text
+
+__all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "mul",
+           "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
+           "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
+           "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
+           "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
+           "LogDet", "Differential", "T"]
+
+
+# ---------------------------------------------------------------- nodes SymPy lacks
+
+class Elementwise(MatrixExpr):
+    """f(M) applied entry by entry; `body` is f written in the placeholder T."""
+
+    def __new__(cls, body, arg):
+        return super().__new__(cls, sp.sympify(body), arg)
+
+    body = property(lambda self: self.args[0])
+    arg = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[1].shape)
+
+    def _entry(self, i, j, **kwargs):
+        return self.body.xreplace({T: self.arg._entry(i, j, **kwargs)})
+
+
+class _AxisNode(MatrixExpr):
+    """A column-wise (axis 0) or row-wise (axis 1) reduction-based function of M."""
+
+    def __new__(cls, arg, axis=0):
+        return super().__new__(cls, arg, sp.Integer(axis))
+
+    arg = property(lambda self: self.args[0])
+    axis = property(lambda self: int(self.args[1]))
+
+    def _lse(self, i, j):
+        m, n = self.arg.shape
+        if self.axis == 0:
+            return sp.log(sum(sp.exp(self.arg[k, j]) for k in range(m)))
+        return sp.log(sum(sp.exp(self.arg[i, k]) for k in range(n)))
+
+
+class Softmax(_AxisNode):
+    """softmax(M) along an axis: each column (axis 0) or row (axis 1) sums to 1."""
+    shape = property(lambda self: self.arg.shape)
+
+    def _entry(self, i, j, **kwargs):
+        return sp.exp(self.arg[i, j] - self._lse(i, j))
+
+
+class LogSoftmax(_AxisNode):
+    """log softmax(M) = M − 1 logsumexp(M) along an axis."""
+    shape = property(lambda self: self.arg.shape)
+
+    def _entry(self, i, j, **kwargs):
+        return self.arg[i, j] - self._lse(i, j)
+
+
+class LogSumExp(_AxisNode):
+    """log Σ exp along an axis: a row vector (axis 0) or a column vector (axis 1)."""
+
+    @property
+    def shape(self):
+        m, n = self.arg.shape
+        return (sp.Integer(1), n) if self.axis == 0 else (m, sp.Integer(1))
+
+    def _entry(self, i, j, **kwargs):
+        return self._lse(i, j)
+
+
+class _ScalarOf(sp.Expr):
+    """A scalar function of one matrix."""
+    is_commutative = True
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    arg = property(lambda self: self.args[0])
+
+
+class EntrySum(_ScalarOf):
+    """sum(M): the sum of all entries, 1ᵀ M 1."""
+
+
+class FrobeniusNorm(_ScalarOf):
+    """norm(M) = ‖M‖_F = sqrt(tr(MᵀM))."""
+    is_nonnegative = True
+
+
+class LogDet(_ScalarOf):
+    """logdet(M) = log det M."""
+
+
+class Differential(MatrixExpr):
+    """dX: the differential of the variable X, the shape of X."""
+
+    def __new__(cls, var):
+        return super().__new__(cls, var)
+
+    var = property(lambda self: self.args[0])
+    shape = property(lambda self: self.args[0].shape)
+
+
+# ---------------------------------------------------------------- leaves
+
+def dim(d):
+    """A dimension: an int, or a name such as 'n', which becomes a positive integer symbol."""
+    if isinstance(d, sp.Basic):
+        return d
+    if isinstance(d, int):
+        if d < 1:
+            raise ShapeError(f"a dimension must be a positive integer, not {d}")
+        return sp.Integer(d)
+    if isinstance(d, str) and d.isidentifier():
+        return sp.Symbol(d, integer=True, positive=True)
+    raise ShapeError(f"a dimension must be a positive integer or a name, not {d!r}")
+
+
+def matrix(name, rows, cols):
+    """A matrix variable: matrix('W', 3, 'n') is W with shape 3×n."""
+    return MatrixSymbol(name, dim(rows), dim(cols))
+
+
+def vector(name, n):
+    """A column vector variable of n entries."""
+    return MatrixSymbol(name, dim(n), sp.Integer(1))
+
+
+def scalar(name):
+    """A scalar variable."""
+    return sp.Symbol(name, real=True)
+
+
+def ones(m, n):
+    """The all-ones matrix 1 of shape m×n (ones(N, 1) is the column 1)."""
+    return OneMatrix(dim(m), dim(n))
+
+
+def eye(n):
+    """The n×n identity."""
+    return Identity(dim(n))
+
+
+def zeros(m, n):
+    return ZeroMatrix(dim(m), dim(n))
+
+
+# ---------------------------------------------------------------- helpers
+
+def is_matrix(e):
+    return isinstance(e, MatrixExpr)
+
+
+def shape(e):
+    """The shape of a matrix, or (1, 1) for a scalar."""
+    return e.shape if is_matrix(e) else (sp.Integer(1), sp.Integer(1))
+
+
+def _dims(e):
+    return "×".join(text(d) for d in shape(e))
+
+
+def describe(e):
+    """'W (3×4)': an operand and its shape, for error messages."""
+    return f"{text(e)} ({_dims(e)})" if is_matrix(e) else f"{text(e)} (scalar)"
+
+
+def _split(e):
+    """(scalar coefficient, matrix core) of a term: 2*lam*W -> (2*lam, W)."""
+    if isinstance(e, MatMul):
+        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
+        mats = [a for a in e.args if is_matrix(a)]
+        core = mats[0] if len(mats) == 1 else MatMul(*mats)
+        return coeff, core
+    return sp.S.One, e
+
+
+def _size(e):
+    return sum(1 for _ in sp.preorder_traversal(e))
+
+
+def _order_key(e):
+    """Simple before compound, then by text: keeps printed sums and products stable."""
+    return (_size(e), text(e))
+
+
+def _require_matrix(e, what):
+    if not is_matrix(e):
+        raise ShapeError(f"{what} needs a matrix or vector, but {text(e)} is a scalar")
+
+
+def _require_square(e, what):
+    _require_matrix(e, what)
+    if e.shape[0] != e.shape[1]:
+        raise ShapeError(f"{what} needs a square matrix, but {describe(e)} is not square")
+
+
+# ---------------------------------------------------------------- canonical constructors
+
+def matmul(*args):
+    """The product A @ B @ …; scalars among the arguments scale it.
+
+    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
+    >>> matmul(2, A, eye(3), X)
+    2*A*X
+    """
+    coeff, mats = sp.S.One, []
+    for a in args:
+        if not is_matrix(a):
+            coeff *= a
+            continue
+        c, core = _split(a)
+        coeff *= c
+        mats.extend(core.args if isinstance(core, MatMul) else [core])
+    for left, right in zip(mats, mats[1:]):
+        if left.shape[1] != right.shape[0]:
+            raise ShapeError(
+                f"cannot multiply {describe(left)} by {describe(right)}: inner dimensions "
+                f"{text(left.shape[1])} ≠ {text(right.shape[0])}")
+    if not mats:
+        return coeff
+    rows, cols = mats[0].shape[0], mats[-1].shape[1]
+    if coeff == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
+        return ZeroMatrix(rows, cols)
+    mats = [m for m in mats if not isinstance(m, Identity)] or [Identity(rows)]
+    merged = []
+    for m in mats:   # 1_{a×k} 1_{k×b} = k 1_{a×b}
+        if merged and isinstance(m, OneMatrix) and isinstance(merged[-1], OneMatrix):
+            coeff *= m.shape[0]
+            m = OneMatrix(merged.pop().shape[0], m.shape[1])
+        merged.append(m)
+    if coeff == 1:
+        return merged[0] if len(merged) == 1 else MatMul(*merged)
+    return MatMul(coeff, *merged)
+
+
+def add(*args):
+    """The sum; like terms are collected, and a scalar added to a matrix is broadcast.
+
+    >>> X = matrix('X', 2, 3)
+    >>> add(X, matmul(2, X))
+    3*X
+    """
+    if not any(is_matrix(a) for a in args):
+        return sp.Add(*args)
+    mats = [a for a in args if is_matrix(a)]
+    shp = mats[0].shape
+    for m in mats[1:]:
+        if m.shape != shp:
+            raise ShapeError(f"cannot add {describe(mats[0])} and {describe(m)}: "
+                             "the shapes differ")
+    terms = {}
+    for a in args:
+        if not is_matrix(a):
+            a = matmul(a, OneMatrix(*shp))    # scalar + matrix broadcasts
+        for t in (a.args if isinstance(a, MatAdd) else [a]):
+            if isinstance(t, ZeroMatrix):
+                continue
+            c, core = _split(t)
+            terms[core] = terms.get(core, sp.S.Zero) + c
+    out = [matmul(c, core) for core, c in terms.items() if c != 0]
+    if not out:
+        return ZeroMatrix(*shp)
+    if len(out) == 1:
+        return out[0]
+    out.sort(key=lambda t: (sp.sympify(_split(t)[0]).could_extract_minus_sign(),) +
+             _order_key(_split(t)[1]))
+    return MatAdd(*out)
+
+
+def neg(a):
+    return matmul(-1, a) if is_matrix(a) else -a
+
+
+def sub(a, b):
+    return add(a, neg(b))
+
+
+def hadamard(*args):
+    """The entrywise product A ⊙ B; f(X) ⊙ g(X) fuse into one elementwise function of X.
+
+    >>> X = matrix('X', 2, 3)
+    >>> hadamard(X, ones(2, 3), 3)
+    3*X
+    """
+    coeff, mats = sp.S.One, []
+    for a in args:
+        if not is_matrix(a):
+            coeff *= a
+            continue
+        c, core = _split(a)
+        coeff *= c
+        mats.extend(core.args if isinstance(core, HadamardProduct) else [core])
+    if not mats:
+        return coeff
+    for m in mats[1:]:
+        if m.shape != mats[0].shape:
+            raise ShapeError(f"cannot multiply entrywise {describe(mats[0])} and "
+                             f"{describe(m)}: the shapes differ")
+    shp = mats[0].shape
+    if coeff == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
+        return ZeroMatrix(*shp)
+    mats = [m for m in mats if not isinstance(m, OneMatrix)]
+    # Group f(N), g(N) and N itself by their argument N, then multiply the bodies.
+    fused = {m.arg for m in mats if isinstance(m, Elementwise)}
+    groups, others = {}, []
+    for m in mats:
+        if isinstance(m, Elementwise):
+            groups[m.arg] = groups.get(m.arg, sp.S.One) * m.body
+        elif m in fused:
+            groups[m] = groups.get(m, sp.S.One) * T
+        else:
+            others.append(m)
+    factors = []
+    for m in others + [elementwise(body, arg) for arg, body in groups.items()]:
+        c, core = _split(m)
+        coeff *= c
+        if isinstance(core, ZeroMatrix):
+            return ZeroMatrix(*shp)
+        if not isinstance(core, OneMatrix):
+            factors.append(core)
+    if not factors:
+        return matmul(coeff, OneMatrix(*shp))
+    factors.sort(key=_order_key)
+    core = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
+    return matmul(coeff, core)
+
+
+def elementwise(body, arg):
+    """f(M) entrywise, for a scalar body in T; f(g(M)) fuses, affine bodies become sums.
+
+    >>> X = matrix('X', 2, 3)
+    >>> elementwise(sp.exp(T), elementwise(2 * T, X))
+    Elementwise(exp(_t), 2*X)
+    >>> elementwise(1 - 3 * T, X)
+    -3*X + 1
+    """
+    body = sp.sympify(body)
+    if not is_matrix(arg):
+        return body.xreplace({T: arg})
+    if isinstance(arg, Elementwise):
+        body, arg = body.xreplace({T: arg.body}), arg.arg
+    if body == T:
+        return arg
+    if T not in body.free_symbols:
+        return matmul(body, OneMatrix(*arg.shape))
+    if body.is_polynomial(T) and sp.degree(body, T) == 1:
+        a = body.diff(T)
+        return add(matmul(a, arg), matmul(body.xreplace({T: 0}), OneMatrix(*arg.shape)))
+    return Elementwise(body, arg)
+
+
+def apply(name, x):
+    """The function `name` of the table in functions.py, entrywise on a matrix."""
+    return elementwise(FUNCTIONS[name].build(T), x)
+
+
+def mul(a, b):
+    """a * b as in NumPy: scaling when either side is a scalar, else entrywise."""
+    if is_matrix(a) and is_matrix(b):
+        return hadamard(a, b)
+    return matmul(a, b) if is_matrix(a) or is_matrix(b) else a * b
+
+
+def power(a, k):
+    """a ** k entrywise (k a scalar)."""
+    if is_matrix(k):
+        raise ShapeError(f"the exponent {describe(k)} must be a scalar")
+    return elementwise(T ** k, a) if is_matrix(a) else a ** k
+
+
+def divide(a, b):
+    """a / b as in NumPy: entrywise for two matrices, broadcast for a scalar numerator."""
+    if not is_matrix(b):
+        return matmul(1 / b, a) if is_matrix(a) else a / b
+    return mul(a, elementwise(1 / T, b))
+
+
+def transpose(a):
+    """Aᵀ with the transpose pushed to the leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ.
+
+    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
+    >>> transpose(matmul(A, X))
+    X.T*A.T
+    """
+    if not is_matrix(a):
+        return a
+    if isinstance(a, Transpose):
+        return a.arg
+    if isinstance(a, MatMul):
+        c, core = _split(a)
+        if core is not a:
+            return matmul(c, transpose(core))
+        return matmul(*[transpose(f) for f in reversed(a.args)])
+    if isinstance(a, MatAdd):
+        return add(*[transpose(t) for t in a.args])
+    if isinstance(a, HadamardProduct):
+        return hadamard(*[transpose(f) for f in a.args])
+    if isinstance(a, (Identity, DiagMatrix)):
+        return a
+    if isinstance(a, (OneMatrix, ZeroMatrix)):
+        return type(a)(a.shape[1], a.shape[0])
+    if a.shape == (1, 1) and isinstance(a, MatrixSymbol):
+        return a
+    return Transpose(a)
+
+
+def inverse(a):
+    """A⁻¹ of a square matrix."""
+    _require_square(a, "inv")
+    if isinstance(a, Inverse):
+        return a.arg
+    if isinstance(a, Identity):
+        return a
+    return Inverse(a)
+
+
+def trace(a):
+    """tr(A) of a square matrix; tr(cA) = c tr(A)."""
+    _require_square(a, "tr")
+    c, core = _split(a)
+    if isinstance(core, Identity):
+        return c * core.shape[0]
+    if isinstance(core, ZeroMatrix):
+        return sp.S.Zero
+    return c * Trace(core)
+
+
+def det(a):
+    _require_square(a, "det")
+    return sp.S.One if isinstance(a, Identity) else Determinant(a)
+
+
+def logdet(a):
+    _require_square(a, "logdet")
+    return sp.S.Zero if isinstance(a, Identity) else LogDet(a)
+
+
+def entry_sum(a):
+    """sum(A): the sum of all entries."""
+    if not is_matrix(a):
+        return a
+    c, core = _split(a)
+    if isinstance(core, ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(core, OneMatrix):
+        return c * core.shape[0] * core.shape[1]
+    return c * EntrySum(core)
+
+
+def norm(a):
+    """The Frobenius norm ‖A‖."""
+    if not is_matrix(a):
+        return sp.Abs(a)
+    c, core = _split(a)
+    return sp.Abs(c) * FrobeniusNorm(core) if c != 1 else FrobeniusNorm(core)
+
+
+def diag(a):
+    """diag(v): the diagonal matrix of a vector; diag(A): the diagonal of a square A."""
+    _require_matrix(a, "diag")
+    if a.shape[1] == 1:
+        return DiagMatrix(a)
+    if a.shape[0] == 1:
+        return DiagMatrix(transpose(a))
+    if a.shape[0] == a.shape[1]:
+        return DiagonalOf(a)
+    raise ShapeError(f"diag needs a vector or a square matrix, but {describe(a)} is neither")
+
+
+def sum_axis(a, axis):
+    """Column sums 1ᵀA (axis 0, a row) or row sums A1 (axis 1, a column)."""
+    _require_matrix(a, "sum along an axis")
+    if axis == 0:
+        return matmul(OneMatrix(1, a.shape[0]), a)
+    if axis == 1:
+        return matmul(a, OneMatrix(a.shape[1], 1))
+    raise ShapeError(f"axis must be 0 or 1, not {axis}")
+
+
+def _axis_node(cls, name):
+    def build(a, axis=0):
+        _require_matrix(a, name)
+        if axis not in (0, 1):
+            raise ShapeError(f"{name}: axis must be 0 (columns) or 1 (rows), not {axis}")
+        return cls(a, axis)
+    build.__name__ = name
+    build.__doc__ = f"{name}(M, axis): {cls.__doc__}"
+    return build
+
+
+softmax = _axis_node(Softmax, "softmax")
+logsoftmax = _axis_node(LogSoftmax, "logsoftmax")
+logsumexp = _axis_node(LogSumExp, "logsumexp")

@@ -1,0 +1,104 @@
+"""The table of elementwise functions: scalar form, reference form, LaTeX and NumPy spellings.
+
+Stage 1 (build). A function applied to a matrix becomes an Elementwise node whose body is
+the scalar form in the placeholder T; its derivative is SymPy's derivative of that body, so
+the custom functions below carry their textbook derivative in `fdiff` (σ' = σ(1 − σ)).
+`reference` rewrites a body into elementary functions for the verifier, so that the proof
+never trusts the derivatives written here.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+# The placeholder variable of every elementwise body: f(X) is Elementwise(f(T), X).
+T = sp.Symbol("_t", real=True)
+
+
+class sigmoid(sp.Function):
+    """σ(x) = 1 / (1 + e^(−x)); σ'(x) = σ(x)(1 − σ(x))."""
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+
+class step(sp.Function):
+    """Heaviside step [x > 0], value 0 at 0; its derivative is 0 wherever it exists."""
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number and x.is_real:
+            return sp.S.One if x > 0 else sp.S.Zero
+
+
+class relu(sp.Function):
+    """relu(x) = max(x, 0); relu'(x) = [x > 0] (a step, value 0 at the kink)."""
+
+    def fdiff(self, argindex=1):
+        return step(self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number and x.is_real:
+            return x if x > 0 else sp.S.Zero
+
+
+class softplus(sp.Function):
+    """softplus(x) = log(1 + e^x); softplus'(x) = σ(x)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sp.log(1 + sp.exp(x))
+
+
+@dataclass(frozen=True)
+class Fn:
+    """One elementwise function: how to build it, prove it, print it."""
+    build: Callable          # scalar sympy expression -> scalar sympy expression
+    reference: Callable      # the same in elementary functions, for the verifier
+    latex: str               # LaTeX operator name
+    numpy: str               # NumPy spelling, '{}' standing for the argument
+
+
+FUNCTIONS = {
+    "exp": Fn(sp.exp, sp.exp, r"\exp", "np.exp({})"),
+    "log": Fn(sp.log, sp.log, r"\log", "np.log({})"),
+    "sin": Fn(sp.sin, sp.sin, r"\sin", "np.sin({})"),
+    "cos": Fn(sp.cos, sp.cos, r"\cos", "np.cos({})"),
+    "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})"),
+    "sqrt": Fn(sp.sqrt, sp.sqrt, r"\sqrt", "np.sqrt({})"),
+    "abs": Fn(sp.Abs, sp.Abs, r"\left|{}\right|", "np.abs({})"),
+    "sign": Fn(sp.sign, sp.sign, r"\operatorname{sign}", "np.sign({})"),
+    "sigmoid": Fn(sigmoid, lambda x: 1 / (1 + sp.exp(-x)), r"\sigma",
+                  "np.exp(-np.logaddexp(0, -({})))"),
+    "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
+               "np.maximum({}, 0)"),
+    "step": Fn(step, lambda x: sp.Piecewise((1, x > 0), (0, True)), r"\operatorname{step}",
+               "np.heaviside({}, 0.0)"),
+    "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
+                   "np.logaddexp(0, {})"),
+}
+
+# SymPy class name -> table name, for the printers and the verifier (sp.Abs prints as abs …).
+BY_CLASS = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tanh": "tanh",
+            "Abs": "abs", "sign": "sign", "sigmoid": "sigmoid", "relu": "relu",
+            "step": "step", "softplus": "softplus"}
+
+
+def reference(body):
+    """Rewrite a scalar expression into elementary functions (the verifier's reference)."""
+    repl = {}
+    for f in body.atoms(sp.Function):
+        name = BY_CLASS.get(type(f).__name__)
+        if name is not None and FUNCTIONS[name].reference is not FUNCTIONS[name].build:
+            repl[f] = FUNCTIONS[name].reference(reference(f.args[0]))
+    return body.xreplace(repl) if repl else body

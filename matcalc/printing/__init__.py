@@ -1,0 +1,1 @@
+"""Printers: text (the syntax matcalc parses), LaTeX and NumPy, each a SymPy printer subclass."""

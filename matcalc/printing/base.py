@@ -1,0 +1,80 @@
+"""What every matcalc printer shares: elementwise bodies printed with their argument.
+
+An Elementwise node holds a scalar body in the placeholder T; a printer prints the body and,
+where T stands, the matrix argument: directly inside a function call (sigmoid(Z)), in
+parentheses elsewhere unless it is atomic ((A + B)**2). Printers mix this class in before
+their SymPy base class and say how they parenthesise (`_group`) and what is atomic (`_atomic`).
+"""
+from sympy.printing.precedence import PRECEDENCE
+
+from ..functions import BY_CLASS, T
+
+ATOMIC = ("MatrixSymbol", "Differential", "Transpose", "Inverse", "OneMatrix", "Identity",
+          "ZeroMatrix", "Softmax", "LogSoftmax", "LogSumExp", "DiagMatrix", "DiagonalOf")
+
+
+def matrix_precedence(e):
+    """Precedence of a matrix node as printed: sums < products < powers < atoms."""
+    name = type(e).__name__
+    if name == "MatAdd":
+        return PRECEDENCE["Add"]
+    if name == "MatMul":
+        c = e.args[0]
+        if not getattr(c, "is_Matrix", True) and c.could_extract_minus_sign():
+            return PRECEDENCE["Add"]
+        return PRECEDENCE["Mul"]
+    if name == "HadamardProduct":
+        return PRECEDENCE["Mul"]
+    if name == "Elementwise":
+        from sympy.printing.precedence import precedence
+        body = e.body
+        if body.is_Function and body.args == (T,):
+            return PRECEDENCE["Func"]
+        return precedence(body)
+    return PRECEDENCE["Atom"]
+
+
+class ElementwiseMixin:
+    """Prints Elementwise(body, X) as the body with X in place of T."""
+
+    def _group(self, s):
+        return "(%s)" % s
+
+    def _elementwise_args(self):
+        if not hasattr(self, "_ew_stack"):
+            self._ew_stack = []
+        return self._ew_stack
+
+    def _print_Elementwise(self, e):
+        stack = self._elementwise_args()
+        stack.append(e.arg)
+        try:
+            return self._print(e.body)
+        finally:
+            stack.pop()
+
+    def _print_T(self):
+        """T itself: the argument, grouped unless atomic."""
+        arg = self._elementwise_args()[-1]
+        s = self._print(arg)
+        return s if matrix_precedence(arg) >= PRECEDENCE["Func"] else self._group(s)
+
+    def _print_Symbol(self, e):
+        if e == T and self._elementwise_args():
+            return self._print_T()
+        return super()._print_Symbol(e)
+
+    def _fn_name(self, e):
+        return BY_CLASS.get(type(e).__name__, type(e).__name__)
+
+    def _fn_call(self, name, arg):
+        """How this printer writes name(arg)."""
+        raise NotImplementedError
+
+    def _print_Function(self, e):
+        stack = self._elementwise_args()
+        if len(e.args) == 1 and e.args[0] == T and stack:
+            return self._fn_call(self._fn_name(e), self._print(stack[-1]))
+        if len(e.args) == 1:
+            return self._fn_call(self._fn_name(e), self._print(e.args[0]))
+        return super()._print_Function(e)

@@ -1,0 +1,158 @@
+"""The text printer: expressions in the syntax matcalc parses (NumPy-like: @, *, .T).
+
+Stage 0: it imports nothing of matcalc but the function table, so that expr.py can name
+operands in its errors. `parse(text(e))` gives back e: a printed result can be pasted back.
+"""
+from sympy import MatMul, S
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+from ..functions import T
+from .base import ElementwiseMixin, matrix_precedence
+
+_MUL = PRECEDENCE["Mul"]
+
+
+class TextPrinter(ElementwiseMixin, StrPrinter):
+    printmethod = "_matcalc_text"
+
+    def _fn_call(self, name, arg):
+        return f"{name}({arg})"
+
+    def _wrap(self, e, level, strict=False):
+        p = matrix_precedence(e) if getattr(e, "is_Matrix", False) else precedence(e)
+        s = self._print(e)
+        return f"({s})" if p < level or (not strict and p <= level) else s
+
+    def _coeff_and(self, c, body):
+        if c == 1:
+            return body
+        if c == -1:
+            return "-" + body
+        return self.parenthesize(c, _MUL, strict=True) + "*" + body
+
+    def _print_MatMul(self, e):
+        c, mats = _coeff(e)
+        if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
+            body = self._wrap(mats[0], _MUL, strict=True)
+        else:
+            body = " @ ".join(self._wrap(m, _MUL) for m in mats)
+        return self._coeff_and(c, body)
+
+    def _print_HadamardProduct(self, e):
+        num, den = [], []
+        for f in e.args:   # f * 1/g prints as f / g
+            k = _reciprocal_power(f)
+            if k is not None:
+                den.append(f.arg if k == 1 else Elementwise_pow(f, k))
+            else:
+                num.append(f)
+        s = " * ".join(self._factor(f) for f in num) if num else "1"
+        return s + "".join(" / " + self._wrap(f, _MUL, strict=False) for f in den)
+
+    def _factor(self, f):
+        grouped = type(f).__name__ in ("MatMul", "MatAdd") or matrix_precedence(f) < _MUL
+        return f"({self._print(f)})" if grouped else self._print(f)
+
+    def _print_MatAdd(self, e):
+        out = []
+        for i, t in enumerate(e.args):
+            c, rest = _coeff(t)
+            if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
+                t = c   # c·1 beside other terms: the scalar c, broadcast
+                rest = ()
+            if c.could_extract_minus_sign():
+                out.append(("-" if i == 0 else " - ") + self._print(_scaled(-c, rest)))
+            else:
+                out.append(("" if i == 0 else " + ") + self._print(t))
+        return "".join(out)
+
+    def _print_Transpose(self, e):
+        return self._wrap(e.arg, PRECEDENCE["Func"], strict=True) + ".T"
+
+    def _print_MatrixSymbol(self, e):
+        return e.name
+
+    def _print_Differential(self, e):
+        return "d" + self._print(e.var)
+
+    def _print_Inverse(self, e):
+        return f"inv({self._print(e.arg)})"
+
+    def _print_Trace(self, e):
+        return f"tr({self._print(e.arg)})"
+
+    def _print_Determinant(self, e):
+        return f"det({self._print(e.arg)})"
+
+    def _print_LogDet(self, e):
+        return f"logdet({self._print(e.arg)})"
+
+    def _print_EntrySum(self, e):
+        return f"sum({self._print(e.arg)})"
+
+    def _print_FrobeniusNorm(self, e):
+        return f"norm({self._print(e.arg)})"
+
+    def _print_OneMatrix(self, e):
+        return f"ones({self._print(e.shape[0])}, {self._print(e.shape[1])})"
+
+    def _print_ZeroMatrix(self, e):
+        return f"zeros({self._print(e.shape[0])}, {self._print(e.shape[1])})"
+
+    def _print_Identity(self, e):
+        return f"eye({self._print(e.shape[0])})"
+
+    def _print_DiagMatrix(self, e):
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_DiagonalOf(self, e):
+        return f"diag({self._print(e.arg)})"
+
+    def _axis(self, name, e):
+        extra = f", axis={e.axis}" if e.axis != 0 else ""
+        return f"{name}({self._print(e.arg)}{extra})"
+
+    def _print_Softmax(self, e):
+        return self._axis("softmax", e)
+
+    def _print_LogSoftmax(self, e):
+        return self._axis("logsoftmax", e)
+
+    def _print_LogSumExp(self, e):
+        return self._axis("logsumexp", e)
+
+
+def _coeff(t):
+    """(scalar coefficient, matrix factors) of a term."""
+    if type(t).__name__ == "MatMul":
+        if not t.args[0].is_Matrix:
+            return t.args[0], t.args[1:]
+        return S.One, t.args
+    return S.One, (t,)
+
+
+def _reciprocal_power(f):
+    """k when f is the entrywise power g**(-k), else None."""
+    if type(f).__name__ == "Elementwise" and f.body.is_Pow and f.body.base == T:
+        k = -f.body.exp
+        if k.is_positive:
+            return k
+    return None
+
+
+def Elementwise_pow(f, k):
+    return type(f)(T ** k, f.arg)
+
+
+def _scaled(c, factors):
+    if not factors:
+        return c
+    if c == 1 and len(factors) == 1:
+        return factors[0]
+    return MatMul(*factors) if c == 1 else MatMul(c, *factors)
+
+
+def text(e):
+    """The expression in matcalc's text syntax."""
+    return TextPrinter().doprint(e)
