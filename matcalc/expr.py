@@ -25,6 +25,7 @@ __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
            "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
            "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
+           "coefficient", "factors", "rebuild", "zero_like", "describe",
            "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
            "LogDet", "Differential", "T"]
 
@@ -186,7 +187,7 @@ def describe(e):
     return f"{text(e)} ({_dims(e)})" if is_matrix(e) else f"{text(e)} (scalar)"
 
 
-def _split(e):
+def coefficient(e):
     """(scalar coefficient, matrix core) of a term: 2*lam*W -> (2*lam, W)."""
     if isinstance(e, MatMul):
         coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
@@ -196,8 +197,17 @@ def _split(e):
     return sp.S.One, e
 
 
+def factors(e):
+    """The matrix factors of a product, [e] for anything else."""
+    c, core = coefficient(e)
+    return list(core.args) if isinstance(core, MatMul) else [core]
+
+
 def _size(e):
-    return sum(1 for _ in sp.preorder_traversal(e))
+    """Node count, each symbol and constant matrix counted once."""
+    if isinstance(e, (MatrixSymbol, OneMatrix, Identity, ZeroMatrix, sp.Atom)):
+        return 1
+    return 1 + sum(_size(a) for a in e.args)
 
 
 def _order_key(e):
@@ -230,7 +240,7 @@ def matmul(*args):
         if not is_matrix(a):
             coeff *= a
             continue
-        c, core = _split(a)
+        c, core = coefficient(a)
         coeff *= c
         mats.extend(core.args if isinstance(core, MatMul) else [core])
     for left, right in zip(mats, mats[1:]):
@@ -277,15 +287,15 @@ def add(*args):
         for t in (a.args if isinstance(a, MatAdd) else [a]):
             if isinstance(t, ZeroMatrix):
                 continue
-            c, core = _split(t)
+            c, core = coefficient(t)
             terms[core] = terms.get(core, sp.S.Zero) + c
     out = [matmul(c, core) for core, c in terms.items() if c != 0]
     if not out:
         return ZeroMatrix(*shp)
     if len(out) == 1:
         return out[0]
-    out.sort(key=lambda t: (sp.sympify(_split(t)[0]).could_extract_minus_sign(),) +
-             _order_key(_split(t)[1]))
+    out.sort(key=lambda t: (sp.sympify(coefficient(t)[0]).could_extract_minus_sign(),) +
+             _order_key(coefficient(t)[1]))
     return MatAdd(*out)
 
 
@@ -309,7 +319,7 @@ def hadamard(*args):
         if not is_matrix(a):
             coeff *= a
             continue
-        c, core = _split(a)
+        c, core = coefficient(a)
         coeff *= c
         mats.extend(core.args if isinstance(core, HadamardProduct) else [core])
     if not mats:
@@ -334,7 +344,7 @@ def hadamard(*args):
             others.append(m)
     factors = []
     for m in others + [elementwise(body, arg) for arg, body in groups.items()]:
-        c, core = _split(m)
+        c, core = coefficient(m)
         coeff *= c
         if isinstance(core, ZeroMatrix):
             return ZeroMatrix(*shp)
@@ -398,7 +408,7 @@ def divide(a, b):
 
 
 def transpose(a):
-    """Aᵀ with the transpose pushed to the leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ.
+    """Aᵀ pushed through products to the leaves: (AB)ᵀ = BᵀAᵀ; a sum stays (A + B)ᵀ.
 
     >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
     >>> transpose(matmul(A, X))
@@ -409,12 +419,10 @@ def transpose(a):
     if isinstance(a, Transpose):
         return a.arg
     if isinstance(a, MatMul):
-        c, core = _split(a)
-        if core is not a:
+        c, core = coefficient(a)
+        if c != 1:
             return matmul(c, transpose(core))
         return matmul(*[transpose(f) for f in reversed(a.args)])
-    if isinstance(a, MatAdd):
-        return add(*[transpose(t) for t in a.args])
     if isinstance(a, HadamardProduct):
         return hadamard(*[transpose(f) for f in a.args])
     if isinstance(a, (Identity, DiagMatrix)):
@@ -439,7 +447,7 @@ def inverse(a):
 def trace(a):
     """tr(A) of a square matrix; tr(cA) = c tr(A)."""
     _require_square(a, "tr")
-    c, core = _split(a)
+    c, core = coefficient(a)
     if isinstance(core, Identity):
         return c * core.shape[0]
     if isinstance(core, ZeroMatrix):
@@ -461,7 +469,7 @@ def entry_sum(a):
     """sum(A): the sum of all entries."""
     if not is_matrix(a):
         return a
-    c, core = _split(a)
+    c, core = coefficient(a)
     if isinstance(core, ZeroMatrix):
         return sp.S.Zero
     if isinstance(core, OneMatrix):
@@ -473,7 +481,7 @@ def norm(a):
     """The Frobenius norm ‖A‖."""
     if not is_matrix(a):
         return sp.Abs(a)
-    c, core = _split(a)
+    c, core = coefficient(a)
     return sp.Abs(c) * FrobeniusNorm(core) if c != 1 else FrobeniusNorm(core)
 
 
@@ -513,3 +521,44 @@ def _axis_node(cls, name):
 softmax = _axis_node(Softmax, "softmax")
 logsoftmax = _axis_node(LogSoftmax, "logsoftmax")
 logsumexp = _axis_node(LogSumExp, "logsumexp")
+
+
+def zero_like(e):
+    """The zero of e's kind: a zero matrix of its shape, or the scalar 0."""
+    return ZeroMatrix(*e.shape) if is_matrix(e) else sp.S.Zero
+
+
+# Node class -> canonical constructor from the node's args; `rebuild` uses it to re-canonicalise.
+CONSTRUCTORS = {
+    MatMul: lambda *a: matmul(*a),
+    MatAdd: lambda *a: add(*a),
+    HadamardProduct: lambda *a: hadamard(*a),
+    Transpose: transpose,
+    Inverse: lambda a, *_: inverse(a),
+    Trace: trace,
+    Determinant: det,
+    LogDet: logdet,
+    EntrySum: entry_sum,
+    FrobeniusNorm: norm,
+    Elementwise: elementwise,
+    Softmax: lambda a, axis: Softmax(a, axis),
+    LogSoftmax: lambda a, axis: LogSoftmax(a, axis),
+    LogSumExp: lambda a, axis: LogSumExp(a, axis),
+    DiagMatrix: DiagMatrix,
+    DiagonalOf: DiagonalOf,
+}
+
+_LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix, Differential, sp.Atom)
+
+
+def rebuild(e, rule=None):
+    """Rebuild e bottom-up through the canonical constructors, applying `rule` at each node."""
+    if isinstance(e, _LEAVES):
+        return rule(e) if rule else e
+    args = [rebuild(a, rule) for a in e.args]
+    build = CONSTRUCTORS.get(type(e))
+    if build is None:
+        new = e.func(*args) if args != list(e.args) else e
+    else:
+        new = build(*args)
+    return rule(new) if rule else new

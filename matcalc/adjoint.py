@@ -1,0 +1,156 @@
+"""The trace canonicaliser: tr(Gᵀ · L(dX)) → tr(Ḡᵀ dX), so that ∂f/∂X = Ḡ.
+
+Stage 2 (differentiate). Consumes a differential that is linear in the dX (differential.py)
+and the adjoint G of the node it belongs to; produces, for each variable X, the Ḡ with
+tr(Gᵀ L(dX)) = Σ tr(Ḡᵀ dX). One table of moves over the *linear* node kinds does it for every
+operator (JAX's transpose of the linearisation): no adjoint is written per operator.
+"""
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Trace, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+
+from .errors import NoRuleError
+from .expr import (Differential, EntrySum, add, coefficient, entry_sum, eye, factors,
+                   hadamard, is_matrix, matmul, trace, transpose)
+
+
+def _has_d(e):
+    return e.has(Differential)
+
+
+def inner(g, m):
+    """tr(Gᵀ M), the Frobenius inner product; sum(G) when M is all ones."""
+    if isinstance(m, OneMatrix):
+        return entry_sum(g)
+    return trace(matmul(transpose(g), m))
+
+
+# Matrix moves: each gets (L, G, out) with L linear in the dX, and pushes G inwards.
+
+def _m_differential(e, g, out):
+    """tr(Gᵀ dX)  ⇒  ∂/∂X += G"""
+    out.append((e.var, g))
+
+
+def _m_matadd(e, g, out):
+    """tr(Gᵀ (L₁ + L₂)) = tr(Gᵀ L₁) + tr(Gᵀ L₂)"""
+    for t in e.args:
+        if _has_d(t):
+            pullback(t, g, out)
+
+
+def _m_matmul(e, g, out):
+    """tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L);  tr(Gᵀ (s M)) = s tr(Gᵀ M) for a scalar s"""
+    c, fs = coefficient(e)[0], factors(e)
+    if _has_d(c):
+        pullback_scalar(c, inner(g, matmul(*fs)), out)
+        return
+    i = next(i for i, f in enumerate(fs) if _has_d(f))
+    left, right = fs[:i], fs[i + 1:]
+    g = matmul(c, *(transpose(f) for f in reversed(left)), g,
+               *(transpose(f) for f in reversed(right)))
+    pullback(fs[i], g, out)
+
+
+def _m_transpose(e, g, out):
+    """tr(Gᵀ Lᵀ) = tr((Gᵀ)ᵀ L)"""
+    pullback(e.arg, transpose(g), out)
+
+
+def _m_hadamard(e, g, out):
+    """tr(Gᵀ (F ⊙ L)) = tr((G ⊙ F)ᵀ L)"""
+    i = next(i for i, f in enumerate(e.args) if _has_d(f))
+    pullback(e.args[i], hadamard(g, *e.args[:i], *e.args[i + 1:]), out)
+
+
+def _m_diag_matrix(e, g, out):
+    """tr(Gᵀ diag(l)) = diag(G)ᵀ l"""
+    pullback(e.args[0], DiagonalOf(g), out)
+
+
+def _m_diagonal_of(e, g, out):
+    """tr(Gᵀ diag(L)) = tr(diag(g)ᵀ L)"""
+    pullback(e.arg, DiagMatrix(g), out)
+
+
+# Scalar moves: each gets (s, c, out) with s linear in the dX, and its coefficient c.
+
+def _s_add(s, c, out):
+    """c (s₁ + s₂) = c s₁ + c s₂"""
+    for t in s.args:
+        if _has_d(t):
+            pullback_scalar(t, c, out)
+
+
+def _s_mul(s, c, out):
+    """c (a · s′) = (c a) s′"""
+    lin = [f for f in s.args if _has_d(f)]
+    if len(lin) != 1:
+        raise NoRuleError(f"the differential {s} is not linear in the d's")
+    pullback_scalar(lin[0], c * sp.Mul(*[f for f in s.args if not _has_d(f)]), out)
+
+
+def _s_trace(s, c, out):
+    """c tr(L) = tr((c I)ᵀ L)"""
+    pullback(s.arg, matmul(c, eye(s.arg.shape[0])), out)
+
+
+def _s_entry_sum(s, c, out):
+    """c sum(L) = tr((c 1 1ᵀ)ᵀ L)"""
+    pullback(s.arg, matmul(c, OneMatrix(*s.arg.shape)), out)
+
+
+MOVES = {
+    Differential: _m_differential,
+    MatAdd: _m_matadd,
+    MatMul: _m_matmul,
+    Transpose: _m_transpose,
+    HadamardProduct: _m_hadamard,
+    DiagMatrix: _m_diag_matrix,
+    DiagonalOf: _m_diagonal_of,
+    sp.Add: _s_add,
+    sp.Mul: _s_mul,
+    Trace: _s_trace,
+    EntrySum: _s_entry_sum,
+}
+
+
+def _move(e):
+    for cls in type(e).__mro__:
+        if cls in MOVES:
+            return MOVES[cls]
+    raise NoRuleError(f"no trace move for {type(e).__name__} in a differential; "
+                      "add an entry to MOVES in adjoint.py")
+
+
+def pullback(lin, g, out):
+    """Append (X, Ḡ) to out for each dX in the matrix lin, given tr(Gᵀ lin)."""
+    _move(lin)(lin, g, out)
+
+
+def pullback_scalar(s, c, out):
+    """Append (X, Ḡ) to out for each dX in the scalar c·s."""
+    _move(s)(s, c, out)
+
+
+def adjoints(de, g):
+    """[(X, Ḡ)] with tr(Gᵀ de) = Σ tr(Ḡᵀ dX) (scalar de: g is its coefficient).
+
+    >>> from matcalc.expr import matrix
+    >>> A, X, B = matrix('A', 2, 3), matrix('X', 3, 4), matrix('B', 4, 2)
+    >>> adjoints(trace(matmul(A, Differential(X), B)), 1)
+    [(X, A.T*B.T)]
+    """
+    out = []
+    if is_matrix(de):
+        pullback(de, g, out)
+    elif _has_d(de):
+        pullback_scalar(de, g, out)
+    return out
+
+
+def terms(de):
+    """The top-level terms of a differential, for showing the moves one by one."""
+    if is_matrix(de):
+        return list(de.args) if isinstance(de, MatAdd) else [de]
+    return list(de.args) if isinstance(de, sp.Add) else [de]

@@ -1,0 +1,205 @@
+"""The table of forward differentials: one entry per node class, each docstring the identity.
+
+Stage 2 (differentiate). `differential(e, wrt)` returns de, an expression linear in the
+differentials dX of the variables in `wrt` (Differential nodes); every other symbol is held
+constant. Adjoints are never written here: adjoint.py reads them off de by trace moves.
+Equation numbers refer to the Matrix Cookbook (Petersen & Pedersen, 2012).
+"""
+import sympy as sp
+from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, MatrixSymbol,
+                   Trace, Transpose)
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+
+from .errors import NoRuleError
+from .expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
+                   LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
+                   hadamard, inverse, matmul, neg, norm, ones, trace, transpose, zero_like)
+
+
+def _matmul(e, d, dep):
+    """d(AB) = dA·B + A·dB  (Cookbook 37)"""
+    c, fs = coefficient(e)[0], factors(e)
+    terms = [matmul(d(c), *fs)] if dep(c) else []
+    terms += [matmul(c, *fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)]
+    return add(*terms)
+
+
+def _matadd(e, d, dep):
+    """d(A + B) = dA + dB"""
+    return add(*[d(t) for t in e.args if dep(t)])
+
+
+def _hadamard(e, d, dep):
+    """d(A ⊙ B) = dA ⊙ B + A ⊙ dB  (Cookbook 38)"""
+    fs = e.args
+    return add(*[hadamard(*fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)])
+
+
+def _transpose(e, d, dep):
+    """d(Aᵀ) = (dA)ᵀ  (Cookbook 43)"""
+    return transpose(d(e.arg))
+
+
+def _inverse(e, d, dep):
+    """d(A⁻¹) = −A⁻¹ dA A⁻¹  (Cookbook 40)"""
+    return matmul(-1, e, d(e.arg), e)
+
+
+def _elementwise(e, d, dep):
+    """d f(A) = f′(A) ⊙ dA"""
+    return hadamard(elementwise(sp.diff(e.body, T), e.arg), d(e.arg))
+
+
+def _spread(e, m):
+    """1 1ᵀ M along the node's axis: each column sum (axis 0) or row sum (axis 1), repeated."""
+    rows, cols = m.shape
+    return matmul(ones(rows, rows), m) if e.axis == 0 else matmul(m, ones(cols, cols))
+
+
+def _softmax(e, d, dep):
+    """d softmax(Z) = S ⊙ dZ − S ⊙ (1 1ᵀ (S ⊙ dZ)),  S = softmax(Z)"""
+    p = hadamard(e, d(e.arg))
+    return add(p, neg(hadamard(e, _spread(e, p))))
+
+
+def _logsoftmax(e, d, dep):
+    """d log softmax(Z) = dZ − 1 1ᵀ (S ⊙ dZ),  S = softmax(Z)"""
+    dz = d(e.arg)
+    return add(dz, neg(_spread(e, hadamard(Softmax(e.arg, e.axis), dz))))
+
+
+def _logsumexp(e, d, dep):
+    """d logsumexp(Z) = 1ᵀ (S ⊙ dZ),  S = softmax(Z)"""
+    p = hadamard(Softmax(e.arg, e.axis), d(e.arg))
+    rows, cols = p.shape
+    return matmul(ones(1, rows), p) if e.axis == 0 else matmul(p, ones(cols, 1))
+
+
+def _diag_matrix(e, d, dep):
+    """d diag(v) = diag(dv)"""
+    return DiagMatrix(d(e.args[0]))
+
+
+def _diagonal_of(e, d, dep):
+    """d diag(A) = diag(dA)"""
+    return DiagonalOf(d(e.arg))
+
+
+def _trace(e, d, dep):
+    """d tr(A) = tr(dA)  (Cookbook 36)"""
+    return trace(d(e.arg))
+
+
+def _det(e, d, dep):
+    """d det(A) = det(A) tr(A⁻¹ dA)  (Cookbook 41)"""
+    return e * trace(matmul(inverse(e.arg), d(e.arg)))
+
+
+def _logdet(e, d, dep):
+    """d log det(A) = tr(A⁻¹ dA)  (Cookbook 57)"""
+    return trace(matmul(inverse(e.arg), d(e.arg)))
+
+
+def _entry_sum(e, d, dep):
+    """d sum(A) = sum(dA)"""
+    return entry_sum(d(e.arg))
+
+
+def _norm(e, d, dep):
+    """d‖A‖ = tr(Aᵀ dA) / ‖A‖"""
+    a = e.arg
+    at = Transpose(a) if isinstance(a, MatAdd) else transpose(a)
+    return trace(matmul(at, d(a))) / norm(a)
+
+
+def _add(e, d, dep):
+    """d(a + b) = da + db"""
+    return sp.Add(*[d(t) for t in e.args if dep(t)])
+
+
+def _mul(e, d, dep):
+    """d(ab) = da·b + a·db"""
+    fs = e.args
+    return sp.Add(*[sp.Mul(*fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)])
+
+
+def _pow(e, d, dep):
+    """d(aᵏ) = k aᵏ⁻¹ da;  d(aᵇ) = aᵇ (log a · db + b/a · da)"""
+    base, k = e.args
+    if not dep(k):
+        return k * base ** (k - 1) * d(base)
+    return e * (sp.log(base) * d(k) + (k / base * d(base) if dep(base) else 0))
+
+
+def _function(e, d, dep):
+    """d f(a) = f′(a) da"""
+    if len(e.args) != 1:
+        raise NoRuleError(f"no differential for {type(e).__name__} of several arguments")
+    return e.fdiff(1) * d(e.args[0])
+
+
+DIFFERENTIALS = {
+    MatMul: _matmul,
+    MatAdd: _matadd,
+    HadamardProduct: _hadamard,
+    Transpose: _transpose,
+    Inverse: _inverse,
+    Elementwise: _elementwise,
+    Softmax: _softmax,
+    LogSoftmax: _logsoftmax,
+    LogSumExp: _logsumexp,
+    DiagMatrix: _diag_matrix,
+    DiagonalOf: _diagonal_of,
+    Trace: _trace,
+    Determinant: _det,
+    LogDet: _logdet,
+    EntrySum: _entry_sum,
+    FrobeniusNorm: _norm,
+    sp.Add: _add,
+    sp.Mul: _mul,
+    sp.Pow: _pow,
+    sp.Function: _function,
+}
+
+
+def rule_for(e):
+    """The table entry for e's class (or its nearest base class)."""
+    for cls in type(e).__mro__:
+        if cls in DIFFERENTIALS:
+            return DIFFERENTIALS[cls]
+    raise NoRuleError(f"no differential for {type(e).__name__}; "
+                      "add an entry to DIFFERENTIALS in differential.py")
+
+
+def differential(e, wrt, derivation=None):
+    """de: the differential of e, linear in dX for each X in wrt.
+
+    >>> from matcalc.expr import matrix
+    >>> A, X = matrix('A', 2, 2), matrix('X', 2, 3)
+    >>> differential(trace(matmul(transpose(X), A, X)), [X])
+    Trace(X.T*A*Differential(X)) + Trace(Differential(X).T*A*X)
+    """
+    wrt = frozenset(wrt)
+    memo, deps = {}, {}
+
+    def dep(x):
+        if x not in deps:
+            deps[x] = x in wrt or any(dep(a) for a in x.args if isinstance(a, sp.Basic))
+        return deps[x]
+
+    def d(x):
+        if not dep(x):
+            return zero_like(x)
+        if x not in memo:
+            if x in wrt:
+                memo[x] = Differential(x)
+            elif isinstance(x, MatrixSymbol):
+                memo[x] = zero_like(x)
+            else:
+                rule = rule_for(x)
+                memo[x] = rule(x, d, dep)
+                if derivation is not None:
+                    derivation.add("differential", rule.__doc__, x, memo[x])
+        return memo[x]
+
+    return d(e)

@@ -1,0 +1,135 @@
+"""Rewrite rules that bring gradients to the short form a person writes.
+
+Stage 3 (simplify). Consumes raw adjoints from gradient.py; produces equal expressions.
+The canonical constructors in expr.py already flatten, collect like terms, drop identities
+and all-ones factors and fuse f(g(X)); the rules here need a view of a whole sum or of the
+user's assumptions. Each rule takes an expression and returns it, rewritten or unchanged;
+`simplify` applies a tuple of rules bottom-up until nothing changes, recording a Step each.
+"""
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy import MatAdd, MatMul, OneMatrix, Transpose
+
+from .expr import add, coefficient, eye, factors, matmul, rebuild
+from .printing.text import text
+
+
+def _split_terms(e):
+    return [(c, factors(core)) for c, core in (coefficient(t) for t in e.args)]
+
+
+def _collect_side(e, side):
+    """Group the terms of a sum by their last (side=-1) or first (side=0) factor."""
+    groups = {}
+    for c, fs in _split_terms(e):
+        groups.setdefault(fs[side], []).append((c, fs))
+    best = max(groups.values(), key=len)
+    if len(best) < 2 or any(len(fs) < 2 for c, fs in best):
+        return None
+    key = best[0][1][side]
+    rest = [matmul(c, *(fs[:-1] if side == -1 else fs[1:])) for c, fs in best]
+    inner = add(*rest)
+    common = matmul(inner, key) if side == -1 else matmul(key, inner)
+    others = [t for t in e.args if factors(coefficient(t)[1])[side] != key
+              or len(factors(coefficient(t)[1])) < 2]
+    return add(common, *others)
+
+
+def collect(e):
+    """A X + B X = (A + B) X  and  X A + X B = X (A + B)."""
+    if not isinstance(e, MatAdd):
+        return e
+    for side in (-1, 0):
+        new = _collect_side(e, side)
+        if new is not None:
+            return new
+    return e
+
+
+@dataclass(frozen=True)
+class ColumnsSumToOne:
+    """1ᵀ Y = 1ᵀ (each column of Y sums to 1), so 1_{k×m} Y = 1_{k×N}."""
+    var: sp.MatrixSymbol
+
+    def __call__(self, e):
+        if not isinstance(e, MatMul):
+            return e
+        fs, c = factors(e), coefficient(e)[0]
+        for i in range(1, len(fs)):
+            if fs[i] == self.var and isinstance(fs[i - 1], OneMatrix):
+                new = OneMatrix(fs[i - 1].shape[0], self.var.shape[1])
+                return matmul(c, *fs[:i - 1], new, *fs[i + 1:])
+        return e
+
+    def __str__(self):
+        return f"each column of {text(self.var)} sums to 1"
+
+
+@dataclass(frozen=True)
+class RowsSumToOne:
+    """Y 1 = 1 (each row of Y sums to 1), so Y 1_{n×k} = 1_{m×k}."""
+    var: sp.MatrixSymbol
+
+    def __call__(self, e):
+        if not isinstance(e, MatMul):
+            return e
+        fs, c = factors(e), coefficient(e)[0]
+        for i in range(len(fs) - 1):
+            if fs[i] == self.var and isinstance(fs[i + 1], OneMatrix):
+                new = OneMatrix(self.var.shape[0], fs[i + 1].shape[1])
+                return matmul(c, *fs[:i], new, *fs[i + 2:])
+        return e
+
+    def __str__(self):
+        return f"each row of {text(self.var)} sums to 1"
+
+
+@dataclass(frozen=True)
+class Symmetric:
+    """Xᵀ = X."""
+    var: sp.MatrixSymbol
+
+    def __call__(self, e):
+        return self.var if isinstance(e, Transpose) and e.arg == self.var else e
+
+    def __str__(self):
+        return f"{text(self.var)} is symmetric"
+
+
+@dataclass(frozen=True)
+class Equals:
+    """lhs = rhs, used as a rewrite lhs → rhs."""
+    lhs: sp.Basic
+    rhs: sp.Basic
+
+    def __call__(self, e):
+        return self.rhs if e == self.lhs else e
+
+    def __str__(self):
+        return f"{text(self.lhs)} = {text(self.rhs)}"
+
+
+CANONICAL = (collect,)
+
+
+def simplify(e, rules=CANONICAL, assumptions=(), derivation=None, max_passes=10):
+    """Apply the rules (and the assumptions, as rewrites) bottom-up to a fixed point."""
+    rules = tuple(assumptions) + tuple(rules)
+    for _ in range(max_passes):
+        before = e
+
+        def each(x):
+            for rule in rules:
+                y = rule(x)
+                if y != x and derivation is not None:
+                    derivation.add("simplify", (rule.__doc__ or "").strip().splitlines()[0]
+                                   if not hasattr(rule, "var") and not hasattr(rule, "lhs")
+                                   else str(rule), x, y)
+                x = y
+            return x
+
+        e = rebuild(e, each)
+        if e == before:
+            break
+    return e
