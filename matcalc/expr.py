@@ -403,7 +403,7 @@ def power(a, k):
 def divide(a, b):
     """a / b as in NumPy: entrywise for two matrices, broadcast for a scalar numerator."""
     if not is_matrix(b):
-        return matmul(1 / b, a) if is_matrix(a) else a / b
+        return matmul(sp.S.One / b, a) if is_matrix(a) else sp.sympify(a) / b
     return mul(a, elementwise(1 / T, b))
 
 

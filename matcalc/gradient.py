@@ -6,11 +6,12 @@ moves tr(N̄ᵀ dN) into Σ tr(Āᵀ dA) (adjoint.py), adding each Ā to the adj
 intermediates keep the result linear in depth. This module names no operator.
 """
 import sympy as sp
+from sympy import MatMul, Trace, Transpose
 
 from .adjoint import adjoints, terms
 from .differential import differential
 from .errors import MatcalcError
-from .expr import Differential, add, is_matrix, matmul, trace, transpose
+from .expr import Differential, add, is_matrix
 from .printing.text import text
 from .steps import Derivation
 
@@ -45,8 +46,8 @@ def backward(program, wrt, derivation=None):
         derivation.add("result", f"d{text(a.name)}", a.expr, de)
         for term in terms(de):
             for var, gbar in adjoints(term, g):
-                derivation.add("move", "tr(Gᵀ L(dX)) = tr(Ḡᵀ dX)", term,
-                               trace(matmul(transpose(gbar), Differential(var))))
+                shown = Trace(MatMul(Transpose(gbar), Differential(var)))
+                derivation.add("move", "tr(Gᵀ L(dX)) = tr(Ḡᵀ dX)", term, shown)
                 adj[var] = add(adj[var], gbar) if var in adj else gbar
     grads = {x: adj.get(x) for x in wrt}
     for x, g in grads.items():

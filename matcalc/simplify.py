@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatAdd, MatMul, OneMatrix, Transpose
 
-from .expr import add, coefficient, eye, factors, matmul, rebuild
+from .expr import add, coefficient, factors, is_matrix, matmul, rebuild
 from .printing.text import text
 
 
@@ -21,19 +21,24 @@ def _split_terms(e):
 
 def _collect_side(e, side):
     """Group the terms of a sum by their last (side=-1) or first (side=0) factor."""
-    groups = {}
-    for c, fs in _split_terms(e):
-        groups.setdefault(fs[side], []).append((c, fs))
-    best = max(groups.values(), key=len)
-    if len(best) < 2 or any(len(fs) < 2 for c, fs in best):
+    groups, others = {}, []
+    for t in e.args:
+        c, core = coefficient(t)
+        fs = factors(core)
+        if len(fs) < 2:
+            others.append(t)
+        else:
+            groups.setdefault(fs[side], []).append((t, c, fs))
+    if not groups or max(len(g) for g in groups.values()) < 2:
         return None
-    key = best[0][1][side]
-    rest = [matmul(c, *(fs[:-1] if side == -1 else fs[1:])) for c, fs in best]
-    inner = add(*rest)
-    common = matmul(inner, key) if side == -1 else matmul(key, inner)
-    others = [t for t in e.args if factors(coefficient(t)[1])[side] != key
-              or len(factors(coefficient(t)[1])) < 2]
-    return add(common, *others)
+    out = list(others)
+    for key, group in groups.items():
+        if len(group) == 1:
+            out.append(group[0][0])
+            continue
+        rest = add(*[matmul(c, *(fs[:-1] if side == -1 else fs[1:])) for _, c, fs in group])
+        out.append(matmul(rest, key) if side == -1 else matmul(key, rest))
+    return add(*out)
 
 
 def collect(e):
@@ -108,6 +113,28 @@ class Equals:
 
     def __str__(self):
         return f"{text(self.lhs)} = {text(self.rhs)}"
+
+
+def assumption(lhs, rhs):
+    """The rewrite rule for a declared equation lhs = rhs.
+
+    sum(Y, axis=0) = 1 and sum(Y, axis=1) = 1 become ColumnsSumToOne / RowsSumToOne (they
+    must also fire inside longer products); Xᵀ = X becomes Symmetric; anything else rewrites
+    lhs to rhs where it occurs.
+    """
+    one = rhs == 1 or isinstance(rhs, OneMatrix)
+    if isinstance(lhs, MatMul) and one and len(lhs.args) == 2:
+        a, b = lhs.args
+        if isinstance(a, OneMatrix) and a.shape[0] == 1 and isinstance(b, sp.MatrixSymbol):
+            return ColumnsSumToOne(b)
+        if isinstance(b, OneMatrix) and b.shape[1] == 1 and isinstance(a, sp.MatrixSymbol):
+            return RowsSumToOne(a)
+    for x, y in ((lhs, rhs), (rhs, lhs)):
+        if isinstance(x, Transpose) and x.arg == y and isinstance(y, sp.MatrixSymbol):
+            return Symmetric(y)
+    if is_matrix(lhs) and not is_matrix(rhs):
+        rhs = matmul(rhs, OneMatrix(*lhs.shape))
+    return Equals(lhs, rhs)
 
 
 CANONICAL = (collect,)
