@@ -548,6 +548,13 @@ CONSTRUCTORS = {
     DiagonalOf: DiagonalOf,
 }
 
+# The closed set of matrix-valued and scalar-of-matrix node classes matcalc builds; the
+# coverage test checks every table (differentials, printers, evaluators) against it.
+NODES = (MatrixSymbol, MatMul, MatAdd, HadamardProduct, Transpose, Inverse, Identity,
+         OneMatrix, ZeroMatrix, DiagMatrix, DiagonalOf, Elementwise, Softmax, LogSoftmax,
+         LogSumExp, Trace, Determinant, LogDet, EntrySum, FrobeniusNorm)
+LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix)
+
 _LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix, Differential, sp.Atom)
 
 

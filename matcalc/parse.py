@@ -34,6 +34,7 @@ import sympy as sp
 from . import expr as E
 from .errors import ParseError, ShapeError
 from .functions import FUNCTIONS
+from .printing.text import text
 
 __all__ = ["parse", "parse_shape", "parse_assumption", "Parsed", "Assumption", "CALLS",
            "MAX_LENGTH", "MAX_DEPTH"]
@@ -97,6 +98,8 @@ CALLS = {
 _SIZE_FUNCTIONS = {name for name, fn in CALLS.items() if fn.rule == "sizes"}
 _OPERATORS = {ast.Add: ("+", E.add), ast.Sub: ("-", E.sub), ast.Mult: ("*", E.mul),
               ast.Div: ("/", E.divide), ast.MatMult: ("@", E.matmul), ast.Pow: ("**", E.power)}
+_SPELLING = {ast.Mod: "%", ast.FloorDiv: "//", ast.BitAnd: "&", ast.BitOr: "|",
+             ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _VERBS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply entrywise",
           ast.Div: "divide entrywise"}
 _FORBIDDEN = {ast.Lambda: "lambda", ast.IfExp: "a conditional expression",
@@ -146,13 +149,16 @@ class _Dims:
 
 
 class _Parser:
-    def __init__(self, text, shapes, allow_compare=False):
-        self.text, self.allow_compare = text, allow_compare
+    def __init__(self, text, shapes):
+        self.text = text
         self.d = _Dims()
         self.kinds = {}                 # name -> None (scalar) or (row dim, col dim)
-        self.declared = dict(shapes or {})
-        self.sizes = {str(x) for s in self.declared.values() if isinstance(s, tuple)
-                      for x in s if not isinstance(x, int) and not str(x).isdigit()}
+        self.declared = {name: parse_shape(s) if isinstance(s, str) else tuple(s)
+                         for name, s in (shapes or {}).items()}
+        # Names that are dimensions: in declared shapes, or sizes in ones/zeros/eye.
+        self.sizes = [str(x) for s in self.declared.values() for x in s
+                      if not isinstance(x, int) and not str(x).isdigit()]
+        self.size_values = []           # sizes standing as values, "… / N"
 
     # ------------------------------------------------------------ errors
 
@@ -214,8 +220,9 @@ class _Parser:
             self.fail(node, f"names starting with _ are not allowed: {name}")
         if name in CALLS:
             self.fail(node, f"{name} is a function; call it as {name}(...)")
-        if name in self.sizes:
-            return None                 # a dimension standing as a value: a scalar
+        if name in self.sizes:          # a dimension standing as a value: a scalar
+            self.size_values.append(name)
+            return None
         if name not in self.kinds:
             self.kinds[name] = self.new_kind(name)
         return self.kinds[name]
@@ -226,9 +233,7 @@ class _Parser:
             if name[0].isupper():
                 return (self.d.new(), self.d.new())
             return (self.d.new(), self.d.new(1)) if _VECTOR_NAME.fullmatch(name) else None
-        if isinstance(spec, str):
-            spec = parse_shape(spec)
-        if spec in ((), "scalar"):
+        if spec in ((), ("scalar",)):
             return None
         if len(spec) == 1:
             spec = (spec[0], 1)
@@ -252,12 +257,12 @@ class _Parser:
     def binop(self, node):
         op = type(node.op)
         if op not in _OPERATORS:
-            self.fail(node, f"operator {ast.unparse(node.op) if False else op.__name__} is not "
+            self.fail(node, f"the operator {_SPELLING.get(op, op.__name__)} is not "
                             "supported; use + - * / ** @", col=self.op_col(node))
         a = self.infer(node.left)
         if op is ast.Pow:
-            if not all(type(n) in (ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator,
-                                   ast.unaryop) for n in ast.walk(node.right)):
+            if not all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator,
+                                      ast.unaryop)) for n in ast.walk(node.right)):
                 self.fail(node.right, "the exponent must be a number, such as 2 or 0.5")
             self.infer(node.right)
             return a
@@ -275,7 +280,7 @@ class _Parser:
         unit_a, unit_b = self.is_unit(a), self.is_unit(b)
         if unit_a != unit_b:            # a scalar (or 1×1) broadcasts over the other side
             return b if unit_a else a
-        if a is None:
+        if a is None or b is None:      # scalar with scalar or 1×1: a scalar when built
             return None
         verb = _VERBS[op]
         self.unify(a, b, lambda: f"cannot {verb} {da} and {db}: the shapes differ")
@@ -377,7 +382,7 @@ class _Parser:
 
     def resolve(self):
         """Name every unknown dimension; return the symbols and the dims, in order."""
-        taken = set(self.kinds) | set(self.d.named) | self.sizes
+        taken = set(self.kinds) | set(self.d.named) | set(self.sizes)
         fresh = (n for n in _FRESH + tuple(f"d{i}" for i in range(1, 10**4)) if n not in taken)
         self.dims = {}
         for name, kind in self.kinds.items():
@@ -389,8 +394,8 @@ class _Parser:
             v = self.d.get(i)
             if isinstance(v, str) and v not in self.dims:
                 self.dims[v] = E.dim(v)
-        for name in self.sizes - set(self.dims):
-            self.dims[name] = E.dim(name)
+        for name in self.size_values:
+            self.dims.setdefault(name, E.dim(name))
         self.symbols = {}
         for name, kind in self.kinds.items():
             self.symbols[name] = E.scalar(name) if kind is None else \
@@ -431,9 +436,13 @@ class _Parser:
             if not E.is_matrix(a) and a.is_number and abs(b) > 1000:
                 self.fail(node.right, "the exponent of a number must be at most 1000")
             return E.power(a, b)
-        if op is not ast.MatMult and E.shape(a) != E.shape(b):
+        if op is not ast.MatMult and _kind(a) != _kind(b):
             a, b = _unwrap(a), _unwrap(b)    # a 1×1 matrix meeting a scalar: its entry
         return _OPERATORS[op][1](a, b)
+
+
+def _kind(e):
+    return E.is_matrix(e), E.shape(e)
 
 
 def _unwrap(e):
@@ -446,10 +455,10 @@ def _depth_check(parser, tree):
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             parser.fail(node, f"the expression is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node))
+        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if hasattr(c, "lineno"))
 
 
-def _tree(text, shapes, allow_compare=False):
+def _tree(text, shapes):
     """Syntax, length and depth checks; the parser with the sizes named in the text."""
     if not isinstance(text, str):
         raise ParseError(f"an expression must be a string, not {type(text).__name__}")
@@ -464,12 +473,12 @@ def _tree(text, shapes, allow_compare=False):
                          col if 0 <= col <= len(text) else len(text.rstrip())) from None
     except (RecursionError, MemoryError, ValueError) as e:
         raise ParseError(f"cannot read the expression: {type(e).__name__}") from None
-    p = _Parser(text, shapes, allow_compare)
+    p = _Parser(text, shapes)
     _depth_check(p, tree)
     # A name given to ones/zeros/eye is a size everywhere, even before that call is met.
-    p.sizes |= {a.id for n in ast.walk(tree) if type(n) is ast.Call
+    p.sizes += [a.id for n in ast.walk(tree) if type(n) is ast.Call
                 and type(n.func) is ast.Name and n.func.id in _SIZE_FUNCTIONS
-                for a in n.args if type(a) is ast.Name}
+                for a in n.args if type(a) is ast.Name]
     return p, tree
 
 
@@ -499,11 +508,12 @@ def parse_assumption(text, symbols):
     """Parse "lhs == rhs" over known symbols (a Parsed.symbols); returns Assumption(lhs, rhs).
 
     >>> Y = E.matrix("Y", "n", "N")
-    >>> parse_assumption("sum(Y, axis=0) == 1", {"Y": Y})
-    Assumption(lhs=OneMatrix(1, n)*Y, rhs=OneMatrix(1, N))
+    >>> lhs, rhs = parse_assumption("sum(Y, axis=0) == 1", {"Y": Y})
+    >>> lhs.shape == rhs.shape, text(lhs), text(rhs)
+    (True, 'ones(1, n) @ Y', 'ones(1, N)')
     """
     shapes = {name: s.shape if E.is_matrix(s) else "scalar" for name, s in symbols.items()}
-    p, tree = _tree(text, shapes, allow_compare=True)
+    p, tree = _tree(text, shapes)
     if type(tree) is not ast.Compare or len(tree.ops) != 1 or type(tree.ops[0]) is not ast.Eq:
         p.fail(tree, "an assumption is one equation, lhs == rhs")
     lhs, rhs = tree.left, tree.comparators[0]
@@ -517,9 +527,11 @@ def parse_assumption(text, symbols):
                                 f"{p.describe(lhs, sa)} and {p.describe(rhs, sb)}")
     p.resolve()
     a, b = p.build(lhs), p.build(rhs)
-    if E.shape(a) != E.shape(b):       # broadcast the scalar (or 1×1) side
-        a, b = (E.mul(_unwrap(x), E.ones(*E.shape(y))) if E.shape(x) == (1, 1) else x
-                for x, y in ((a, b), (b, a)))
+    if _kind(a) != _kind(b):           # broadcast the scalar (or 1×1) side
+        a, b = _unwrap(a), _unwrap(b)
+        if E.is_matrix(a) != E.is_matrix(b):
+            a, b = (x if E.is_matrix(x) else E.mul(x, E.ones(*E.shape(y)))
+                    for x, y in ((a, b), (b, a)))
     return Assumption(a, b)
 
 
@@ -536,7 +548,7 @@ def parse_shape(spec):
     if s == "scalar":
         return ()
     m = _SHAPE.fullmatch(s)
-    if not m:
+    if not m or not m.group(1) and (s[:1] in ("x", "×") or s[-1:] in ("x", "×")):
         raise ParseError(f"bad shape {spec!r}: expected ROWSxCOLS such as 3x4 or n x m, a "
                          "length such as 3, or scalar", str(spec), 0)
     parts = [x for x in m.groups() if x is not None]

@@ -1,0 +1,555 @@
+"""Proofs of claimed gradients: exact on small concrete sizes, numeric at real sizes.
+
+Stage 6 (verify). Consumes a scalar matcalc expression f, the variable X (a MatrixSymbol) and
+a claimed gradient G of X's shape (denominator layout); returns None or raises
+VerificationError naming the entry or direction, both values, the errors and the tolerance.
+verify_exact fills every matrix with SymPy symbols, differentiates the explicit scalar with
+sympy.diff (custom functions rewritten by functions.reference, so no derivative rule of matcalc
+is trusted) and compares entry by entry; verify_numeric compares central differences along
+random directions with ⟨G, V⟩ in float64. Each evaluates through one table, EXPLICIT or
+NUMERIC: node class → value, computed from the values of the children.
+"""
+from functools import lru_cache, reduce
+from operator import add as _plus, mul as _times
+
+import numpy as np
+import sympy as sp
+from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatPow,
+                   MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .errors import NoRuleError, NotScalarError, ShapeError, VerificationError
+from .expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
+                   LogSumExp, Softmax, is_matrix, shape)
+from .functions import T, reference
+from .printing.text import text
+
+__all__ = ["verify_exact", "verify_numeric", "assert_gradient", "EXPLICIT", "NUMERIC",
+           "CONSTRAINTS"]
+
+EXACT_RTOL, EXACT_ATOL = 1e-25, 1e-30      # evalf(40) leaves ~15 digits of headroom
+NUMERIC_RTOL = 1e-5                        # central differences at h ~ 1e-6 are good to ~1e-9
+NUMERIC_ROUNDOFF = 1e3                     # × eps·|f|/h: the cancellation floor of a difference
+EXACT_POINTS, EXACT_MAX_ENTRIES, TRIES = 3, 400, 6
+
+
+# ---------------------------------------------------------------- evaluation through a table
+
+class _Evaluator:
+    """Evaluates an expression bottom-up through a table; shared subtrees are computed once.
+
+    `env` maps MatrixSymbol → value, scalar Symbol → value and dimension symbol → size.
+    Entries of the table receive the evaluator and the node, and call the evaluator on the
+    children they need (Elementwise's body and an axis are data, not children).
+    """
+
+    def __init__(self, table, name, env):
+        self.table, self.name, self.env, self.memo = table, name, env, {}
+
+    def __call__(self, node):
+        if node not in self.memo:
+            self.memo[node] = self._rule(node)(self, node)
+        return self.memo[node]
+
+    def _rule(self, node):
+        for cls in type(node).__mro__:
+            if cls in self.table:
+                return self.table[cls]
+        kind = "explicit" if self.name == "EXPLICIT" else "numeric"
+        raise NoRuleError(f"no {kind} evaluator for {type(node).__name__}; add an entry to "
+                          f"{self.name} in verify.py")
+
+    def size(self, d):
+        return int(sp.sympify(d).xreplace(self.env))
+
+    def dims(self, node):
+        return tuple(self.size(d) for d in node.shape)
+
+
+def _no_value(ev, node):
+    raise NoRuleError(f"{text(node)} is a differential, not a value; verify a gradient, "
+                      "not a differential")
+
+
+def _x_function(ev, e):
+    return reference(e.func(*[ev(a) for a in e.args]))
+
+
+def _x_elementwise(ev, e):
+    body = reference(e.body)
+    return ev(e.arg).applyfunc(lambda v: body.xreplace({T: v}))
+
+
+def _x_lse(M, axis):
+    """log Σ exp along an axis, written out: 1×n for axis 0, m×1 for axis 1."""
+    if axis == 0:
+        return sp.Matrix(1, M.cols, lambda _, j: sp.log(sum(sp.exp(M[k, j])
+                                                               for k in range(M.rows))))
+    return sp.Matrix(M.rows, 1, lambda i, _: sp.log(sum(sp.exp(M[i, k])
+                                                           for k in range(M.cols))))
+
+
+def _x_softmax(ev, e):
+    M = ev(e.arg)
+    if e.axis == 0:
+        den = [sum(sp.exp(M[k, j]) for k in range(M.rows)) for j in range(M.cols)]
+        return sp.Matrix(*M.shape, lambda i, j: sp.exp(M[i, j]) / den[j])
+    den = [sum(sp.exp(M[i, k]) for k in range(M.cols)) for i in range(M.rows)]
+    return sp.Matrix(*M.shape, lambda i, j: sp.exp(M[i, j]) / den[i])
+
+
+def _x_logsoftmax(ev, e):
+    M = ev(e.arg)
+    lse = _x_lse(M, e.axis)
+    return sp.Matrix(*M.shape, lambda i, j: M[i, j] - (lse[0, j] if e.axis == 0 else lse[i, 0]))
+
+
+def _x_element(ev, e):
+    return ev(e.parent)[ev.size(e.i), ev.size(e.j)]
+
+
+# Node class → explicit SymPy value (a Matrix, or a scalar expression in the entry symbols).
+EXPLICIT = {
+    MatrixSymbol: lambda ev, e: ev.env[e],
+    Differential: _no_value,
+    MatMul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
+    MatAdd: lambda ev, e: reduce(_plus, [ev(a) for a in e.args]),
+    Transpose: lambda ev, e: ev(e.arg).T,
+    Inverse: lambda ev, e: ev(e.arg).inv(),
+    MatPow: lambda ev, e: ev(e.base) ** int(e.exp),
+    HadamardProduct: lambda ev, e: reduce(lambda a, b: a.multiply_elementwise(b),
+                                          [ev(a) for a in e.args]),
+    Elementwise: _x_elementwise,
+    Softmax: _x_softmax,
+    LogSoftmax: _x_logsoftmax,
+    LogSumExp: lambda ev, e: _x_lse(ev(e.arg), e.axis),
+    Identity: lambda ev, e: sp.eye(ev.size(e.shape[0])),
+    OneMatrix: lambda ev, e: sp.ones(*ev.dims(e)),
+    ZeroMatrix: lambda ev, e: sp.zeros(*ev.dims(e)),
+    DiagMatrix: lambda ev, e: sp.diag(*ev(e.args[0])),
+    DiagonalOf: lambda ev, e: (lambda M: sp.Matrix([M[i, i] for i in range(M.rows)]))(
+        ev(e.arg)),
+    MatrixElement: _x_element,
+    Trace: lambda ev, e: ev(e.arg).trace(),
+    Determinant: lambda ev, e: ev(e.arg).det(),
+    LogDet: lambda ev, e: sp.log(ev(e.arg).det()),
+    EntrySum: lambda ev, e: sum(ev(e.arg)),
+    FrobeniusNorm: lambda ev, e: sp.sqrt(sum(v ** 2 for v in ev(e.arg))),
+    sp.Symbol: lambda ev, e: ev.env.get(e, e),
+    sp.Number: lambda ev, e: e,
+    sp.NumberSymbol: lambda ev, e: e,
+    sp.Add: lambda ev, e: sp.Add(*[ev(a) for a in e.args]),
+    sp.Mul: lambda ev, e: sp.Mul(*[ev(a) for a in e.args]),
+    sp.Pow: lambda ev, e: ev(e.base) ** ev(e.exp),
+    sp.Function: _x_function,
+}
+
+
+@lru_cache(maxsize=None)
+def _numpy_body(body):
+    """The NumPy function of an elementwise body, from its reference form."""
+    return sp.lambdify(T, reference(body), "numpy")
+
+
+@lru_cache(maxsize=None)
+def _numpy_function(func, nargs):
+    xs = sp.symbols(f"x0:{nargs}", real=True)
+    return sp.lambdify(xs, reference(func(*xs)), "numpy")
+
+
+def _n_matmul(ev, e):
+    out = np.float64(1.0)
+    for v in (ev(a) for a in e.args):
+        out = out @ v if np.ndim(out) and np.ndim(v) else out * v
+    return out
+
+
+def _n_lse(M, axis):
+    top = M.max(axis=axis, keepdims=True)
+    return top + np.log(np.exp(M - top).sum(axis=axis, keepdims=True))
+
+
+def _n_softmax(ev, e):
+    M = ev(e.arg)
+    z = np.exp(M - M.max(axis=e.axis, keepdims=True))
+    return z / z.sum(axis=e.axis, keepdims=True)
+
+
+def _n_logdet(ev, e):
+    sign, logabs = np.linalg.slogdet(ev(e.arg))
+    return logabs if sign > 0 else np.nan     # log of a non-positive det: off the domain
+
+
+# Node class → NumPy float64 value (a 2-D array, or a float).
+NUMERIC = {
+    MatrixSymbol: lambda ev, e: ev.env[e],
+    Differential: _no_value,
+    MatMul: _n_matmul,
+    MatAdd: lambda ev, e: reduce(_plus, [ev(a) for a in e.args]),
+    Transpose: lambda ev, e: ev(e.arg).T,
+    Inverse: lambda ev, e: np.linalg.inv(ev(e.arg)),
+    MatPow: lambda ev, e: np.linalg.matrix_power(ev(e.base), int(e.exp)),
+    HadamardProduct: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
+    Elementwise: lambda ev, e: np.broadcast_to(_numpy_body(e.body)(ev(e.arg)),
+                                               ev.dims(e)).astype(float),
+    Softmax: _n_softmax,
+    LogSoftmax: lambda ev, e: ev(e.arg) - _n_lse(ev(e.arg), e.axis),
+    LogSumExp: lambda ev, e: _n_lse(ev(e.arg), e.axis),
+    Identity: lambda ev, e: np.eye(ev.size(e.shape[0])),
+    OneMatrix: lambda ev, e: np.ones(ev.dims(e)),
+    ZeroMatrix: lambda ev, e: np.zeros(ev.dims(e)),
+    DiagMatrix: lambda ev, e: np.diag(ev(e.args[0]).ravel()),
+    DiagonalOf: lambda ev, e: np.diag(ev(e.arg))[:, None],
+    MatrixElement: lambda ev, e: ev(e.parent)[ev.size(e.i), ev.size(e.j)],
+    Trace: lambda ev, e: np.trace(ev(e.arg)),
+    Determinant: lambda ev, e: np.linalg.det(ev(e.arg)),
+    LogDet: _n_logdet,
+    EntrySum: lambda ev, e: ev(e.arg).sum(),
+    FrobeniusNorm: lambda ev, e: np.linalg.norm(ev(e.arg)),
+    sp.Symbol: lambda ev, e: np.float64(ev.env[e]),
+    sp.Number: lambda ev, e: np.float64(e),
+    sp.NumberSymbol: lambda ev, e: np.float64(e),
+    sp.Add: lambda ev, e: reduce(_plus, [ev(a) for a in e.args]),
+    sp.Mul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
+    sp.Pow: lambda ev, e: np.power(ev(e.base), ev(e.exp)),
+    sp.Function: lambda ev, e: _numpy_function(e.func, len(e.args))(*[ev(a) for a in e.args]),
+}
+
+
+# ---------------------------------------------------------------- the random point
+
+def _colsum1(a):
+    p = np.abs(a)
+    return p / p.sum(axis=0, keepdims=True)
+
+
+def _rowsum1(a):
+    p = np.abs(a)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+# Name → constraint on a sampled matrix. A constraint takes the sampled entries (a float array
+# in verify_numeric, an object array of Rationals in verify_exact) and returns them adjusted;
+# written with NumPy operations only, the same function serves both.
+CONSTRAINTS = {
+    "colsum1": _colsum1,     # each column a probability vector (positive, sums to 1)
+    "rowsum1": _rowsum1,     # each row a probability vector
+    "positive": np.abs,      # entries > 0, for log, sqrt …
+}
+
+
+def _constraints(assumptions):
+    """[(name or callable, M), …] → {M: [constraint, …]}."""
+    if assumptions is None:
+        return {}
+    if isinstance(assumptions, tuple) and len(assumptions) == 2 and is_matrix(assumptions[1]):
+        assumptions = [assumptions]
+    out = {}
+    for item in assumptions:
+        try:
+            kind, M = item
+        except (TypeError, ValueError):
+            raise ValueError(f"an assumption is a pair (constraint, M), not {item!r}") from None
+        fn = CONSTRAINTS.get(kind) if isinstance(kind, str) else kind
+        if not callable(fn):
+            raise ValueError(f"unknown assumption {kind!r}; use one of "
+                             f"{', '.join(CONSTRAINTS)} or a function of the sampled array")
+        if not isinstance(M, MatrixSymbol):
+            raise ShapeError(f"an assumption constrains a matrix variable, not {text(M)}")
+        out.setdefault(M, []).append(fn)
+    return out
+
+
+class _Problem:
+    """f, X, G and what the random point must respect: sizes, shifts, constraints."""
+
+    def __init__(self, f, wrt, claimed, assumptions):
+        _check_shapes(f, wrt, claimed)
+        self.f_in, self.wrt, self.G = f, wrt, claimed
+        self.f = f
+        self.constraints = _constraints(assumptions)
+        exprs = [self.f, wrt, claimed, *self.constraints]
+        self.matrices = sorted(set().union(*[sp.sympify(e).atoms(MatrixSymbol) for e in exprs]),
+                               key=lambda m: m.name)
+        self.dims, self.fixed, scalars = [], set(), set()
+        for e in exprs:
+            for node in sp.preorder_traversal(e):
+                if is_matrix(node):
+                    for d in node.shape:
+                        if d.is_Integer:
+                            self.fixed.add(int(d))
+                        for s in sorted(d.free_symbols, key=str):
+                            if s not in self.dims:
+                                self.dims.append(s)
+                elif isinstance(node, sp.Symbol):
+                    scalars.add(node)
+        self.scalars = sorted(scalars - set(self.dims) - {T}, key=str)
+        # Square matrices that are inverted or whose det is taken get + n·I: det > 0.
+        self.shifted = set()
+        for e in exprs:
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, (Inverse, Determinant, LogDet)):
+                    self.shifted |= {m for m in node.args[0].atoms(MatrixSymbol)
+                                     if m.shape[0] == m.shape[1]}
+
+    def sizes(self, candidates):
+        free = [c for c in candidates if c not in self.fixed]
+        return dict(zip(self.dims, free))
+
+    def sample(self, rng, sizes, exact, positive):
+        """{MatrixSymbol: array, scalar Symbol: value}, with constraints and shifts applied."""
+        out = {}
+        for m in self.matrices:
+            r, c = (int(sp.sympify(d).xreplace(sizes)) for d in m.shape)
+            a = _draw(rng, (r, c), exact, positive)
+            for fn in self.constraints.get(m, []):
+                a = fn(a)
+            if m in self.shifted:
+                a = a + np.diag([r] * r).astype(a.dtype)
+            out[m] = a
+        for s in self.scalars:
+            out[s] = _draw(rng, (), exact, positive or bool(s.is_positive))
+        return out
+
+
+def _draw(rng, size, exact, positive):
+    """Uniform entries in (−1, 1), or in (0.1, 1.1) where positive; nonzero rationals if exact."""
+    if not exact:
+        return rng.uniform(0.1, 1.1, size) if positive else rng.uniform(-1.0, 1.0, size)
+    q = 1009
+    lo, hi = (q // 10, q + q // 10) if positive else (1 - q, q - 1)
+    ks = rng.integers(lo, hi + 1, size or (1,))
+    ks[ks == 0] = 1
+    out = np.array([sp.Rational(int(k), q) for k in ks.ravel()], dtype=object)
+    return out.reshape(size) if size else out[0]
+
+
+def _check_shapes(f, wrt, claimed):
+    if not isinstance(wrt, MatrixSymbol):
+        raise ShapeError(f"wrt must be a matrix variable such as matrix('X', 3, 4), "
+                         f"not {text(wrt)}")
+    if is_matrix(f) and tuple(f.shape) != (1, 1):
+        raise NotScalarError(f"f = {text(f)} is {_dims(f)}, not a scalar: a gradient needs a "
+                             "scalar function (take entry_sum, trace or norm of it)")
+    if tuple(shape(claimed)) != tuple(wrt.shape):
+        what = f"is {_dims(claimed)}" if is_matrix(claimed) else "is a scalar"
+        raise ShapeError(f"claimed gradient {what} but {wrt.name} is {_dims(wrt)}; matcalc "
+                         f"uses the denominator layout (∂f/∂{wrt.name} has the shape of "
+                         f"{wrt.name})")
+
+
+def _dims(e):
+    return "×".join(text(d) for d in shape(e))
+
+
+def _sizes_used(sizes, wrt):
+    named = ", ".join(f"{d}={n}" for d, n in sizes.items())
+    r, c = (int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
+    return f"{named + '; ' if named else ''}{wrt.name} is {r}×{c}"
+
+
+def _fail(p, where, sizes, method, claimed, ref, abs_err, rel_err, tol, extra=""):
+    raise VerificationError(
+        f"∂f/∂{p.wrt.name} is wrong {where} (sizes used: {_sizes_used(sizes, p.wrt)})\n"
+        f"  f:         {text(p.f_in)}\n"
+        f"  claimed:   {claimed}\n"
+        f"  reference: {ref}\n"
+        f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}, tolerance: {tol:.3g}\n"
+        f"  method:    {method}{extra}")
+
+
+# ---------------------------------------------------------------- (a) exact
+
+def _explicit_scalar(v):
+    return v[0, 0] if isinstance(v, sp.MatrixBase) else v
+
+
+def _polynomial(e):
+    return not e.atoms(sp.Function) and all(p.exp.is_Integer and p.exp >= 0
+                                            for p in e.atoms(sp.Pow))
+
+
+def _at(e, point):
+    """e at a rational point, to 40 digits; None where it is not a finite real number."""
+    v = sp.N(e.xreplace(point), 40)
+    re, im = v.as_real_imag()
+    if im != 0 and abs(im) > EXACT_ATOL or not re.is_finite:
+        return None
+    return re
+
+
+def verify_exact(f, wrt, G, assumptions=None, seed=0):
+    """Prove ∂f/∂wrt = G entry by entry with sympy.diff on small concrete matrices.
+
+    Each dimension symbol gets a distinct size 2, 3, 4, … (in order of first appearance), every
+    matrix a grid of entry symbols. f is written out as one scalar SymPy expression (custom
+    functions in their reference form) and differentiated by each entry of wrt. A polynomial
+    difference must expand to 0; otherwise both sides are evaluated to 40 digits at 3 random
+    rational points and must agree to a relative 1e-25.
+
+    `assumptions` constrains the random points: a list of pairs (constraint, M), the constraint
+    a name in CONSTRAINTS ("colsum1", "rowsum1", "positive") or a function of the sampled array.
+
+    Examples
+    ========
+
+    >>> from matcalc.expr import matrix, matmul, trace, transpose
+    >>> A, X, B = matrix('A', 'm', 'n'), matrix('X', 'n', 'p'), matrix('B', 'p', 'm')
+    >>> verify_exact(trace(matmul(A, X, B)), X, matmul(transpose(A), transpose(B)))
+    >>> S, Q = matrix('S', 'n', 'n'), matrix('Q', 'n', 'n')
+    >>> verify_exact(trace(matmul(S, Q)), Q, S)          # the transpose is missing
+    Traceback (most recent call last):
+    ...
+    matcalc.errors.VerificationError: ∂f/∂Q is wrong at entry (0, 1) (sizes used: n=2; Q is 2×2)
+    ...
+    """
+    p = _Problem(f, wrt, G, assumptions)
+    sizes = p.sizes(range(2, 100))
+    concrete = {d: sp.Integer(n) for d, n in sizes.items()}
+    env, n_entries = dict(concrete), 0
+    for m in p.matrices:
+        r, c = (int(sp.sympify(d).xreplace(concrete)) for d in m.shape)
+        n_entries += r * c
+        env[m] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
+    if n_entries > EXACT_MAX_ENTRIES:
+        raise ShapeError(f"verify_exact needs small matrices, but these have {n_entries} "
+                         f"entries ({_sizes_used(sizes, wrt)}); give the large dimensions "
+                         "names such as 'n', or use verify_numeric")
+    ev = _Evaluator(EXPLICIT, "EXPLICIT", env)
+    F = _explicit_scalar(ev(p.f))
+    Gv = ev(G) if is_matrix(G) else sp.Matrix([[ev(G)]])
+    X = env[wrt]
+    pending = []
+    for i in range(X.rows):
+        for j in range(X.cols):
+            d, g = sp.diff(F, X[i, j]), Gv[i, j]
+            if _polynomial(d) and _polynomial(g) and sp.expand(d - g) == 0:
+                continue
+            pending.append((i, j, d, g))
+    if not pending:
+        return
+    rng = np.random.default_rng(seed)
+    for _ in range(EXACT_POINTS):
+        point = _exact_point(p, rng, concrete, env, F)
+        for i, j, d, g in pending:
+            ref, got = _at(d, point), _at(g, point)
+            if ref is None or got is None:
+                _fail(p, f"at entry ({i}, {j})", sizes, "exact sympy.diff at a random rational "
+                      "point", got, ref, np.nan, np.nan, EXACT_RTOL,
+                      "\n  (a value is not a finite real number at this point)")
+            err = abs(ref - got)
+            scale = max(abs(ref), abs(got))
+            if err > EXACT_RTOL * scale + EXACT_ATOL:
+                _fail(p, f"at entry ({i}, {j})", sizes,
+                      "exact sympy.diff at a random rational point",
+                      f"{sp.N(got, 15)}  (G[{i}, {j}], G = {text(G)})",
+                      f"{sp.N(ref, 15)}  (sympy.diff(f, {wrt.name}[{i}, {j}]))",
+                      float(err), float(err / scale) if scale else np.inf, EXACT_RTOL)
+
+
+def _exact_point(p, rng, concrete, env, F):
+    """{entry symbol: Rational} where f is real and finite; signed first, then positive."""
+    for attempt in range(TRIES):
+        values = p.sample(rng, concrete, exact=True, positive=attempt > 0)
+        point = {s: v for s, v in values.items() if not isinstance(s, MatrixSymbol)}
+        for m, a in values.items():
+            if isinstance(m, MatrixSymbol):
+                point.update(zip(env[m], a.ravel()))
+        if _at(F, point) is not None:
+            return point
+    raise VerificationError(f"could not find a point where f = {text(p.f_in)} is real and "
+                            f"finite in {TRIES} tries; constrain the inputs with assumptions=")
+
+
+# ---------------------------------------------------------------- (b) numeric
+
+def _numeric(ev, e, dims=None):
+    """e in float64: an array of shape `dims`, or a float (nan where complex or undefined)."""
+    with np.errstate(all="ignore"):
+        v = np.asarray(ev(e))
+    if dims is not None:
+        return np.broadcast_to(v.astype(float), dims)
+    x = complex(v.ravel()[0])
+    return x.real if x.imag == 0 else np.nan
+
+
+def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
+    """Check ⟨G, V⟩ against central differences of f along random directions V, in float64.
+
+    Each dimension symbol gets a distinct size between 5 and 12; matrices are uniform in
+    (−1, 1) (square ones that are inverted or det'd shifted by n·I). For each direction,
+    (f(X + hV) − f(X − hV)) / 2h with h = 1e-6·max(1, max|X|) must match Σ G ⊙ V to a relative
+    1e-5, plus a round-off floor of 1000·eps·|f|/h. `assumptions` as in verify_exact.
+
+    Examples
+    ========
+
+    >>> from matcalc.expr import matrix, apply, entry_sum, hadamard
+    >>> X = matrix('X', 'm', 'n')
+    >>> verify_numeric(entry_sum(apply('exp', X)), X, apply('exp', X))
+    >>> verify_numeric(entry_sum(apply('exp', X)), X, hadamard(2, apply('exp', X)))
+    Traceback (most recent call last):
+    ...
+    matcalc.errors.VerificationError: ∂f/∂X is wrong along a random direction V (sizes used: ...
+    ...
+    """
+    p = _Problem(f, wrt, G, assumptions)
+    rng = np.random.default_rng(seed)
+    sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
+    eps = np.finfo(float).eps
+    for _ in range(directions):
+        env = _numeric_point(p, rng, sizes)
+        g = _numeric(_Evaluator(NUMERIC, "NUMERIC", env), G, dims)
+        V = rng.standard_normal(dims)
+        X = env[wrt]
+        h = 1e-6 * max(1.0, float(np.abs(X).max()))
+        fp = _numeric(_Evaluator(NUMERIC, "NUMERIC", {**env, wrt: X + h * V}), p.f)
+        fm = _numeric(_Evaluator(NUMERIC, "NUMERIC", {**env, wrt: X - h * V}), p.f)
+        ref, got = (fp - fm) / (2 * h), float(np.sum(g * V))
+        err, scale = abs(ref - got), max(abs(ref), abs(got))
+        tol = NUMERIC_RTOL * scale + NUMERIC_ROUNDOFF * eps * max(abs(fp), abs(fm), 1.0) / h
+        if not err <= tol:     # also catches nan
+            _fail(p, "along a random direction V", sizes,
+                  "central differences along a random direction",
+                  f"{got:.12g}  (Σ G ⊙ V, G = {text(G)})",
+                  f"{ref:.12g}  ((f(X + hV) − f(X − hV)) / 2h)",
+                  err, err / scale if scale else np.inf, tol, f", h = {h:.3g}")
+
+
+def _numeric_point(p, rng, sizes):
+    for attempt in range(TRIES):
+        env = {**sizes, **p.sample(rng, sizes, exact=False, positive=attempt > 0)}
+        if np.isfinite(_numeric(_Evaluator(NUMERIC, "NUMERIC", env), p.f)):
+            return env
+    raise VerificationError(f"could not find a point where f = {text(p.f_in)} is real and "
+                            f"finite in {TRIES} tries; constrain the inputs with assumptions=")
+
+
+# ---------------------------------------------------------------- for users
+
+def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
+    """Raise VerificationError unless `claimed` is ∂f/∂wrt; for use in a user's own tests.
+
+    `method` is "exact" (sympy.diff on small sizes), "numeric" (central differences at real
+    sizes) or "both". f may be a scalar expression or a 1×1 matrix expression.
+
+    Examples
+    ========
+
+    >>> from matcalc.expr import matrix, vector, matmul, transpose
+    >>> a, X, b = vector('a', 'm'), matrix('X', 'm', 'n'), vector('b', 'n')
+    >>> assert_gradient(matmul(transpose(a), X, b), X, matmul(a, transpose(b)))
+    >>> assert_gradient(matmul(transpose(a), X, b), X, matmul(b, transpose(a)))
+    Traceback (most recent call last):
+    ...
+    matcalc.errors.ShapeError: claimed gradient is n×m but X is m×n; matcalc uses the denominator layout (∂f/∂X has the shape of X)
+    """
+    if method not in ("exact", "numeric", "both"):
+        raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
+    _check_shapes(f, wrt, claimed)
+    if method in ("exact", "both"):
+        verify_exact(f, wrt, claimed, assumptions=assumptions, seed=seed)
+    if method in ("numeric", "both"):
+        verify_numeric(f, wrt, claimed, assumptions=assumptions, seed=seed)

@@ -1,0 +1,86 @@
+"""The CLI: results as the issue shows them; bad input gets a message and exit code 2."""
+import pytest
+
+from matcalc.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_grad_text(capsys):
+    code, out, err = run(capsys, "grad", "tr(X.T @ A @ X)", "--wrt", "X")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("∂f/∂X = (A + A.T) @ X")
+    assert "X: n×m" in first and "A: n×n" in first
+    assert "verified exactly" in out
+
+
+def test_grad_latex(capsys):
+    code, out, _ = run(capsys, "grad", "norm(W @ X - Y)**2", "--wrt", "W", "--format", "latex")
+    assert code == 0
+    assert "\\left(W X - Y\\right) X^{\\top}" in out
+
+
+def test_grad_steps(capsys):
+    code, out, _ = run(capsys, "grad", "logdet(X)", "--wrt", "X", "--format", "steps")
+    assert code == 0
+    assert "d(logdet(X)) = tr(inv(X) @ dX)" in out
+    assert out.strip().splitlines()[-2].endswith("∂f/∂X = inv(X).T")
+
+
+def test_grad_numpy_runs(capsys):
+    import numpy as np
+    code, out, _ = run(capsys, "grad", "sum(sigmoid(W @ X + b @ ones(1, N)))", "--wrt", "b",
+                       "--format", "numpy")
+    assert code == 0
+    assert "def grad_b(" in out and "ones" not in out.split("def grad_b", 1)[1]
+    ns = {}
+    exec(compile(out, "<generated>", "exec"), ns)
+    rng = np.random.default_rng(0)
+    W, X, b = rng.normal(size=(3, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 1))
+    args = {"W": W, "X": X, "b": b}
+    import inspect
+    fn = ns["grad_b"]
+    got = fn(*[args[p] for p in inspect.signature(fn).parameters])
+    s = 1 / (1 + np.exp(-(W @ X + b)))
+    np.testing.assert_allclose(got, (s * (1 - s)).sum(axis=1, keepdims=True))
+
+
+def test_shape_declarations(capsys):
+    code, out, _ = run(capsys, "grad", "tr(A @ X @ B)", "--wrt", "X", "--shape", "X=3x4",
+                       "--shape", "A=2x3")
+    assert code == 0 and "X: 3×4" in out and "A: 2×3" in out and "B: 4×2" in out
+
+
+def test_assumption_on_the_command_line(capsys):
+    code, out, _ = run(capsys, "grad", "-sum(Y * logsoftmax(W @ X))", "--wrt", "W",
+                       "--assume", "sum(Y, axis=0) == 1")
+    assert code == 0
+    assert "(softmax(W @ X) - Y) @ X.T" in out
+    assert "given that each column of Y sums to 1" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["grad", "W @ X", "--wrt", "W", "--shape", "W=3x4", "--shape", "X=5x10"],
+     "W (3×4) by X (5×10)"),
+    (["grad", "W @ X", "--wrt", "W"], "not a scalar"),
+    (["grad", "tr(X)", "--wrt", "Y"], "does not occur"),
+    (["grad", "tr(expp(X))", "--wrt", "X"], "^"),
+    (["grad", "tr(X @ )", "--wrt", "X"], "^"),
+    (["grad", "__import__('os')", "--wrt", "X"], "error"),
+    (["grad", "X.shape", "--wrt", "X"], ".T"),
+    (["grad", "(lambda: X)()", "--wrt", "X"], "error"),
+    (["grad", "sum(X)" + " + sum(X)" * 400, "--wrt", "X"], "long"),
+    (["grad", "tr(X)", "--wrt", "X", "--shape", "X=3"], "error"),
+    (["grad", "tr(X)", "--wrt", "X", "--shape", "X3x3"], "NAME=SHAPE"),
+])
+def test_bad_input_exit_code_2(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    assert "Traceback" not in err
+    assert fragment in err
+    assert out == ""
