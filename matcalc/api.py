@@ -119,7 +119,7 @@ def grad(f, wrt, shapes=None, assume=()):
         f = trace(f)
     rules = tuple(_assumption(a, symbols, f) for a in assume)
     derivation = Derivation()
-    grads, _ = backward(Program.single(f), [wrt], derivation)
+    grads, _, _ = backward(Program.single(f), [wrt], derivation)
     g = simplify(grads[wrt], assumptions=rules, derivation=derivation)
     if g.shape != wrt.shape:
         raise ShapeError(f"internal: gradient {describe(g)} does not have the shape of "

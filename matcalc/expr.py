@@ -25,7 +25,7 @@ __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
            "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
            "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
-           "coefficient", "factors", "rebuild", "zero_like", "describe",
+           "coefficient", "factors", "size", "rebuild", "zero_like", "describe",
            "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
            "LogDet", "Differential", "T"]
 
@@ -203,16 +203,16 @@ def factors(e):
     return list(core.args) if isinstance(core, MatMul) else [core]
 
 
-def _size(e):
+def size(e):
     """Node count, each symbol and constant matrix counted once."""
     if isinstance(e, (MatrixSymbol, OneMatrix, Identity, ZeroMatrix, sp.Atom)):
         return 1
-    return 1 + sum(_size(a) for a in e.args)
+    return 1 + sum(size(a) for a in e.args)
 
 
 def _order_key(e):
     """Simple before compound, then by text: keeps printed sums and products stable."""
-    return (_size(e), text(e))
+    return (size(e), text(e))
 
 
 def _require_matrix(e, what):
@@ -284,11 +284,12 @@ def add(*args):
     for a in args:
         if not is_matrix(a):
             a = matmul(a, OneMatrix(*shp))    # scalar + matrix broadcasts
-        for t in (a.args if isinstance(a, MatAdd) else [a]):
+        c0, core0 = coefficient(a)   # c (A + B) is flattened to c A + c B
+        for t in (core0.args if isinstance(core0, MatAdd) else [core0]):
             if isinstance(t, ZeroMatrix):
                 continue
             c, core = coefficient(t)
-            terms[core] = terms.get(core, sp.S.Zero) + c
+            terms[core] = terms.get(core, sp.S.Zero) + c0 * c
     out = [matmul(c, core) for core, c in terms.items() if c != 0]
     if not out:
         return ZeroMatrix(*shp)

@@ -11,8 +11,9 @@ from sympy import MatMul, Trace, Transpose
 from .adjoint import adjoints, terms
 from .differential import differential
 from .errors import MatcalcError
-from .expr import Differential, add, is_matrix
+from .expr import Differential, add, coefficient, is_matrix, matmul
 from .printing.text import text
+from .program import Assignment
 from .steps import Derivation
 
 
@@ -20,27 +21,36 @@ def _dependents(program, wrt):
     """The names whose value depends on a variable in wrt (only they need an adjoint)."""
     live = set(wrt)
     for a in program:
-        if a.expr.free_symbols & live or any(a.expr.has(v) for v in live):
+        if any(a.expr.has(v) for v in live):
             live.add(a.name)
     return live
 
 
-def backward(program, wrt, derivation=None):
-    """{X: ∂out/∂X} for each X in wrt (denominator layout), plus the adjoint of each name.
+def backward(program, wrt, derivation=None, deltas=None, tidy=None):
+    """{X: ∂out/∂X} for each X in wrt (denominator layout), the adjoint of every name, and
+    the backward assignments.
 
-    Returns (gradients, adjoints_by_name). The output must be a scalar.
+    `deltas` maps names to the symbols their adjoints are given (δ's): such an adjoint is
+    tidied, assigned δ := Ḡ (a scalar coefficient stays outside, so δ_L = S − Y while
+    1/N multiplies it), and the sweep goes on with the symbol, which keeps the result linear
+    in depth. `tidy` is the simplifier applied to adjoints before they are named.
     """
     if derivation is None:
         derivation = Derivation()
+    deltas, tidy = deltas or {}, tidy or (lambda e: e)
     out = program.output
     if is_matrix(out) and out.shape != (1, 1):
         raise MatcalcError(f"the output {text(out)} is not a scalar")
     live = _dependents(program, wrt)
-    adj = {out: sp.S.One}
+    adj, emitted = {out: sp.S.One}, []
     for a in reversed(program.assignments):
         g = adj.get(a.name)
         if g is None:
             continue
+        if a.name in deltas:
+            c, core = coefficient(tidy(g))
+            emitted.append(Assignment(deltas[a.name], core))
+            g = matmul(c, deltas[a.name])
         inputs = [v for v in live if v != a.name and a.expr.has(v)]
         de = differential(a.expr, inputs, derivation)
         derivation.add("result", f"d{text(a.name)}", a.expr, de)
@@ -53,4 +63,4 @@ def backward(program, wrt, derivation=None):
     for x, g in grads.items():
         if g is None:
             grads[x] = sp.ZeroMatrix(*x.shape)
-    return grads, adj
+    return grads, adj, emitted

@@ -96,20 +96,18 @@ CALLS = {
 }
 
 _SIZE_FUNCTIONS = {name for name, fn in CALLS.items() if fn.rule == "sizes"}
-_OPERATORS = {ast.Add: ("+", E.add), ast.Sub: ("-", E.sub), ast.Mult: ("*", E.mul),
-              ast.Div: ("/", E.divide), ast.MatMult: ("@", E.matmul), ast.Pow: ("**", E.power)}
-_SPELLING = {ast.Mod: "%", ast.FloorDiv: "//", ast.BitAnd: "&", ast.BitOr: "|",
-             ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
+_OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
+              ast.MatMult: E.matmul, ast.Pow: E.power}
+_ALIASES = {"trace": "tr", "inverse": "inv", "transpose": ".T", "matmul": "@", "dot": "@",
+            "mean": "sum(...) / N"}
 _VERBS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply entrywise",
           ast.Div: "divide entrywise"}
 _FORBIDDEN = {ast.Lambda: "lambda", ast.IfExp: "a conditional expression",
-              ast.NamedExpr: "assignment (:=)", ast.Subscript: "indexing",
-              ast.Starred: "unpacking (*)", ast.JoinedStr: "an f-string",
-              ast.FormattedValue: "an f-string", ast.BoolOp: "and/or",
-              ast.Dict: "a dict", ast.Set: "a set", ast.List: "a list", ast.Tuple: "a tuple",
-              ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-              ast.DictComp: "a comprehension", ast.GeneratorExp: "a comprehension",
-              ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice"}
+              ast.NamedExpr: "assignment (:=)", ast.Subscript: "indexing", ast.BoolOp: "and/or",
+              ast.Starred: "unpacking (*)", ast.JoinedStr: "an f-string", ast.Dict: "a dict",
+              ast.Set: "a set", ast.List: "a list", ast.Tuple: "a tuple",
+              **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp),
+                              "a comprehension")}
 
 
 class _Dims:
@@ -162,11 +160,13 @@ class _Parser:
 
     # ------------------------------------------------------------ errors
 
+    def chars(self, lineno, offset):
+        """ast offsets count UTF-8 bytes; a caret counts characters."""
+        line = self.text.split("\n")[lineno - 1].encode()
+        return len(line[:offset].decode(errors="ignore"))
+
     def fail(self, node, message, col=None):
-        """ParseError at the node (ast offsets count UTF-8 bytes; the caret counts chars)."""
-        if col is None:
-            line = self.text.split("\n")[node.lineno - 1].encode()
-            col = len(line[:node.col_offset].decode(errors="ignore"))
+        col = self.chars(node.lineno, node.col_offset) if col is None else col
         raise ParseError(message, self.text, col)
 
     def describe(self, node, shape):
@@ -196,8 +196,9 @@ class _Parser:
             return self.binop(node)
         if kind is ast.Attribute:
             if node.attr != "T":
+                col = self.chars(node.end_lineno, node.end_col_offset) - len(node.attr)
                 self.fail(node, f"only the attribute .T (transpose) is allowed, not "
-                                f".{node.attr}", col=self.col_of_attr(node))
+                                f".{node.attr}", col=col)
             s = self.infer(node.value)
             return None if s is None else (s[1], s[0])
         if kind is ast.Call:
@@ -207,13 +208,6 @@ class _Parser:
         what = _FORBIDDEN.get(kind, type(node).__name__)
         self.fail(node, f"{what} is not allowed in a matcalc expression")
 
-    def col_of_attr(self, node):
-        return len(self.text[:self.char_end(node)]) - len(node.attr) - 1
-
-    def char_end(self, node):
-        line = self.text.split("\n")[node.end_lineno - 1].encode()
-        return len(line[:node.end_col_offset].decode(errors="ignore"))
-
     def name_shape(self, node):
         name = node.id
         if name.startswith("_"):
@@ -221,6 +215,8 @@ class _Parser:
         if name in CALLS:
             self.fail(node, f"{name} is a function; call it as {name}(...)")
         if name in self.sizes:          # a dimension standing as a value: a scalar
+            if self.declared.get(name, ()) != ():
+                self.fail(node, f"{name} is a size, so it cannot be a matrix or vector")
             self.size_values.append(name)
             return None
         if name not in self.kinds:
@@ -233,7 +229,7 @@ class _Parser:
             if name[0].isupper():
                 return (self.d.new(), self.d.new())
             return (self.d.new(), self.d.new(1)) if _VECTOR_NAME.fullmatch(name) else None
-        if spec in ((), ("scalar",)):
+        if spec == ():
             return None
         if len(spec) == 1:
             spec = (spec[0], 1)
@@ -256,9 +252,12 @@ class _Parser:
 
     def binop(self, node):
         op = type(node.op)
-        if op not in _OPERATORS:
-            self.fail(node, f"the operator {_SPELLING.get(op, op.__name__)} is not "
-                            "supported; use + - * / ** @", col=self.op_col(node))
+        if op not in _OPERATORS:        # the operator's spelling lies between the operands
+            start = self.chars(node.left.end_lineno, node.left.end_col_offset)
+            line = self.text.split("\n")[node.left.end_lineno - 1]
+            spelling = line[start:self.chars(node.lineno, node.right.col_offset)].strip(" ()")
+            self.fail(node, f"the operator {spelling} is not supported; use + - * / ** @",
+                      col=start + line[start:].index(spelling))
         a = self.infer(node.left)
         if op is ast.Pow:
             if not all(isinstance(n, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator,
@@ -269,10 +268,9 @@ class _Parser:
         b = self.infer(node.right)
         da, db = self.describe(node.left, a), self.describe(node.right, b)
         if op is ast.MatMult:
-            for side, s in ((da, a), (db, b)):
-                if s is None:
-                    raise ShapeError(f"cannot multiply {da} by {db} with @: {side} is a "
-                                     "scalar (use * to scale)")
+            if a is None or b is None:
+                raise ShapeError(f"cannot multiply {da} by {db} with @: @ needs two "
+                                 "matrices; use * to scale by a scalar")
             if not self.d.unify(a[1], b[0]):
                 raise ShapeError(f"cannot multiply {da} by {db}: inner dimensions "
                                  f"{self.d.get(a[1])} ≠ {self.d.get(b[0])}")
@@ -286,22 +284,17 @@ class _Parser:
         self.unify(a, b, lambda: f"cannot {verb} {da} and {db}: the shapes differ")
         return a
 
-    def op_col(self, node):
-        """The column of a binary operator: the first non-space after the left operand."""
-        end = self.char_end(node.left)
-        line = self.text.split("\n")[node.left.end_lineno - 1]
-        return end + len(line[end:]) - len(line[end:].lstrip(" )"))
-
     def call(self, node):
         f = node.func
         if type(f) is not ast.Name:
             self.fail(node, "only named functions can be called, such as tr(X)")
         fn = CALLS.get(f.id)
         if fn is None:
-            close = difflib.get_close_matches(f.id, CALLS, n=3)
+            close = [_ALIASES[f.id]] if f.id in _ALIASES else \
+                difflib.get_close_matches(f.id, CALLS, n=3)
             hint = f"; did you mean {' or '.join(close)}?" if close else \
                 f"; known functions: {', '.join(sorted(CALLS))}"
-            self.fail(f, f"unknown function {f.id}{hint}")
+            self.fail(f, f"{f.id} is not a known function{hint}")
         args, axis = self.arguments(node, fn)
         if fn.rule == "sizes":
             return self.rule_sizes([self.size_of(a) for a in args])
@@ -310,7 +303,7 @@ class _Parser:
             return shape
         if shape is None:
             raise ShapeError(f"{f.id} needs a matrix or vector, but "
-                             f"{self.describe(args[0], shape)} is a scalar")
+                             f"{ast.get_source_segment(self.text, args[0])} is a scalar")
         return getattr(self, "rule_" + fn.rule)(f.id, args[0], shape, axis)
 
     def arguments(self, node, fn):
@@ -340,8 +333,6 @@ class _Parser:
         if type(a) is ast.Constant and type(a.value) is int and a.value >= 1:
             return self.d.new(a.value)
         if type(a) is ast.Name and not a.id.startswith("_") and a.id not in CALLS:
-            if a.id in self.kinds:
-                self.fail(a, f"{a.id} is a variable and cannot also be a size")
             return self.d.name(a.id)
         self.fail(a, "a size must be a positive integer or a name, such as ones(1, N)")
 
@@ -438,7 +429,7 @@ class _Parser:
             return E.power(a, b)
         if op is not ast.MatMult and _kind(a) != _kind(b):
             a, b = _unwrap(a), _unwrap(b)    # a 1×1 matrix meeting a scalar: its entry
-        return _OPERATORS[op][1](a, b)
+        return _OPERATORS[op](a, b)
 
 
 def _kind(e):
@@ -447,15 +438,6 @@ def _kind(e):
 
 def _unwrap(e):
     return E.trace(e) if E.is_matrix(e) and e.shape == (1, 1) else e
-
-
-def _depth_check(parser, tree):
-    stack = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            parser.fail(node, f"the expression is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if hasattr(c, "lineno"))
 
 
 def _tree(text, shapes):
@@ -474,7 +456,12 @@ def _tree(text, shapes):
     except (RecursionError, MemoryError, ValueError) as e:
         raise ParseError(f"cannot read the expression: {type(e).__name__}") from None
     p = _Parser(text, shapes)
-    _depth_check(p, tree)
+    stack = [(tree, 0)]
+    while stack:                        # iterative, so that depth itself cannot overflow
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            p.fail(node, f"the expression is nested deeper than {MAX_DEPTH} levels")
+        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if hasattr(c, "lineno"))
     # A name given to ones/zeros/eye is a size everywhere, even before that call is met.
     p.sizes += [a.id for n in ast.walk(tree) if type(n) is ast.Call
                 and type(n.func) is ast.Name and n.func.id in _SIZE_FUNCTIONS
@@ -551,17 +538,10 @@ def parse_shape(spec):
     if not m or not m.group(1) and (s[:1] in ("x", "×") or s[-1:] in ("x", "×")):
         raise ParseError(f"bad shape {spec!r}: expected ROWSxCOLS such as 3x4 or n x m, a "
                          "length such as 3, or scalar", str(spec), 0)
-    parts = [x for x in m.groups() if x is not None]
     out = []
-    for x in parts:
-        if x.isdigit():
-            if int(x) < 1:
-                raise ParseError(f"bad shape {spec!r}: a dimension must be a positive "
-                                 f"integer, not {x}", str(spec), str(spec).index(x))
-            out.append(int(x))
-        elif x.isidentifier() and not x.startswith("_"):
-            out.append(x)
-        else:
-            raise ParseError(f"bad shape {spec!r}: {x} is neither a number nor a name",
-                             str(spec), str(spec).index(x))
+    for x in (x for x in m.groups() if x is not None):
+        if not (x.isdigit() and int(x) > 0 or x.isidentifier() and not x.startswith("_")):
+            raise ParseError(f"bad shape {spec!r}: a dimension must be a positive integer or "
+                             f"a name, not {x}", str(spec), str(spec).index(x))
+        out.append(int(x) if x.isdigit() else x)
     return tuple(out) if len(out) == 2 else (out[0], 1)

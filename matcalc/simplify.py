@@ -9,9 +9,9 @@ user's assumptions. Each rule takes an expression and returns it, rewritten or u
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy import MatAdd, MatMul, OneMatrix, Transpose
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
-from .expr import add, coefficient, factors, is_matrix, matmul, rebuild
+from .expr import add, coefficient, factors, hadamard, is_matrix, matmul, rebuild, size
 from .printing.text import text
 
 
@@ -137,7 +137,44 @@ def assumption(lhs, rhs):
     return Equals(lhs, rhs)
 
 
+def factor_scalar(e):
+    """c a X + c b Y = c (a X + b Y): a scalar common to every term of a sum moves out."""
+    if not isinstance(e, MatAdd):
+        return e
+    cs = [sp.sympify(coefficient(t)[0]) for t in e.args]
+    common = cs[0]
+    if common.could_extract_minus_sign():
+        common = -common
+    if common == 1 or not all((c / common).is_Rational for c in cs):
+        return e
+    return matmul(common, add(*[matmul(c / common, coefficient(t)[1])
+                                for c, t in zip(cs, e.args)]))
+
+
+def _distribute(e):
+    if not isinstance(e, HadamardProduct):
+        return e
+    for i, f in enumerate(e.args):
+        if isinstance(f, MatAdd):
+            rest = e.args[:i] + e.args[i + 1:]
+            return add(*[_distribute(hadamard(t, *rest)) for t in f.args])
+    return e
+
+
+def expand_hadamard(e):
+    """(A + B) ⊙ C = A ⊙ C + B ⊙ C, kept only where the terms then cancel or fuse."""
+    if isinstance(e, MatAdd) and any(isinstance(t, HadamardProduct) for t in
+                                     (coefficient(t)[1] for t in e.args)):
+        new = add(*[matmul(c, _distribute(core)) for c, core in map(coefficient, e.args)])
+    elif isinstance(e, HadamardProduct):
+        new = _distribute(e)
+    else:
+        return e
+    return new if size(new) < size(e) else e
+
+
 CANONICAL = (collect,)
+TEXTBOOK = (expand_hadamard, factor_scalar, collect)
 
 
 def simplify(e, rules=CANONICAL, assumptions=(), derivation=None, max_passes=10):

@@ -266,8 +266,7 @@ class _Problem:
 
     def __init__(self, f, wrt, claimed, assumptions):
         _check_shapes(f, wrt, claimed)
-        self.f_in, self.wrt, self.G = f, wrt, claimed
-        self.f = f
+        self.f, self.wrt, self.G = f, wrt, claimed
         self.constraints = _constraints(assumptions)
         exprs = [self.f, wrt, claimed, *self.constraints]
         self.matrices = sorted(set().union(*[sp.sympify(e).atoms(MatrixSymbol) for e in exprs]),
@@ -313,6 +312,17 @@ class _Problem:
         return out
 
 
+def _find_point(p, rng, sizes, exact, value):
+    """A sample where value(sample) is a finite real number: signed first, then positive."""
+    for attempt in range(TRIES):
+        sample = p.sample(rng, sizes, exact, positive=attempt > 0)
+        if value(sample) is not None:
+            return sample
+    raise VerificationError(f"could not find a point where f = {text(p.f)} is real and "
+                            f"finite in {TRIES} tries; constrain the inputs with "
+                            "assumptions=[(\"positive\", X)] or a function of your own")
+
+
 def _draw(rng, size, exact, positive):
     """Uniform entries in (−1, 1), or in (0.1, 1.1) where positive; nonzero rationals if exact."""
     if not exact:
@@ -350,12 +360,13 @@ def _sizes_used(sizes, wrt):
 
 
 def _fail(p, where, sizes, method, claimed, ref, abs_err, rel_err, tol, extra=""):
+    """Raise the VerificationError: gradient, entry or direction, both values, errors."""
     raise VerificationError(
         f"∂f/∂{p.wrt.name} is wrong {where} (sizes used: {_sizes_used(sizes, p.wrt)})\n"
-        f"  f:         {text(p.f_in)}\n"
+        f"  f:         {text(p.f)}\n"
         f"  claimed:   {claimed}\n"
         f"  reference: {ref}\n"
-        f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}, tolerance: {tol:.3g}\n"
+        f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}, tolerance: {tol}\n"
         f"  method:    {method}{extra}")
 
 
@@ -377,6 +388,19 @@ def _at(e, point):
     if im != 0 and abs(im) > EXACT_ATOL or not re.is_finite:
         return None
     return re
+
+
+def _entries(env, sample):
+    """{entry symbol or scalar symbol: Rational} from {MatrixSymbol: array, Symbol: value}."""
+    point = {s: v for s, v in sample.items() if not isinstance(s, MatrixSymbol)}
+    for m, a in sample.items():
+        if isinstance(m, MatrixSymbol):
+            point.update(zip(env[m], a.ravel()))
+    return point
+
+
+def _show(v):
+    return "not a finite real number" if v is None else str(sp.N(v, 15))
 
 
 def verify_exact(f, wrt, G, assumptions=None, seed=0):
@@ -431,35 +455,21 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
         return
     rng = np.random.default_rng(seed)
     for _ in range(EXACT_POINTS):
-        point = _exact_point(p, rng, concrete, env, F)
+        sample = _find_point(p, rng, concrete, True, lambda s: _at(F, _entries(env, s)))
+        point = _entries(env, sample)
         for i, j, d, g in pending:
             ref, got = _at(d, point), _at(g, point)
             if ref is None or got is None:
-                _fail(p, f"at entry ({i}, {j})", sizes, "exact sympy.diff at a random rational "
-                      "point", got, ref, np.nan, np.nan, EXACT_RTOL,
-                      "\n  (a value is not a finite real number at this point)")
-            err = abs(ref - got)
-            scale = max(abs(ref), abs(got))
-            if err > EXACT_RTOL * scale + EXACT_ATOL:
-                _fail(p, f"at entry ({i}, {j})", sizes,
-                      "exact sympy.diff at a random rational point",
-                      f"{sp.N(got, 15)}  (G[{i}, {j}], G = {text(G)})",
-                      f"{sp.N(ref, 15)}  (sympy.diff(f, {wrt.name}[{i}, {j}]))",
-                      float(err), float(err / scale) if scale else np.inf, EXACT_RTOL)
-
-
-def _exact_point(p, rng, concrete, env, F):
-    """{entry symbol: Rational} where f is real and finite; signed first, then positive."""
-    for attempt in range(TRIES):
-        values = p.sample(rng, concrete, exact=True, positive=attempt > 0)
-        point = {s: v for s, v in values.items() if not isinstance(s, MatrixSymbol)}
-        for m, a in values.items():
-            if isinstance(m, MatrixSymbol):
-                point.update(zip(env[m], a.ravel()))
-        if _at(F, point) is not None:
-            return point
-    raise VerificationError(f"could not find a point where f = {text(p.f_in)} is real and "
-                            f"finite in {TRIES} tries; constrain the inputs with assumptions=")
+                err = rel = np.nan
+            else:
+                err, scale = abs(ref - got), max(abs(ref), abs(got))
+                if err <= EXACT_RTOL * scale + EXACT_ATOL:
+                    continue
+                err, rel = float(err), float(err / scale)
+            _fail(p, f"at entry ({i}, {j})", sizes, "exact sympy.diff at a random rational point",
+                  f"{_show(got)}  (G[{i}, {j}], G = {text(G)})",
+                  f"{_show(ref)}  (sympy.diff(f, {wrt.name}[{i}, {j}]))",
+                  err, rel, f"{EXACT_RTOL:g} relative")
 
 
 # ---------------------------------------------------------------- (b) numeric
@@ -499,32 +509,30 @@ def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
     sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
     eps = np.finfo(float).eps
+
+    def f_at(env):
+        v = _numeric(_Evaluator(NUMERIC, "NUMERIC", env), p.f)
+        return v if np.isfinite(v) else None
+
     for _ in range(directions):
-        env = _numeric_point(p, rng, sizes)
+        env = {**sizes, **_find_point(p, rng, sizes, False, lambda s: f_at({**sizes, **s}))}
         g = _numeric(_Evaluator(NUMERIC, "NUMERIC", env), G, dims)
         V = rng.standard_normal(dims)
         X = env[wrt]
         h = 1e-6 * max(1.0, float(np.abs(X).max()))
-        fp = _numeric(_Evaluator(NUMERIC, "NUMERIC", {**env, wrt: X + h * V}), p.f)
-        fm = _numeric(_Evaluator(NUMERIC, "NUMERIC", {**env, wrt: X - h * V}), p.f)
-        ref, got = (fp - fm) / (2 * h), float(np.sum(g * V))
+        fp, fm = f_at({**env, wrt: X + h * V}), f_at({**env, wrt: X - h * V})
+        ref = (fp - fm) / (2 * h) if fp is not None and fm is not None else np.nan
+        got, w = float(np.sum(g * V)), wrt.name
         err, scale = abs(ref - got), max(abs(ref), abs(got))
-        tol = NUMERIC_RTOL * scale + NUMERIC_ROUNDOFF * eps * max(abs(fp), abs(fm), 1.0) / h
+        tol = NUMERIC_RTOL * scale + NUMERIC_ROUNDOFF * eps * max(abs(fp or 0), abs(fm or 0),
+                                                                  1.0) / h
         if not err <= tol:     # also catches nan
             _fail(p, "along a random direction V", sizes,
                   "central differences along a random direction",
                   f"{got:.12g}  (Σ G ⊙ V, G = {text(G)})",
-                  f"{ref:.12g}  ((f(X + hV) − f(X − hV)) / 2h)",
-                  err, err / scale if scale else np.inf, tol, f", h = {h:.3g}")
-
-
-def _numeric_point(p, rng, sizes):
-    for attempt in range(TRIES):
-        env = {**sizes, **p.sample(rng, sizes, exact=False, positive=attempt > 0)}
-        if np.isfinite(_numeric(_Evaluator(NUMERIC, "NUMERIC", env), p.f)):
-            return env
-    raise VerificationError(f"could not find a point where f = {text(p.f_in)} is real and "
-                            f"finite in {TRIES} tries; constrain the inputs with assumptions=")
+                  f"{ref:.12g}  ((f({w} + hV) − f({w} − hV)) / 2h, h = {h:.3g})",
+                  err, err / scale if scale else np.inf,
+                  f"{tol:.3g} ({NUMERIC_RTOL:g} relative + round-off)")
 
 
 # ---------------------------------------------------------------- for users

@@ -62,7 +62,9 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
                 t = c   # c·1 beside other terms: the scalar c, broadcast
                 rest = ()
             if c.could_extract_minus_sign():
-                out.append(("-" if i == 0 else " - ") + self._print(_scaled(-c, rest)))
+                neg = _scaled(-c, rest)
+                out.append(("-" if i == 0 else " - ") + self._wrap(neg, PRECEDENCE["Add"],
+                                                                    strict=True))
             else:
                 out.append(("" if i == 0 else " + ") + self._print(t))
         return "".join(out)

@@ -1,0 +1,273 @@
+"""The LaTeX printer: matrix expressions in textbook notation.
+
+Stage 4 (print). Consumes the trees of expr.py, produces LaTeX for an amsmath document
+(only amsmath and amssymb are needed). Products are juxtaposed (W X), Hadamard products
+use \\odot, transposes ^{\\top}; the transpose of an inverse prints as X^{-\\top}. An
+elementwise function prints from the table in functions.py (\\sigma\\left(Z\\right)); inside an
+elementwise body, products of matrix-valued factors print with \\odot and powers as Hadamard
+powers X^{\\circ 2}, so that nothing reads as a matrix product or power. Grouping follows
+precedence (base.matrix_precedence), never the printed text. Unknown nodes raise NoRuleError.
+"""
+from sympy import MatMul, S
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
+
+from ..errors import NoRuleError
+from ..functions import BY_CLASS, FUNCTIONS, T
+from .base import ElementwiseMixin, matrix_precedence
+
+__all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
+
+_MUL = PRECEDENCE["Mul"]
+_FUNC = PRECEDENCE["Func"]
+LAYOUTS = ("denominator", "numerator")
+
+# Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
+_SUPERSCRIPTABLE = ("MatrixSymbol", "Differential", "Identity", "Softmax", "LogSoftmax",
+                    "LogSumExp", "DiagMatrix", "DiagonalOf")
+
+
+class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
+    """LatexPrinter with matcalc's matrix notation; setting `layout` as in `latex`."""
+    _default_settings = {**LatexPrinter._default_settings, "layout": "denominator"}
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        if self._settings["layout"] not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, "
+                             f"not {self._settings['layout']!r}")
+
+    def doprint(self, expr):
+        """In numerator layout a gradient (denominator layout, the shape of X) is transposed."""
+        if self._settings["layout"] == "numerator" and getattr(expr, "is_Matrix", False):
+            from ..expr import transpose
+            expr = transpose(expr)
+        return super().doprint(expr)
+
+    # ------------------------------------------------------------ strictness
+
+    def _no_rule(self, e):
+        name = type(e).__name__
+        raise NoRuleError(f"{type(self).__name__} cannot print {name}; add _print_{name}")
+
+    _print_MatrixExpr = _no_rule
+    _print_Basic = _no_rule
+    emptyPrinter = _no_rule
+
+    # ------------------------------------------------------------ helpers
+
+    def _group(self, s):
+        return r"\left(%s\right)" % s
+
+    def _wrap(self, e, level, strict=False):
+        """e printed, grouped when its precedence is below `level` (or equal, unless strict)."""
+        p = matrix_precedence(e) if getattr(e, "is_Matrix", False) else precedence(e)
+        s = self._print(e)
+        return self._group(s) if p < level or (not strict and p <= level) else s
+
+    def _superscript_base(self, e):
+        """e printed so that a superscript may follow it."""
+        name = type(e).__name__
+        if name in _SUPERSCRIPTABLE:
+            return self._print(e)
+        if name == "Elementwise" and matrix_precedence(e) >= _FUNC:
+            return self._print(e)   # a function call, \sigma\left(Z\right)
+        if name == "OneMatrix" and e.shape[0] != 1:
+            return self._print(e)   # \mathbf{1}_{m\times n}; the row form already has ^{\top}
+        return self._group(self._print(e))
+
+    def _coeff_and(self, c, body):
+        """c body, with c a scalar coefficient: 2 A, - A, \\left(a + b\\right) A."""
+        if c == 1:
+            return body
+        if c.could_extract_minus_sign():
+            return "- " + self._coeff_and(-c, body)
+        return self.parenthesize(c, _MUL, strict=True) + " " + body
+
+    # ------------------------------------------------------------ leaves
+
+    def _print_MatrixSymbol(self, e):
+        return self._deal_with_super_sub(e.name)
+
+    def _print_Differential(self, e):
+        return r"\mathrm{d}" + self._print(e.var)
+
+    def _print_Identity(self, e):
+        return r"I_{%s}" % self._print(e.shape[0])
+
+    def _print_ZeroMatrix(self, e):
+        return "0"
+
+    def _print_OneMatrix(self, e):
+        m, n = e.shape
+        if n == 1:
+            return r"\mathbf{1}_{%s}" % self._print(m)
+        if m == 1:
+            return r"\mathbf{1}_{%s}^{\top}" % self._print(n)
+        return r"\mathbf{1}_{%s\times %s}" % (self._print(m), self._print(n))
+
+    # ------------------------------------------------------------ matrix operations
+
+    def _print_MatMul(self, e):
+        c, mats = _coeff(e)
+        if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
+            body = self._wrap(mats[0], _MUL, strict=True)
+        else:
+            body = " ".join(self._wrap(m, _MUL) for m in mats)
+        return self._coeff_and(c, body)
+
+    def _print_MatAdd(self, e):
+        out = []
+        for i, t in enumerate(e.args):
+            c, rest = _coeff(t)
+            if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
+                rest = ()   # c·1 beside other terms: the scalar c, broadcast
+            if c.could_extract_minus_sign():
+                s = self._print_term(_scaled(-c, rest))
+                out.append(("- " if i == 0 else " - ") + s)
+            else:
+                out.append(("" if i == 0 else " + ") + self._print_term(_scaled(c, rest)))
+        return "".join(out)
+
+    def _print_term(self, t):
+        """A term after its sign: a scalar that is itself a sum is grouped."""
+        if getattr(t, "is_Matrix", False):
+            return self._print(t)
+        return self.parenthesize(t, PRECEDENCE["Add"])
+
+    def _print_HadamardProduct(self, e):
+        return r" \odot ".join(self._hadamard_factor(f) for f in e.args)
+
+    def _hadamard_factor(self, f):
+        grouped = type(f).__name__ in ("MatMul", "MatAdd") or matrix_precedence(f) < _MUL
+        return self._group(self._print(f)) if grouped else self._print(f)
+
+    def _print_Transpose(self, e):
+        arg = e.arg
+        if type(arg).__name__ == "Inverse":
+            return self._superscript_base(arg.arg) + r"^{-\top}"
+        return self._superscript_base(arg) + r"^{\top}"
+
+    def _print_Inverse(self, e):
+        arg = e.arg
+        if type(arg).__name__ == "Transpose":
+            return self._superscript_base(arg.arg) + r"^{-\top}"
+        return self._superscript_base(arg) + "^{-1}"
+
+    def _print_DiagMatrix(self, e):
+        return r"\operatorname{diag}\left(%s\right)" % self._print(e.args[0])
+
+    def _print_DiagonalOf(self, e):
+        return r"\operatorname{diag}\left(%s\right)" % self._print(e.arg)
+
+    def _axis(self, name, e):
+        sub = r"_{\mathrm{row}}" if e.axis == 1 else ""
+        return r"%s%s\left(%s\right)" % (name, sub, self._print(e.arg))
+
+    def _print_Softmax(self, e):
+        return self._axis(r"\operatorname{softmax}", e)
+
+    def _print_LogSoftmax(self, e):
+        return self._axis(r"\log\operatorname{softmax}", e)
+
+    def _print_LogSumExp(self, e):
+        return self._axis(r"\operatorname{logsumexp}", e)
+
+    # ------------------------------------------------------------ scalar functions of a matrix
+
+    def _print_Trace(self, e):
+        return r"\operatorname{tr}\left(%s\right)" % self._print(e.arg)
+
+    def _print_Determinant(self, e):
+        return r"\det\left(%s\right)" % self._print(e.arg)
+
+    def _print_LogDet(self, e):
+        return r"\log\det\left(%s\right)" % self._print(e.arg)
+
+    def _print_EntrySum(self, e):
+        return r"\operatorname{sum}\left(%s\right)" % self._print(e.arg)
+
+    def _print_FrobeniusNorm(self, e):
+        return r"\left\lVert %s\right\rVert_{F}" % self._print(e.arg)
+
+    # ------------------------------------------------------------ functions and bodies
+
+    def _fn_call(self, name, arg):
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            return self._hprint_Function(name) + r"\left(%s\right)" % arg
+        if "{}" in fn.latex:
+            return fn.latex.format(arg)
+        return fn.latex + r"\left(%s\right)" % arg
+
+    def _print_Function(self, e, exp=None):
+        s = super()._print_Function(e)
+        return s if exp is None else "%s^{%s}" % (s, exp)
+
+    def _print_Symbol(self, e, style="plain"):
+        if e == T and self._elementwise_args():
+            return self._print_T()
+        return LatexPrinter._print_Symbol(self, e, style=style)
+
+    def _in_body(self, e):
+        """Inside an elementwise body, and e depends on the matrix argument."""
+        return bool(self._elementwise_args()) and T in e.free_symbols
+
+    def _print_Mul(self, e):
+        """In a body, factors that depend on the argument multiply entrywise: X \\odot σ(X)."""
+        if not self._in_body(e):
+            return super()._print_Mul(e)
+        coeff = [f for f in e.args if T not in f.free_symbols]
+        factors = [f for f in e.args if T in f.free_symbols]
+        body = r" \odot ".join(self.parenthesize(f, _MUL) for f in factors)
+        return self._coeff_and(e.func(*coeff) if coeff else S.One, body)
+
+    def _print_Pow(self, e):
+        """In a body, powers of the argument are Hadamard powers: X^{\\circ 2}."""
+        if not self._in_body(e.base):
+            return super()._print_Pow(e)
+        if e.base == T:
+            base = self._superscript_base(self._elementwise_args()[-1])
+        elif e.base.is_Function:
+            base = self._print(e.base)
+        else:
+            base = self._group(self._print(e.base))
+        return r"%s^{\circ %s}" % (base, self._print(e.exp))
+
+
+# Table functions print from the table, not through LatexPrinter's own forms (e^{X} would
+# read as the matrix exponential): route each class name to _print_Function.
+for _name in BY_CLASS:
+    setattr(MatcalcLatexPrinter, "_print_" + _name, MatcalcLatexPrinter._print_Function)
+del _name
+
+
+def _coeff(t):
+    """(scalar coefficient, matrix factors) of a term."""
+    if type(t).__name__ == "MatMul":
+        if not t.args[0].is_Matrix:
+            return t.args[0], t.args[1:]
+        return S.One, t.args
+    return S.One, (t,)
+
+
+def _scaled(c, factors):
+    if not factors:
+        return c
+    if c == 1 and len(factors) == 1:
+        return factors[0]
+    return MatMul(*factors) if c == 1 else MatMul(c, *factors)
+
+
+def latex(e, layout="denominator"):
+    r"""The expression in LaTeX (amsmath).
+
+    `layout` says how a gradient is shown: matcalc computes gradients in denominator layout
+    (∂L/∂X has the shape of X), printed as they are; "numerator" prints their transpose.
+
+    >>> from matcalc.expr import matrix, matmul, transpose
+    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
+    >>> latex(matmul(2, transpose(A), A))
+    '2 A^{\\top} A'
+    """
+    return MatcalcLatexPrinter({"layout": layout}).doprint(e)
