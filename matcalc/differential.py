@@ -175,9 +175,10 @@ def differential(e, wrt, derivation=None):
     """de: the differential of e, linear in dX for each X in wrt.
 
     >>> from matcalc.expr import matrix
+    >>> from matcalc.printing.text import text
     >>> A, X = matrix('A', 2, 2), matrix('X', 2, 3)
-    >>> differential(trace(matmul(transpose(X), A, X)), [X])
-    Trace(X.T*A*Differential(X)) + Trace(Differential(X).T*A*X)
+    >>> text(differential(trace(matmul(transpose(X), A, X)), [X]))
+    'tr(dX.T @ A @ X) + tr(X.T @ A @ dX)'
     """
     wrt = frozenset(wrt)
     memo, deps = {}, {}

@@ -275,6 +275,8 @@ def add(*args):
     if not any(is_matrix(a) for a in args):
         return sp.Add(*args)
     mats = [a for a in args if is_matrix(a)]
+    if len(mats) < len(args) and all(m.shape == (1, 1) for m in mats):
+        return sp.Add(*[trace(a) if is_matrix(a) else a for a in args])   # 1×1 + scalar
     shp = mats[0].shape
     for m in mats[1:]:
         if m.shape != shp:
@@ -405,7 +407,9 @@ def divide(a, b):
     """a / b as in NumPy: entrywise for two matrices, broadcast for a scalar numerator."""
     if not is_matrix(b):
         return matmul(sp.S.One / b, a) if is_matrix(a) else sp.sympify(a) / b
-    return mul(a, elementwise(1 / T, b))
+    if not is_matrix(a):
+        return elementwise(a / T, b)
+    return hadamard(a, elementwise(1 / T, b))
 
 
 def transpose(a):
@@ -453,6 +457,8 @@ def trace(a):
         return c * core.shape[0]
     if isinstance(core, ZeroMatrix):
         return sp.S.Zero
+    if isinstance(core, MatAdd):     # tr(A + B) = tr(A) + tr(B): one trace per term
+        return c * sp.Add(*[trace(t) for t in core.args])
     return c * Trace(core)
 
 

@@ -24,6 +24,7 @@ When built, a 1×1 matrix meeting a scalar or a larger matrix in + - * / becomes
 """
 import ast
 import difflib
+import itertools
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -34,7 +35,6 @@ import sympy as sp
 from . import expr as E
 from .errors import ParseError, ShapeError
 from .functions import FUNCTIONS
-from .printing.text import text
 
 __all__ = ["parse", "parse_shape", "parse_assumption", "Parsed", "Assumption", "CALLS",
            "MAX_LENGTH", "MAX_DEPTH"]
@@ -65,7 +65,7 @@ class Assumption:
 
 @dataclass(frozen=True)
 class _Fn:
-    """A callable name: its parameters, its shape rule (a `_rule_<rule>` method), its builder.
+    """A callable name: its parameters, its shape rule (method `rule_<rule>`), its builder.
 
     Parameters: "M" or "x" an expression, "axis" an optional 0 or 1, "m" or "n" a size.
     """
@@ -98,8 +98,7 @@ CALLS = {
 _SIZE_FUNCTIONS = {name for name, fn in CALLS.items() if fn.rule == "sizes"}
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
               ast.MatMult: E.matmul, ast.Pow: E.power}
-_ALIASES = {"trace": "tr", "inverse": "inv", "transpose": ".T", "matmul": "@", "dot": "@",
-            "mean": "sum(...) / N"}
+_ALIASES = {"trace": "tr", "inverse": "inv", "transpose": ".T", "matmul": "@", "dot": "@"}
 _VERBS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply entrywise",
           ast.Div: "divide entrywise"}
 _FORBIDDEN = {ast.Lambda: "lambda", ast.IfExp: "a conditional expression",
@@ -299,9 +298,9 @@ class _Parser:
         if fn.rule == "sizes":
             return self.rule_sizes([self.size_of(a) for a in args])
         shape = self.infer(args[0])
-        if fn.rule == "same":
-            return shape
-        if shape is None:
+        if shape is None:               # f(lam), sum(lam) and norm(lam) are scalars
+            if fn.rule in ("same", "to_scalar", "sum") and axis is None:
+                return None
             raise ShapeError(f"{f.id} needs a matrix or vector, but "
                              f"{ast.get_source_segment(self.text, args[0])} is a scalar")
         return getattr(self, "rule_" + fn.rule)(f.id, args[0], shape, axis)
@@ -353,8 +352,10 @@ class _Parser:
     def rule_to_scalar(self, name, arg, shape, axis):
         return None
 
-    def rule_same_matrix(self, name, arg, shape, axis):
+    def rule_same(self, name, arg, shape, axis):
         return shape
+
+    rule_same_matrix = rule_same        # softmax: as `same`, but call() refuses a scalar
 
     def rule_reduce(self, name, arg, shape, axis):
         return (self.d.new(1), shape[1]) if axis in (None, 0) else (shape[0], self.d.new(1))
@@ -374,7 +375,8 @@ class _Parser:
     def resolve(self):
         """Name every unknown dimension; return the symbols and the dims, in order."""
         taken = set(self.kinds) | set(self.d.named) | set(self.sizes)
-        fresh = (n for n in _FRESH + tuple(f"d{i}" for i in range(1, 10**4)) if n not in taken)
+        names = itertools.chain(_FRESH, (f"d{i}" for i in itertools.count(1)))
+        fresh = (n for n in names if n not in taken)
         self.dims = {}
         for name, kind in self.kinds.items():
             for i in kind or ():
@@ -423,13 +425,14 @@ class _Parser:
             return fn.build(self.build(args[0]), **extra)
         a, b = self.build(node.left), self.build(node.right)
         op = type(node.op)
-        if op is ast.Pow:
-            if not E.is_matrix(a) and a.is_number and abs(b) > 1000:
-                self.fail(node.right, "the exponent of a number must be at most 1000")
-            return E.power(a, b)
-        if op is not ast.MatMult and _kind(a) != _kind(b):
+        if op is ast.Pow and not E.is_matrix(a) and a.is_number and abs(b) > 1000:
+            self.fail(node.right, "the exponent of a number must be at most 1000")
+        if op not in (ast.MatMult, ast.Pow) and _kind(a) != _kind(b):
             a, b = _unwrap(a), _unwrap(b)    # a 1×1 matrix meeting a scalar: its entry
-        return _OPERATORS[op](a, b)
+        out = _OPERATORS[op](a, b)
+        if out.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            self.fail(node, "the expression divides by zero or is not finite")
+        return out
 
 
 def _kind(e):
@@ -494,6 +497,7 @@ def parse(text, shapes=None):
 def parse_assumption(text, symbols):
     """Parse "lhs == rhs" over known symbols (a Parsed.symbols); returns Assumption(lhs, rhs).
 
+    >>> from matcalc.printing.text import text
     >>> Y = E.matrix("Y", "n", "N")
     >>> lhs, rhs = parse_assumption("sum(Y, axis=0) == 1", {"Y": Y})
     >>> lhs.shape == rhs.shape, text(lhs), text(rhs)

@@ -25,8 +25,8 @@ from .expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, L
 from .functions import T, reference
 from .printing.text import text
 
-__all__ = ["verify_exact", "verify_numeric", "assert_gradient", "EXPLICIT", "NUMERIC",
-           "CONSTRAINTS"]
+__all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
+           "NUMERIC", "CONSTRAINTS"]
 
 EXACT_RTOL, EXACT_ATOL = 1e-25, 1e-30      # evalf(40) leaves ~15 digits of headroom
 NUMERIC_RTOL = 1e-5                        # central differences at h ~ 1e-6 are good to ~1e-9
@@ -217,6 +217,41 @@ NUMERIC = {
 }
 
 
+def evaluate(e, values, exact=False):
+    """The value of e where `values` maps each MatrixSymbol to an array and Symbol to a number.
+
+    float64 through NUMERIC, or an explicit SymPy value through EXPLICIT when `exact`. The
+    sizes of symbolic dimensions are read off the arrays.
+
+    Examples
+    ========
+
+    >>> from matcalc.expr import matrix, matmul, trace, transpose
+    >>> A = matrix('A', 'm', 'n')
+    >>> evaluate(trace(matmul(transpose(A), A)), {A: [[1, 2, 3], [4, 5, 6]]})
+    91.0
+    >>> evaluate(matmul(2, A), {A: [[1, 2, 3], [4, 5, 6]]}, exact=True)
+    Matrix([
+    [2,  4,  6],
+    [8, 10, 12]])
+    """
+    env = {}
+    for s, v in values.items():
+        if isinstance(s, MatrixSymbol):
+            v = sp.Matrix(v) if exact else np.array(v, dtype=float, ndmin=2)
+            for d, n in zip(s.shape, v.shape):
+                if (env.setdefault(d, n) if d.is_Symbol else int(d)) != n:
+                    raise ShapeError(f"the value of {s.name} is {v.shape[0]}×{v.shape[1]}, "
+                                     f"but {s.name} is {_dims(s)}")
+        env[s] = v
+    if exact:
+        env = {k: sp.sympify(v) if isinstance(k, sp.Symbol) else v for k, v in env.items()}
+        return _Evaluator(EXPLICIT, "EXPLICIT", env)(e)
+    with np.errstate(all="ignore"):
+        v = _Evaluator(NUMERIC, "NUMERIC", env)(e)
+    return float(v) if np.ndim(v) == 0 else v
+
+
 # ---------------------------------------------------------------- the random point
 
 def _colsum1(a):
@@ -236,6 +271,7 @@ CONSTRAINTS = {
     "colsum1": _colsum1,     # each column a probability vector (positive, sums to 1)
     "rowsum1": _rowsum1,     # each row a probability vector
     "positive": np.abs,      # entries > 0, for log, sqrt …
+    "symmetric": lambda a: (a + a.T) / 2,
 }
 
 

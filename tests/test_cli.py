@@ -37,7 +37,7 @@ def test_grad_numpy_runs(capsys):
     code, out, _ = run(capsys, "grad", "sum(sigmoid(W @ X + b @ ones(1, N)))", "--wrt", "b",
                        "--format", "numpy")
     assert code == 0
-    assert "def grad_b(" in out and "ones" not in out.split("def grad_b", 1)[1]
+    assert "def grad_b(" in out and "np.ones" not in out
     ns = {}
     exec(compile(out, "<generated>", "exec"), ns)
     rng = np.random.default_rng(0)

@@ -215,6 +215,14 @@ def test_every_table_function_applies_entrywise(name):
     assert p.expr == E.apply(name, p.symbols["X"])
 
 
+def test_reductions_of_scalars_are_scalars():
+    p = parse("sum(lam) + norm(mu) + exp(nu)")
+    lam, mu, nu = (p.symbols[k] for k in ("lam", "mu", "nu"))
+    assert p.expr == lam + sp.Abs(mu) + sp.exp(nu)
+    with pytest.raises(ShapeError, match="sum needs a matrix or vector, but lam is a scalar"):
+        parse("sum(lam, axis=0)")
+
+
 def test_diag_of_vector_and_of_square_matrix():
     p = parse("diag(x) @ A")
     assert p.symbols["A"].shape[0] == p.symbols["x"].shape[0]
@@ -349,6 +357,8 @@ BAD = [
     ("ones(X.T, 1)", "a size must be a positive integer or a name"),
     ("2 ** 2 ** 20", "the exponent of a number must be at most 1000"),
     ("1e999 * X", "a number must be finite"),
+    ("X / 0", "divides by zero"),
+    ("X * 0 ** -1", "divides by zero"),
 ]
 
 

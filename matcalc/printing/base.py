@@ -30,6 +30,8 @@ def matrix_precedence(e):
         body = e.body
         if body.is_Function and body.args == (T,):
             return PRECEDENCE["Func"]
+        if body.is_Pow and body.exp.is_negative:
+            return PRECEDENCE["Mul"]     # printed as a quotient, 1/X
         return precedence(body)
     return PRECEDENCE["Atom"]
 

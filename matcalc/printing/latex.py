@@ -9,10 +9,12 @@ powers X^{\\circ 2}, so that nothing reads as a matrix product or power. Groupin
 precedence (base.matrix_precedence), never the printed text. Unknown nodes raise NoRuleError.
 """
 from sympy import MatMul, S
+from sympy.core.sympify import _sympify
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..errors import NoRuleError
+from ..expr import transpose
 from ..functions import BY_CLASS, FUNCTIONS, T
 from .base import ElementwiseMixin, matrix_precedence
 
@@ -40,7 +42,6 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     def doprint(self, expr):
         """In numerator layout a gradient (denominator layout, the shape of X) is transposed."""
         if self._settings["layout"] == "numerator" and getattr(expr, "is_Matrix", False):
-            from ..expr import transpose
             expr = transpose(expr)
         return super().doprint(expr)
 
@@ -270,4 +271,4 @@ def latex(e, layout="denominator"):
     >>> latex(matmul(2, transpose(A), A))
     '2 A^{\\top} A'
     """
-    return MatcalcLatexPrinter({"layout": layout}).doprint(e)
+    return MatcalcLatexPrinter({"layout": layout}).doprint(_sympify(e))

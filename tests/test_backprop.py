@@ -1,0 +1,105 @@
+"""Networks: textbook δ recursion for every listed model, each formula proven both ways."""
+import pytest
+
+from matcalc.backprop import derive
+from matcalc.errors import MatcalcError
+from matcalc.nn import mlp
+from matcalc.verify import verify_exact, verify_numeric
+
+MODELS = {
+    "sigmoid-softmax-ce": mlp([4, 5, 3]),
+    "tanh-bce": mlp([3, 4, 1], hidden="tanh", loss="binary-cross-entropy"),
+    "relu-mse-l2": mlp([3, 4, 2], hidden="relu", loss="squared-error", l2=True),
+    "softplus-hinge": mlp([3, 4, 3], hidden="softplus", loss="hinge"),
+    "identity-sum-nobias": mlp([3, 4, 2], hidden="identity", loss="cross-entropy",
+                               bias=False, reduction="sum"),
+    "rows-relu-ce": mlp([3, 4, 3], hidden="relu", layout="rows"),
+    "three-layers": mlp([3, 4, 4, 2], hidden=["tanh", "sigmoid"]),
+}
+
+
+def _assumptions(b):
+    kinds = {"ColumnsSumToOne": "colsum1", "RowsSumToOne": "rowsum1"}
+    return [(kinds[type(a).__name__], a.var) for a in b.assumptions]
+
+
+@pytest.fixture(scope="module", params=list(MODELS), ids=str)
+def backprop(request):
+    return derive(MODELS[request.param])
+
+
+def test_every_gradient_proven_by_central_differences(backprop):
+    L = backprop.loss()
+    for p in backprop.params:
+        verify_numeric(L, p, backprop.gradient(p), assumptions=_assumptions(backprop))
+
+
+def test_every_gradient_proven_exactly(backprop):
+    L = backprop.loss()
+    for p in backprop.params:
+        verify_exact(L, p, backprop.gradient(p), assumptions=_assumptions(backprop))
+
+
+def _lines(model):
+    return [str(a) for a in derive(model).backward]
+
+
+def test_softmax_cross_entropy_textbook_form():
+    assert _lines(mlp([64, 128, 10])) == [
+        "delta2 := S - Y",
+        "delta1 := (W2.T @ delta2) * A1*(1 - A1)",
+        "dW2 := 1/N*delta2 @ A1.T",
+        "db2 := 1/N*delta2 @ ones(N, 1)",
+        "dW1 := 1/N*delta1 @ X.T",
+        "db1 := 1/N*delta1 @ ones(N, 1)",
+    ]
+
+
+def test_sigmoid_bce_and_tanh_and_relu_forms():
+    lines = _lines(mlp([3, 4, 5, 1], hidden=["tanh", "relu"], loss="binary-cross-entropy"))
+    assert lines[:3] == ["delta3 := A3 - Y",
+                         "delta2 := (W3.T @ delta3) * step(Z2)",
+                         "delta1 := (W2.T @ delta2) * (1 - A1**2)"]
+
+
+def test_l2_adds_lambda_w():
+    lines = _lines(mlp([3, 4, 2], loss="squared-error", l2=True))
+    assert "dW2 := lam*W2 + 1/N*delta2 @ A1.T" in lines
+    assert lines[0] == "delta2 := Z2 - Y"
+
+
+def test_rows_layout():
+    assert _lines(mlp([3, 4, 2], hidden="relu", layout="rows", reduction="sum")) == [
+        "delta2 := S - Y",
+        "delta1 := (delta2 @ W2.T) * step(Z1)",
+        "dW2 := A1.T @ delta2",
+        "db2 := delta2.T @ ones(N, 1)",
+        "dW1 := X.T @ delta1",
+        "db1 := delta1.T @ ones(N, 1)",
+    ]
+
+
+def test_derivation_is_linear_in_depth():
+    b = derive(mlp([3] + [4] * 8 + [2]))
+    deltas = [a for a in b.backward if a.name.name.startswith("delta")]
+    assert len(deltas) == 9
+    # every hidden δ refers only to the next δ, never to an expanded chain
+    for a in deltas[1:]:
+        assert len([s for s in a.expr.atoms() if getattr(s, "name", "").startswith("delta")]) == 1
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(layers=[3]), "at least an input and an output"),
+    (dict(layers=[3, 0, 2]), "positive integers"),
+    (dict(layers=[3, 4, 2], hidden="swish"), "unknown activation 'swish'"),
+    (dict(layers=[3, 4, 2], loss="focal"), "unknown loss 'focal'"),
+    (dict(layers=[3, 4, 1], loss="cross-entropy"), "needs at least 2 output units"),
+    (dict(layers=[3, 4, 2], l2=-0.1), "must be a number ≥ 0"),
+    (dict(layers=[3, 4, 2], hidden=["relu", "tanh"]), "1 hidden layers need 1 activations"),
+    (dict(layers=[3, 4, 2], layout="diagonal"), "layout must be"),
+])
+def test_bad_models(kwargs, fragment):
+    layers = kwargs.pop("layers")
+    with pytest.raises(MatcalcError) as e:
+        mlp(layers, **kwargs)
+    assert fragment in str(e.value)

@@ -1,0 +1,368 @@
+"""NumPy printer: generated code against hand-written NumPy, exact strings, stability and
+strictness."""
+import inspect
+import linecache
+import traceback
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy import MatAdd, MatMul, MatrixExpr, Transpose
+
+from matcalc.errors import NoRuleError
+from matcalc.expr import (Differential, Elementwise, T, add, apply, det, diag, divide,
+                          entry_sum, eye, hadamard, inverse, logdet, logsoftmax, logsumexp,
+                          matmul, matrix, norm, ones, power, scalar, softmax, sub, trace,
+                          transpose, vector, zeros)
+from matcalc.printing.numpy import (HELPERS, MatcalcNumPyPrinter, numpy_code,
+                                    numpy_function, numpy_imports)
+
+# Distinct, non-square sizes, so that a missing transpose cannot pass.
+A = matrix("A", 2, 3)
+B = matrix("B", 4, 2)
+C = matrix("C", 2, 3)
+X = matrix("X", 3, 4)
+Q = matrix("Q", 3, 3)
+W = matrix("W", 2, 3)
+X5 = matrix("X", 3, 5)
+Y = matrix("Y", 2, 5)
+M = matrix("M", 4, 5)
+D = matrix("D", 5, 3)
+P = matrix("P", 5, 4)
+b = vector("b", 2)
+c = vector("c", 2)
+v = vector("v", 3)
+u = vector("u", 4)
+y = vector("y", 5)
+w = vector("w", 3)
+lam = scalar("lam")
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def np_softmax(z, axis):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_lse(z, axis):
+    m = z.max(axis=axis, keepdims=True)
+    return m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True))
+
+
+# (id, expression, arguments, reference on the argument arrays). Q is made well conditioned
+# and positive definite (inverse, det, logdet); P is made positive (log, sqrt).
+SPECS = [
+    ("affine_broadcast", add(matmul(W, X5), matmul(b, ones(1, 5))), [W, X5, b],
+     lambda W, X, b: W @ X + b),
+    ("trace_AXB_gradient", matmul(transpose(A), transpose(B)), [A, B],
+     lambda A, B: A.T @ B.T),
+    ("quadratic_form_gradient", matmul(add(Q, transpose(Q)), X), [Q, X],
+     lambda Q, X: (Q + Q.T) @ X),
+    ("least_squares_gradient", matmul(2, transpose(D), sub(matmul(D, X), P)), [D, X, P],
+     lambda D, X, P: 2 * D.T @ (D @ X - P)),
+    ("logistic_gradient",
+     matmul(transpose(D), hadamard(y, sub(1, apply("sigmoid", hadamard(y, matmul(D, w)))))),
+     [D, y, w], lambda D, y, w: D.T @ (y * (1 - sig(y * (D @ w))))),
+    ("softmax_ce_gradient", matmul(sub(softmax(matmul(W, X5)), Y), transpose(X5)), [W, X5, Y],
+     lambda W, X, Y: (np_softmax(W @ X, 0) - Y) @ X.T),
+    ("det_gradient", matmul(det(Q), transpose(inverse(Q))), [Q],
+     lambda Q: np.linalg.det(Q) * np.linalg.inv(Q).T),
+    ("inverse_in_product", matmul(inverse(Q), X), [Q, X], lambda Q, X: np.linalg.inv(Q) @ X),
+    ("row_sums", matmul(M, ones(5, 1)), [M], lambda M: M @ np.ones((5, 1))),
+    ("column_sums", matmul(ones(1, 4), M), [M], lambda M: np.ones((1, 4)) @ M),
+    ("square_ones_product", matmul(ones(4, 4), M), [M], lambda M: np.ones((4, 4)) @ M),
+    ("ones_between", matmul(A, ones(3, 4), B), [A, B],
+     lambda A, B: A @ np.ones((3, 4)) @ B),
+    ("two_ones_factors", MatMul(A, ones(3, 3), X, ones(4, 4), B), [A, X, B],
+     lambda A, X, B: A @ np.ones((3, 3)) @ X @ np.ones((4, 4)) @ B),
+    ("broadcast_only_sum", add(matmul(b, ones(1, 5)), matmul(2, c, ones(1, 5))), [b, c],
+     lambda b, c: (b + 2 * c) @ np.ones((1, 5))),
+    ("all_ones_gradient", ones(2, 3), [], lambda: np.ones((2, 3))),
+    ("scaled_ones", matmul(3, ones(2, 3)), [], lambda: 3 * np.ones((2, 3))),
+    ("one_minus_sigmoid", sub(1, apply("sigmoid", A)), [A], lambda A: 1 - sig(A)),
+    ("diag_left", matmul(diag(v), X), [v, X], lambda v, X: np.diagflat(v) @ X),
+    ("diag_right", matmul(A, diag(v)), [A, v], lambda A, v: A @ np.diagflat(v)),
+    ("diag_middle", matmul(A, diag(v), X), [A, v, X],
+     lambda A, v, X: A @ np.diagflat(v) @ X),
+    ("diag_matrix", diag(v), [v], lambda v: np.diagflat(v)),
+    ("diag_of_row", matmul(diag(transpose(u)), M), [u, M],
+     lambda u, M: np.diagflat(u) @ M),
+    ("diagonal_of", diag(Q), [Q], lambda Q: np.diag(Q).reshape(-1, 1)),
+    ("diag_before_ones", matmul(A, diag(v), ones(3, 4)), [A, v],
+     lambda A, v: A @ np.diagflat(v) @ np.ones((3, 4))),
+    ("identity_and_zero", add(Q, eye(3), zeros(3, 3)), [Q], lambda Q: Q + np.eye(3)),
+    ("identity", eye(3), [], lambda: np.eye(3)),
+    ("zeros", zeros(2, 3), [], lambda: np.zeros((2, 3))),
+    ("transpose_of_sum", Transpose(MatAdd(A, C)), [A, C], lambda A, C: (A + C).T),
+    ("transpose_of_broadcast", Transpose(matmul(b, ones(1, 5))), [b],
+     lambda b: (b @ np.ones((1, 5))).T),
+    ("hadamard_quotient", divide(A, C), [A, C], lambda A, C: A / C),
+    ("hadamard_of_product", hadamard(matmul(W, X5), Y), [W, X5, Y],
+     lambda W, X, Y: (W @ X) * Y),
+    ("elementwise_power", power(matmul(W, X5), 2), [W, X5], lambda W, X: (W @ X) ** 2),
+    ("reciprocal_in_product", matmul(W, divide(1, X5)), [W, X5], lambda W, X: W @ (1 / X)),
+    ("elementwise_fns",
+     add(apply("relu", A), apply("step", A), apply("softplus", A), apply("tanh", A),
+         apply("exp", A), apply("abs", A), apply("sign", A), apply("sin", A), apply("cos", A)),
+     [A], lambda A: (np.maximum(A, 0) + (A > 0) + np.log1p(np.exp(A)) + np.tanh(A)
+                     + np.exp(A) + np.abs(A) + np.sign(A) + np.sin(A) + np.cos(A))),
+    ("log_sqrt_positive", add(apply("log", P), apply("sqrt", P)), [P],
+     lambda P: np.log(P) + np.sqrt(P)),
+    ("elementwise_body_product", hadamard(X5, apply("sigmoid", X5)), [X5],
+     lambda X: X * sig(X)),
+    ("relu_of_affine", apply("relu", add(matmul(W, X5), matmul(b, ones(1, 5)))), [W, X5, b],
+     lambda W, X, b: np.maximum(W @ X + b, 0)),
+    ("softmax_rows", softmax(Y, 1), [Y], lambda Y: np_softmax(Y, 1)),
+    ("logsoftmax_both", add(logsoftmax(Y), logsoftmax(Y, 1)), [Y],
+     lambda Y: Y - np_lse(Y, 0) + Y - np_lse(Y, 1)),
+    ("logsumexp_cols", logsumexp(Y), [Y], lambda Y: np_lse(Y, 0)),
+    ("logsumexp_rows", logsumexp(Y, 1), [Y], lambda Y: np_lse(Y, 1)),
+    ("scalar_nodes",
+     logdet(Q) + 2 * entry_sum(A) - norm(A) ** 2 + lam * trace(Q) + det(Q), [Q, A, lam],
+     lambda Q, A, lam: (np.linalg.slogdet(Q)[1] + 2 * A.sum() - np.linalg.norm(A) ** 2
+                        + lam * np.trace(Q) + np.linalg.det(Q))),
+    ("scalar_coefficient", matmul(2 * lam, W), [lam, W], lambda lam, W: 2 * lam * W),
+    ("negative_coefficient", sub(A, matmul(lam + 1, C)), [A, C, lam],
+     lambda A, C, lam: A - (lam + 1) * C),
+    ("scalar_minus_matrix_sum", sub(A, matmul(lam + 1, ones(2, 3))), [A, lam],
+     lambda A, lam: A - (lam + 1)),
+    ("differential", matmul(A, Differential(X)), [A, Differential(X)],
+     lambda A, dX: A @ dX),
+    ("entry_sum_of_broadcast", entry_sum(matmul(b, ones(1, 5))), [b],
+     lambda b: 5 * b.sum()),
+]
+
+
+def _array(rng, a):
+    if not a.is_Matrix:
+        return float(rng.normal())
+    shape = tuple(int(d) for d in a.shape)
+    x = rng.normal(size=shape)
+    name = a.name if hasattr(a, "name") else ""
+    if name == "Q":
+        return x @ x.T + shape[0] * np.eye(shape[0])
+    if name == "P":
+        return np.abs(x) + 0.5
+    if name == "C":
+        return np.sign(x) * (np.abs(x) + 0.5)   # a divisor bounded away from 0
+    return x
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s[0] for s in SPECS])
+def test_generated_code_matches_numpy(spec):
+    _, e, args, reference = spec
+    rng = np.random.default_rng(0)
+    values = [_array(rng, a) for a in args]
+    _, f = numpy_function(e, args)
+    got = f(*values)
+    want = reference(*values)
+    if e.is_Matrix:
+        assert np.shape(got) == tuple(int(d) for d in e.shape)
+    else:
+        assert np.ndim(got) == 0
+    assert np.allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_every_node_class_is_covered():
+    """Each node class of the task appears in some SPECS expression."""
+    classes = set()
+    for _, e, _, _ in SPECS:
+        classes |= {type(n).__name__ for n in sp.preorder_traversal(e)}
+    needed = {"MatrixSymbol", "Differential", "MatMul", "MatAdd", "Transpose", "Inverse",
+              "HadamardProduct", "Elementwise", "Softmax", "LogSoftmax", "LogSumExp",
+              "Identity", "OneMatrix", "ZeroMatrix", "DiagMatrix", "DiagonalOf", "Trace",
+              "Determinant", "LogDet", "EntrySum", "FrobeniusNorm"}
+    assert needed <= classes, needed - classes
+
+
+# ---------------------------------------------------------------- exact strings
+
+N = sp.Symbol("N", integer=True, positive=True)
+
+
+@pytest.mark.parametrize("e, code", [
+    (add(matmul(matrix("W", 3, 4), matrix("X", 4, "N")), matmul(vector("b", 3), ones(1, "N"))),
+     "W @ X + b"),
+    (matmul(matrix("M", 3, "N"), ones("N", 1)), "M.sum(axis=1, keepdims=True)"),
+    (matmul(ones(1, 3), matrix("M", 3, "N")), "M.sum(axis=0, keepdims=True)"),
+    (matmul(ones(3, 3), matrix("M", 3, "N")),
+     "np.broadcast_to(M.sum(axis=0, keepdims=True), (3, N))"),
+    (matmul(transpose(A), transpose(B)), "A.T @ B.T"),
+    (matmul(2, transpose(D), sub(matmul(D, X), P)), "2 * D.T @ (D @ X - P)"),
+    (matmul(transpose(D), hadamard(y, sub(1, apply("sigmoid", hadamard(y, matmul(D, w)))))),
+     "D.T @ (y * (1 - np.exp(-np.logaddexp(0, -(y * (D @ w))))))"),
+    (matmul(sub(softmax(matmul(W, X5)), Y), transpose(X5)), "(_softmax(W @ X, axis=0) - Y) @ X.T"),
+    (matmul(det(Q), transpose(inverse(Q))), "np.linalg.det(Q) * np.linalg.inv(Q).T"),
+    (matmul(diag(v), X), "v * X"),
+    (matmul(A, diag(v)), "A * v.T"),
+    (matmul(A, diag(v), X), "A * v.T @ X"),
+    (diag(v), "np.diagflat(v)"),
+    (diag(Q), "np.diag(Q)[:, None]"),
+    (ones(2, 3), "np.ones((2, 3))"),
+    (eye("n"), "np.eye(n)"),
+    (zeros(2, 3), "np.zeros((2, 3))"),
+    (matmul(A, ones(3, 4), B), "A.sum(axis=1, keepdims=True) * B.sum(axis=0, keepdims=True)"),
+    (logdet(Q), "np.linalg.slogdet(Q)[1]"),
+    (trace(Q) + entry_sum(A) + norm(A), "np.sum(A) + np.linalg.norm(A) + np.trace(Q)"),
+    (divide(A, C), "A / C"),
+    (power(A, 2), "A**2"),
+    (logsumexp(Y, 1), "_logsumexp(Y, axis=1)"),
+    (matmul(-1, A, X), "-A @ X"),
+    (matmul(lam, A), "lam * A"),
+    (apply("relu", A), "np.maximum(A, 0)"),
+    (Differential(X), "dX"),
+])
+def test_exact_code(e, code):
+    assert numpy_code(e) == code
+
+
+def test_imports_are_recorded_with_the_np_alias():
+    p = MatcalcNumPyPrinter()
+    code = numpy_code(add(matmul(inverse(Q), X), softmax(X)), p)
+    assert "numpy" not in code.replace("np.", "")
+    assert numpy_imports(p) == ["import numpy as np"]
+    assert p.helpers_used == {"_softmax"}
+    assert "numpy.linalg" in p.module_imports
+
+
+# ---------------------------------------------------------------- generated functions
+
+def test_dimensions_are_read_from_the_arguments():
+    """The mean over the N columns of tanh(W X + b 1ᵀ) needs N, read from X."""
+    Wn, Xn, bn = matrix("W", 3, 4), matrix("X", 4, "N"), vector("b", 3)
+    H = apply("tanh", add(matmul(Wn, Xn), matmul(bn, ones(1, "N"))))
+    e = add(matmul(1 / N, H, ones("N", 1)), matmul(bn, ones(1, 1)))
+    src, f = numpy_function(e, [Wn, Xn, bn], name="layer")
+    assert "    N = X.shape[1]\n" in src.splitlines(True)
+    rng = np.random.default_rng(1)
+    for n in (5, 7):
+        Wv, Xv, bv = rng.normal(size=(3, 4)), rng.normal(size=(4, n)), rng.normal(size=(3, 1))
+        got = f(Wv, Xv, bv)
+        assert got.shape == (3, 1)
+        assert np.allclose(got, np.tanh(Wv @ Xv + bv).mean(axis=1, keepdims=True) + bv)
+
+
+def test_materialised_dimension_is_read_from_the_arguments():
+    bn, Xn = vector("b", 3), matrix("X", 4, "N")
+    src, f = numpy_function(matmul(bn, ones(1, "N")), [bn, Xn])
+    assert "return np.broadcast_to(b, (3, N))" in src
+    out = f(np.arange(3.0).reshape(3, 1), np.zeros((4, 6)))
+    assert out.shape == (3, 6) and np.all(out == np.arange(3.0).reshape(3, 1))
+
+
+def test_unneeded_dimensions_are_not_computed():
+    Wn, Xn, bn = matrix("W", 3, 4), matrix("X", 4, "N"), vector("b", 3)
+    src, _ = numpy_function(add(matmul(Wn, Xn), matmul(bn, ones(1, "N"))), [Wn, Xn, bn])
+    assert src.splitlines()[-1] == "    return W @ X + b"
+    assert not any(line.strip().startswith("N =") for line in src.splitlines())
+
+
+def test_helpers_are_included_only_when_used():
+    src, _ = numpy_function(matmul(W, X5), [W, X5])
+    assert not any(h in src for h in HELPERS)
+    src, f = numpy_function(logsoftmax(Y), [Y])
+    assert "def _logsoftmax(" in src and "def _logsumexp(" in src and "def _softmax(" not in src
+    assert src.index("def _logsumexp(") < src.index("def _logsoftmax(") < src.index("def f(")
+
+
+def test_source_is_registered_in_linecache():
+    src, f = numpy_function(add(matmul(W, X5), matmul(b, ones(1, 5))), [W, X5, b], name="affine")
+    filename = f.__code__.co_filename
+    assert "".join(linecache.getlines(filename)) == src
+    assert inspect.getsource(f) in src
+    with pytest.raises(ValueError) as info:
+        f(np.ones((2, 3)), np.ones((4, 5)), np.ones((2, 1)))   # X has the wrong shape
+    frame = traceback.extract_tb(info.tb)[-1]
+    assert frame.filename == filename and frame.line == "return W @ X + b"
+
+
+def test_docstring_gives_the_formula():
+    _, f = numpy_function(matmul(transpose(A), transpose(B)), [A, B], name="g")
+    assert f.__doc__ == "g(A, B) = A.T @ B.T"
+
+
+def test_missing_argument_is_named():
+    with pytest.raises(ValueError, match=r"uses C \(2×3\)"):
+        numpy_function(add(A, C), [A])
+    with pytest.raises(ValueError, match="scalar lam"):
+        numpy_function(matmul(lam, A), [A])
+
+
+def test_unreadable_dimension_is_an_error():
+    bn = vector("b", 3)
+    with pytest.raises(ValueError, match="dimension N"):
+        numpy_function(matmul(bn, ones(1, "N")), [bn])
+
+
+def test_dimension_named_like_an_argument_is_refused():
+    bn, Nmat = vector("b", 3), matrix("N", 2, "N")
+    with pytest.raises(ValueError, match="dimension N has the name of an argument"):
+        numpy_function(matmul(bn, ones(1, "N")), [bn, Nmat])
+
+
+def test_names_that_are_not_identifiers_are_refused():
+    grad = matrix("dL/dW", 2, 3)
+    with pytest.raises(NoRuleError, match="not a Python identifier"):
+        numpy_code(grad)
+    with pytest.raises(ValueError, match="taken"):
+        numpy_function(A, [A, A])
+
+
+# ---------------------------------------------------------------- numerical stability
+
+@pytest.mark.parametrize("scale", [1e3, 1e5])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_softmax_family_is_stable(scale, sign):
+    Z = matrix("Z", 3, 4)
+    base = np.array([[0.0, 1.0, -2.0, 0.5], [1.0, 0.0, 3.0, 0.5], [-2.0, 2.0, 0.0, 0.5]])
+    logits = sign * scale + base
+    logits[:, 3] = [scale, -scale, 0.0]          # a column spread over 2·scale
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        naive = np.log(np.exp(logits).sum(axis=0))
+    assert not np.all(np.isfinite(naive))           # the inputs really are extreme
+    _, f = numpy_function(add(softmax(Z), logsoftmax(Z)), [Z])
+    _, g = numpy_function(logsumexp(Z), [Z])
+    _, s = numpy_function(softmax(Z, 1), [Z])
+    out, lse, rows = f(logits), g(logits), s(logits.T)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(lse)) and np.all(np.isfinite(rows))
+    # Shift invariance gives the exact answer for the first three columns.
+    ref_lse = np.log(np.exp(base[:, :3]).sum(axis=0))
+    assert np.allclose(lse[0, :3], sign * scale + ref_lse, rtol=1e-12)
+    ref_sm = np.exp(base[:, :3] - ref_lse)
+    assert np.allclose(out[:, :3], ref_sm + base[:, :3] - ref_lse, atol=1e-9)
+    assert np.allclose(lse[0, 3], scale) and np.allclose(out[:, 3], [1, -2 * scale, -scale])
+    assert np.allclose(rows.T[:, :3], ref_sm, atol=1e-12)
+
+
+# ---------------------------------------------------------------- strictness
+
+class Foo(MatrixExpr):
+    """A node no printer knows."""
+    shape = property(lambda self: self.args[0].shape)
+
+
+class Bar(sp.Expr):
+    """A scalar node no printer knows."""
+
+
+@pytest.mark.parametrize("e, name", [
+    (Foo(A), "Foo"),
+    (add(Foo(A), C), "Foo"),
+    (matmul(transpose(Foo(A)), C), "Foo"),
+    (Bar(A) + 1, "Bar"),
+])
+def test_unknown_nodes_raise(e, name):
+    with pytest.raises(NoRuleError,
+                       match=f"^MatcalcNumPyPrinter cannot print {name}; add _print_{name}$"):
+        numpy_code(e)
+
+
+def test_unknown_functions_raise():
+    x = sp.Symbol("x")
+    with pytest.raises(NoRuleError, match="cannot print gamma"):
+        numpy_code(Elementwise(sp.gamma(T), A))
+    with pytest.raises(NoRuleError, match="cannot print erf"):
+        numpy_code(sp.erf(x))   # SymPy would print math.erf, which cannot take arrays
