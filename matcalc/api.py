@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .backprop import derive as _derive
 from .errors import MatcalcError, NotScalarError, ShapeError
 from .expr import describe, is_matrix, trace
 from .gradient import backward
@@ -135,6 +136,21 @@ def _assumption(a, symbols, f):
     eq = parse_assumption(a, symbols)
     lhs, rhs = (eq.lhs, eq.rhs) if hasattr(eq, "lhs") else eq
     return assumption(lhs, rhs)
+
+
+def derive(model):
+    """The textbook backprop of a model from matcalc.nn (forward and backward programs)."""
+    return _derive(model)
+
+
+def verify_backprop(b, method="numeric", seed=0):
+    """Prove every gradient of a derived model against its loss (VerificationError if not)."""
+    kinds = {"ColumnsSumToOne": "colsum1", "RowsSumToOne": "rowsum1"}
+    assumptions = [(kinds[type(a).__name__], a.var) for a in b.assumptions]
+    loss = b.loss()
+    for p in b.params:
+        verify_module.assert_gradient(loss, p, b.gradient(p), method=method,
+                                      assumptions=assumptions, seed=seed)
 
 
 def render_steps(g):

@@ -1,14 +1,19 @@
-"""The command line: `matcalc grad EXPR --wrt X [--format text|latex|numpy|steps]`.
+"""The command line: `matcalc grad EXPR --wrt X`, `matcalc derive --layers …`, `matcalc report`.
 
 Stage 6. Turns every MatcalcError into a one-paragraph message on stderr and exit code 2;
 any other exception becomes an 'internal error' line and exit code 3, never a traceback.
 """
 import argparse
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import sympy as sp
 
-from .api import grad
+from .api import derive, grad, verify_backprop
+from .nn import mlp
+from .printing import report
 from .errors import MatcalcError
 from .parse import parse_shape
 from .printing.text import text
@@ -58,6 +63,83 @@ def cmd_grad(args):
     print("\n".join(o for o in out if o and not (args.format == "steps" and o.startswith("given"))))
 
 
+def _model(args):
+    try:
+        layers = [int(s) for s in args.layers.split(",")]
+    except ValueError:
+        raise MatcalcError(f"--layers takes sizes separated by commas, e.g. 64,128,10, "
+                           f"not {args.layers!r}") from None
+    hidden = args.hidden.split(",") if "," in args.hidden else args.hidden
+    l2 = False if args.l2 is None else (True if args.l2 == "lam" else _number(args.l2, "--l2"))
+    return mlp(layers, hidden=hidden, loss=args.loss, l2=l2, bias=not args.no_bias,
+               reduction=args.reduction, layout=args.layout)
+
+
+def _number(s, what):
+    try:
+        return float(s)
+    except ValueError:
+        raise MatcalcError(f"{what} takes a number (λ ≥ 0) or 'lam', not {s!r}") from None
+
+
+def cmd_derive(args):
+    b = derive(_model(args))
+    subs = b.model.concrete()
+    if args.format == "text":
+        out = [report.program_text(b.forward, shapes=args.shapes, subs=subs), "",
+               report.program_text(b.backward, shapes=args.shapes, subs=subs)]
+    elif args.format == "latex":
+        names = report.gradient_names(b)
+        out = [report.align(report.program_latex(b.forward, shapes=args.shapes, subs=subs)
+                            + " \\\\\n" +
+                            report.program_latex(b.backward, names=names, shapes=args.shapes,
+                                                 subs=subs))]
+    else:
+        out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
+               report.program_text(b.backward)]
+    if b.assumptions and args.format != "latex":
+        out.append("given that " + "; ".join(str(a) for a in b.assumptions) +
+                   " (one-hot targets)")
+    if args.verify:
+        verify_backprop(b)
+        if args.format != "latex":
+            out.append("verified: every gradient, by central differences")
+    print("\n".join(out))
+
+
+def cmd_report(args):
+    b = derive(_model(args))
+    verify_backprop(b)
+    tex = report.backprop_report(b)
+    out = Path(args.output)
+    try:
+        out.write_text(tex)
+    except OSError as e:
+        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+    print(f"wrote {out}")
+    if shutil.which("pdflatex") and not args.no_pdf:
+        run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
+                              out.name], cwd=out.parent or Path("."), capture_output=True,
+                             text=True)
+        if run.returncode != 0:
+            raise MatcalcError(f"pdflatex failed on {out}; see {out.with_suffix('.log')}")
+        print(f"wrote {out.with_suffix('.pdf')}")
+
+
+def _model_arguments(p):
+    p.add_argument("--layers", required=True, help="sizes input,hidden…,output: 64,128,10")
+    p.add_argument("--hidden", default="sigmoid",
+                   help="sigmoid|tanh|relu|softplus|identity, or one per hidden layer: relu,tanh")
+    p.add_argument("--loss", default="cross-entropy",
+                   help="cross-entropy (softmax) | binary-cross-entropy (sigmoid) | "
+                        "squared-error (identity) | hinge (linear scores)")
+    p.add_argument("--l2", metavar="LAMBDA", help="L2 penalty (λ/2)Σ‖W‖²: a value ≥ 0, or lam")
+    p.add_argument("--no-bias", action="store_true", help="layers without bias")
+    p.add_argument("--reduction", choices=["mean", "sum"], default="mean")
+    p.add_argument("--layout", choices=["columns", "rows"], default="columns",
+                   help="samples as columns (X: features×N, default) or rows")
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="matcalc", description="Symbolic matrix calculus for "
                                 "neural networks: gradients by the trace trick, proven.")
@@ -75,6 +157,20 @@ def build_parser():
     g.add_argument("--layout", choices=["denominator", "numerator"], default="denominator",
                    help="LaTeX layout; matcalc computes in denominator layout")
     g.set_defaults(run=cmd_grad)
+
+    d = sub.add_parser("derive", help="textbook backprop formulas for an MLP")
+    _model_arguments(d)
+    d.add_argument("--format", choices=["text", "latex", "steps"], default="text")
+    d.add_argument("--shapes", action="store_true", help="print the shape of each formula")
+    d.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip the proof by central differences")
+    d.set_defaults(run=cmd_derive)
+
+    r = sub.add_parser("report", help="a standalone LaTeX document (and PDF with pdflatex)")
+    _model_arguments(r)
+    r.add_argument("-o", "--output", default="report.tex")
+    r.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    r.set_defaults(run=cmd_report)
     return p
 
 

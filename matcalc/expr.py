@@ -292,6 +292,7 @@ def add(*args):
                 continue
             c, core = coefficient(t)
             terms[core] = terms.get(core, sp.S.Zero) + c0 * c
+    terms = _fuse_sum(terms)
     out = [matmul(c, core) for core, c in terms.items() if c != 0]
     if not out:
         return ZeroMatrix(*shp)
@@ -300,6 +301,29 @@ def add(*args):
     out.sort(key=lambda t: (sp.sympify(coefficient(t)[0]).could_extract_minus_sign(),) +
              _order_key(coefficient(t)[1]))
     return MatAdd(*out)
+
+
+def _fuse_sum(terms):
+    """c·1 + f(N) + N = g(N) with g = c + f + T: a sum of functions of N is one function."""
+    args = [core.arg for core in terms if isinstance(core, Elementwise)]
+    if not args:
+        return terms
+    bodies, rest = {}, {}
+    for core, c in terms.items():
+        if isinstance(core, Elementwise):
+            bodies[core.arg] = bodies.get(core.arg, sp.S.Zero) + c * core.body
+        elif core in args:
+            bodies[core] = bodies.get(core, sp.S.Zero) + c * T
+        else:
+            rest[core] = c
+    ones_ = [core for core in rest if isinstance(core, OneMatrix)]
+    if ones_:
+        bodies[args[0]] += rest.pop(ones_[0])
+    for arg, body in bodies.items():
+        c, core = coefficient(elementwise(body, arg))
+        if not isinstance(core, ZeroMatrix):
+            rest[core] = rest.get(core, sp.S.Zero) + c
+    return rest
 
 
 def neg(a):

@@ -6,12 +6,12 @@ moves tr(N̄ᵀ dN) into Σ tr(Āᵀ dA) (adjoint.py), adding each Ā to the adj
 intermediates keep the result linear in depth. This module names no operator.
 """
 import sympy as sp
-from sympy import MatMul, Trace, Transpose
+from sympy import HadamardProduct, MatAdd, MatMul, Trace, Transpose
 
 from .adjoint import adjoints, terms
 from .differential import differential
 from .errors import MatcalcError
-from .expr import Differential, add, coefficient, is_matrix, matmul
+from .expr import Differential, add, coefficient, is_matrix, matmul, transpose
 from .printing.text import text
 from .program import Assignment
 from .steps import Derivation
@@ -56,7 +56,9 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
         derivation.add("result", f"d{text(a.name)}", a.expr, de)
         for term in terms(de):
             for var, gbar in adjoints(term, g):
-                shown = Trace(MatMul(Transpose(gbar), Differential(var)))
+                gt = Transpose(gbar) if isinstance(gbar, (MatMul, MatAdd, HadamardProduct)) \
+                    else transpose(gbar)
+                shown = Trace(MatMul(gt, Differential(var)))
                 derivation.add("move", "tr(Gᵀ L(dX)) = tr(Ḡᵀ dX)", term, shown)
                 adj[var] = add(adj[var], gbar) if var in adj else gbar
     grads = {x: adj.get(x) for x in wrt}

@@ -68,6 +68,6 @@ def test_assumptions_are_reported():
 
 def test_steps_show_the_trace_trick():
     s = grad("tr(X.T @ A @ X)", "X").steps()
-    assert "d(X.T @ A @ X) = dX.T @ A @ X + X.T @ A @ dX" in s
+    assert "d(X.T @ A @ X) = X.T @ A @ dX + dX.T @ A @ X" in s
     assert "df = tr(dX.T @ A @ X) + tr(X.T @ A @ dX)" in s
     assert "(A + A.T) @ X" in s.splitlines()[-1]

@@ -23,6 +23,8 @@ __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
 _MUL = PRECEDENCE["Mul"]
 _FUNC = PRECEDENCE["Func"]
 LAYOUTS = ("denominator", "numerator")
+# Names typed in ASCII that mean a Greek letter (lambda is a Python keyword).
+_GREEK = {"lam": "lambda"}
 
 # Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
 _SUPERSCRIPTABLE = ("MatrixSymbol", "Differential", "Identity", "Softmax", "LogSoftmax",
@@ -88,7 +90,8 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     # ------------------------------------------------------------ leaves
 
     def _print_MatrixSymbol(self, e):
-        return self._deal_with_super_sub(e.name)
+        names = self._settings["symbol_names"]
+        return names[e] if e in names else self._deal_with_super_sub(_GREEK.get(e.name, e.name))
 
     def _print_Differential(self, e):
         return r"\mathrm{d}" + self._print(e.var)
@@ -208,6 +211,8 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     def _print_Symbol(self, e, style="plain"):
         if e == T and self._elementwise_args():
             return self._print_T()
+        if e.name in _GREEK and e not in self._settings["symbol_names"]:
+            return self._deal_with_super_sub(_GREEK[e.name])
         return LatexPrinter._print_Symbol(self, e, style=style)
 
     def _in_body(self, e):
@@ -260,9 +265,10 @@ def _scaled(c, factors):
     return MatMul(*factors) if c == 1 else MatMul(c, *factors)
 
 
-def latex(e, layout="denominator"):
+def latex(e, layout="denominator", names=None):
     r"""The expression in LaTeX (amsmath).
 
+    `names` maps symbols to their LaTeX (dW1 to \\frac{\\partial L}{\\partial W_1}).
     `layout` says how a gradient is shown: matcalc computes gradients in denominator layout
     (∂L/∂X has the shape of X), printed as they are; "numerator" prints their transpose.
 
@@ -271,4 +277,5 @@ def latex(e, layout="denominator"):
     >>> latex(matmul(2, transpose(A), A))
     '2 A^{\\top} A'
     """
-    return MatcalcLatexPrinter({"layout": layout}).doprint(_sympify(e))
+    settings = {"layout": layout, "symbol_names": dict(names or {})}
+    return MatcalcLatexPrinter(settings).doprint(_sympify(e))

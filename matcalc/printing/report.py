@@ -1,0 +1,141 @@
+"""Programs, derivations and whole documents, in text and in LaTeX.
+
+Stage 4 (print). Consumes Programs (program.py), Derivations (steps.py) and the backprop of a
+model (backprop.py, read through its attributes); produces the text `matcalc derive` prints,
+the amsmath `align*` blocks of `--format latex`, and the standalone document of `matcalc
+report`. Every formula goes through the text or LaTeX printer; nothing here edits their output.
+"""
+import sympy as sp
+
+from .latex import latex
+from .text import text
+
+
+def _shape(e, subs):
+    return tuple(sp.sympify(d).xreplace(subs or {}) for d in e.shape)
+
+
+def _dims(e, subs=None):
+    if not getattr(e, "is_Matrix", False):
+        return "scalar"
+    return "×".join(text(d) for d in _shape(e, subs))
+
+
+def _ldims(e, subs=None):
+    if not getattr(e, "is_Matrix", False):
+        return r"\text{scalar}"
+    return r" \times ".join(latex(d) for d in _shape(e, subs))
+
+
+def program_text(program, shapes=False, subs=None):
+    """One line per assignment: `name = formula` (with its shape, sizes from `subs`)."""
+    lines = []
+    for a in program:
+        line = f"{text(a.name)} = {text(a.expr)}"
+        lines.append(f"{line:60s}  ({_dims(a.name, subs)})" if shapes else line)
+    return "\n".join(lines)
+
+
+def program_latex(program, names=None, shapes=False, subs=None):
+    """The body of an align* environment: one `name &= formula` row per assignment."""
+    rows = []
+    for a in program:
+        row = f"{latex(a.name, names=names)} &= {latex(a.expr, names=names)}"
+        if shapes:
+            row += rf" && \in \mathbb{{R}}^{{{_ldims(a.name, subs)}}}"
+        rows.append(row)
+    return " \\\\\n".join(rows)
+
+
+def gradient_names(backprop):
+    """dW1 → ∂L/∂W_1 in LaTeX; dW1 in text."""
+    return {g: rf"\frac{{\partial L}}{{\partial {latex(p)}}}"
+            for p, g in backprop.gradients.items()}
+
+
+def steps_text(derivation):
+    """The derivation as text: each node's differential with its rule, then the moves."""
+    lines = []
+    for s in derivation.steps:
+        if s.kind == "differential":
+            lines.append(f"  d({text(s.before)}) = {text(s.after)}        [{s.rule}]")
+        elif s.kind == "result":
+            lines.append(f"{s.rule} = {text(s.after)}")
+        elif s.kind == "move":
+            lines.append(f"  {text(s.before)} = {text(s.after)}")
+        else:
+            lines.append(f"  {text(s.before)}  →  {text(s.after)}        [{s.rule}]")
+    return "\n".join(lines)
+
+
+def _rule_tex(rule):
+    return r"\text{" + rule.replace("\\", "").replace("_", r"\_").replace("&", r"\&") + "}"
+
+
+def steps_latex(derivation):
+    """The derivation as align* rows, each with its rule as a comment on the right."""
+    rows = []
+    for s in derivation.steps:
+        if s.kind == "differential":
+            rows.append(rf"\mathrm{{d}}\left({latex(s.before)}\right) &= {latex(s.after)}")
+        elif s.kind == "move":
+            rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
+        elif s.kind == "simplify":
+            rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
+    return " \\\\\n".join(rows)
+
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+"""
+
+
+def document(title, sections):
+    """A standalone LaTeX document: `sections` is a list of (heading, body) pairs."""
+    parts = [PREAMBLE, rf"\title{{{title}}}", r"\date{}", r"\begin{document}", r"\maketitle"]
+    for heading, body in sections:
+        parts.append(rf"\section*{{{heading}}}")
+        parts.append(body)
+    parts.append(r"\end{document}")
+    return "\n".join(parts) + "\n"
+
+
+def align(body):
+    return "\\begin{align*}\n" + body + "\n\\end{align*}"
+
+
+def backprop_report(backprop, title=None):
+    """The full document for a model: the model, shapes, forward pass, derivation, result."""
+    m = backprop.model
+    names = gradient_names(backprop)
+    subs = m.concrete()
+    described = ", ".join(str(s) for s in m.sizes)
+    acts = ", ".join(m.activations) or "none"
+    l2 = r"; L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$" if m.l2 else ""
+    intro = (f"A feed-forward network with layer sizes {described} (hidden activations: "
+             f"{acts}; output: {m.output_activation}; loss: {m.loss}; {m.reduction} over "
+             f"the batch of $N$ samples; samples as {m.layout}; bias "
+             f"{'on' if m.bias else 'off'}{l2}). Gradients are in denominator layout: "
+             r"$\partial L/\partial W$ has the shape of $W$.")
+    shape_rows = []
+    X, Y, params, lam = m.variables()
+    for v in [X, Y] + params:
+        dims = tuple(sp.sympify(d).xreplace(subs) for d in v.shape)
+        shape_rows.append(rf"{latex(v)} &\in \mathbb{{R}}^{{{latex(dims[0])} \times "
+                          rf"{latex(dims[1])}}}")
+    given = ""
+    if backprop.assumptions:
+        given = ("\n\nGiven that " + "; ".join(str(a) for a in backprop.assumptions) +
+                 " (one-hot targets).")
+    sections = [
+        ("Model", intro + "\n" + align(" \\\\\n".join(shape_rows))),
+        ("Forward pass", align(program_latex(backprop.forward))),
+        ("Backward pass", align(program_latex(backprop.backward, names=names)) + given),
+        ("Derivation by the trace trick",
+         "Each differential is taken node by node; each term is then moved into the form "
+         r"$\operatorname{tr}(\bar G^{\top} \mathrm{d}X)$, which gives $\bar G$."
+         + "\n" + align(steps_latex(backprop.derivation))),
+    ]
+    return document(title or "Backpropagation derived by matcalc", sections)
