@@ -253,7 +253,8 @@ def matmul(*args):
     rows, cols = mats[0].shape[0], mats[-1].shape[1]
     if coeff == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
         return ZeroMatrix(rows, cols)
-    mats = [m for m in mats if not isinstance(m, Identity)] or [Identity(rows)]
+    mats = [m for m in mats if not isinstance(m, Identity)    # 1_{1×1} is I_1 as well
+            and not (isinstance(m, OneMatrix) and m.shape == (1, 1))] or [Identity(rows)]
     merged = []
     for m in mats:   # 1_{a×k} 1_{k×b} = k 1_{a×b}
         if merged and isinstance(m, OneMatrix) and isinstance(merged[-1], OneMatrix):
@@ -298,8 +299,8 @@ def add(*args):
         return ZeroMatrix(*shp)
     if len(out) == 1:
         return out[0]
-    out.sort(key=lambda t: (sp.sympify(coefficient(t)[0]).could_extract_minus_sign(),) +
-             _order_key(coefficient(t)[1]))
+    out.sort(key=lambda t: (sp.sympify(coefficient(t)[0]).could_extract_minus_sign(),
+                            text(coefficient(t)[1])))   # positive terms first, then by text
     return MatAdd(*out)
 
 

@@ -38,6 +38,7 @@ class Model:
     bias: bool = True
     reduction: str = "mean"     # or "sum" over the batch
     layout: str = "columns"     # samples as columns (X: features×N) or "rows" (X: N×features)
+    batch: object = "N"         # the batch size: a symbol N, or 1 for a single sample
 
     @property
     def depth(self):
@@ -50,14 +51,16 @@ class Model:
 
     def dims(self):
         """The symbolic layer sizes d0 … dL and the batch size N."""
-        return ([sp.Symbol(f"d{i}", integer=True, positive=True) for i in range(len(self.sizes))],
-                sp.Symbol("N", integer=True, positive=True))
+        n = sp.Integer(self.batch) if isinstance(self.batch, int) else \
+            sp.Symbol(self.batch, integer=True, positive=True)
+        return [sp.Symbol(f"d{i}", integer=True, positive=True)
+                for i in range(len(self.sizes))], n
 
     def concrete(self, batch=None):
         """Substitution of the symbolic sizes by the model's own (and the batch size)."""
         ds, n = self.dims()
         sub_ = dict(zip(ds, self.sizes))
-        if batch is not None:
+        if batch is not None and not n.is_Integer:
             sub_[n] = batch
         return sub_
 
@@ -131,7 +134,7 @@ class Model:
 
 
 def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
-        reduction="mean", layout="columns"):
+        reduction="mean", layout="columns", batch="N"):
     """A checked Model. `layers` is (input, hidden…, output); `hidden` one activation for
     all hidden layers or one per hidden layer.
 
@@ -170,4 +173,6 @@ def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
                            f"not {l2!r}")
     if l2 is not True and not l2:
         l2 = False
-    return Model(sizes, acts, loss, l2, bias, reduction, layout)
+    if not (batch == 1 or (isinstance(batch, str) and batch.isidentifier())):
+        raise MatcalcError(f"batch is a name such as 'N', or 1 for a single sample, not {batch!r}")
+    return Model(sizes, acts, loss, l2, bias, reduction, layout, batch)
