@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .expr import Elementwise, T, add, coefficient, elementwise, matmul
+from .expr import Elementwise, T, elementwise, rebuild
 from .gradient import backward
 from .printing.text import text
 from .program import Assignment, Program
@@ -83,23 +83,25 @@ class Backprop:
 
     def gradient(self, p):
         """∂L/∂p as one expression of the variables (δ's and forward names inlined)."""
-        subs = {}
-        for a in list(self.forward) + list(self.backward):
-            subs[a.name] = a.expr.xreplace(subs)
-        return subs[self.gradients[p]]
+        return _inline(list(self.forward) + list(self.backward))[self.gradients[p]]
 
     def loss(self):
         """L as one expression of the variables."""
-        subs = {}
-        for a in self.forward:
-            subs[a.name] = a.expr.xreplace(subs)
-        return subs[self.forward.output]
+        return _inline(self.forward)[self.forward.output]
 
     def __str__(self):
         lines = [str(self.forward), "", str(self.backward)]
         if self.assumptions:
             lines.append("given that " + "; ".join(str(a) for a in self.assumptions))
         return "\n".join(lines)
+
+
+def _inline(assignments):
+    """{name: its value in the variables}, rebuilt through the canonical constructors."""
+    subs = {}
+    for a in assignments:
+        subs[a.name] = rebuild(a.expr, lambda x: subs.get(x, x))
+    return subs
 
 
 def derive(model):
