@@ -101,9 +101,17 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+_SPECIAL = {c: "\\" + c for c in "_#%&$"}
+
+
+def escape(plain):
+    """Plain text for a LaTeX paragraph: TeX's special characters escaped."""
+    return "".join(_SPECIAL.get(c, c) for c in plain)
+
+
 def document(title, sections):
     """A standalone LaTeX document: `sections` is a list of (heading, body) pairs."""
-    parts = [PREAMBLE, rf"\title{{{title}}}", r"\date{}", r"\begin{document}", r"\maketitle"]
+    parts = [PREAMBLE, rf"\title{{{escape(title)}}}", r"\date{}", r"\begin{document}", r"\maketitle"]
     for heading, body in sections:
         parts.append(rf"\section*{{{heading}}}")
         parts.append(body)
@@ -136,8 +144,8 @@ def backprop_report(backprop, title=None):
                           rf"{latex(dims[1])}}}")
     given = ""
     if backprop.assumptions:
-        given = ("\n\nGiven that " + "; ".join(str(a) for a in backprop.assumptions) +
-                 " (one-hot targets).")
+        given = ("\n\nGiven that " + escape("; ".join(str(a) for a in backprop.assumptions))
+                 + " (one-hot targets).")
     sections = [
         ("Model", intro + "\n" + align(" \\\\\n".join(shape_rows))),
         ("Forward pass", align(program_latex(backprop.forward))),
