@@ -21,9 +21,14 @@ def _dependents(program, wrt):
     """The names whose value depends on a variable in wrt (only they need an adjoint)."""
     live = set(wrt)
     for a in program:
-        if any(a.expr.has(v) for v in live):
+        if _names_in(a.expr) & live:
             live.add(a.name)
     return live
+
+
+def _names_in(e):
+    """The matrix and scalar symbols e uses (dimension symbols included, harmlessly)."""
+    return e.atoms(sp.MatrixSymbol) | e.free_symbols
 
 
 def backward(program, wrt, derivation=None, deltas=None, tidy=None):
@@ -51,7 +56,7 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
             c, core = coefficient(tidy(g))
             emitted.append(Assignment(deltas[a.name], core))
             g = matmul(c, deltas[a.name])
-        inputs = [v for v in live if v != a.name and a.expr.has(v)]
+        inputs = sorted((_names_in(a.expr) & live) - {a.name}, key=str)
         de = differential(a.expr, inputs, derivation)
         derivation.add("result", f"d{text(a.name)}", a.expr, de)
         for term in terms(de):
