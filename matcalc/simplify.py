@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
-from .expr import add, coefficient, factors, hadamard, is_matrix, matmul, rebuild, size
+from .expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
+                   hadamard, is_matrix, matmul, rebuild, size)
+from .functions import sigmoid, softplus
 from .printing.text import text
 
 
@@ -173,8 +175,28 @@ def expand_hadamard(e):
     return new if size(new) < size(e) else e
 
 
+_x = sp.Wild("x")
+_STABLE_BODIES = (   # log σ(x) = −softplus(−x), log(1 − σ(x)) = −softplus(x): no log of 0
+    (sp.log(sigmoid(_x)), -softplus(-_x)),
+    (sp.log(1 - sigmoid(_x)), -softplus(_x)),
+)
+
+
+def stable_logs(e):
+    """log softmax(Z) = logsoftmax(Z); log σ(Z) = −softplus(−Z): finite for any logits."""
+    if not isinstance(e, Elementwise):
+        return e
+    if isinstance(e.arg, Softmax) and e.body == sp.log(T):
+        return LogSoftmax(e.arg.arg, e.arg.axis)
+    body = e.body
+    for pattern, stable in _STABLE_BODIES:
+        body = body.replace(pattern.xreplace({_x: T}), stable.xreplace({_x: T}))
+    return elementwise(body, e.arg) if body != e.body else e
+
+
 CANONICAL = (collect,)
 TEXTBOOK = (expand_hadamard, factor_scalar, collect)
+NUMERIC = (stable_logs,)
 
 
 def simplify(e, rules=CANONICAL, assumptions=(), derivation=None, max_passes=10):
