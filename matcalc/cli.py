@@ -4,11 +4,13 @@ Stage 6. Turns every MatcalcError into a one-paragraph message on stderr and exi
 any other exception becomes an 'internal error' line and exit code 3, never a traceback.
 """
 import argparse
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
 from .api import derive, grad, verify_backprop
@@ -126,6 +128,98 @@ def cmd_report(args):
         print(f"wrote {out.with_suffix('.pdf')}")
 
 
+def _dataset(args, model):
+    """The data the flags name, checked against the model (DataError names what is wrong)."""
+    from . import data
+    if args.data:
+        ds = data.load_arrays(args.data[0], args.data[1], seed=args.seed)
+    elif args.data_dir:
+        ds = data.load_mnist(args.data_dir)
+    else:
+        ds = data.load_digits(seed=args.seed)
+    if model.loss == "binary-cross-entropy" and model.sizes[-1] == 1:
+        a, b = (int(c) for c in args.binary.split(","))
+        ds = ds.binary(a, b)
+    ds = ds.astype(np.float32 if args.dtype == "float32" else np.float64)
+    classes = 2 if model.sizes[-1] == 1 else model.sizes[-1]
+    for X, y, name in ((ds.X_train, ds.y_train, "training data"),
+                       (ds.X_test, ds.y_test, "test data")):
+        data.check_inputs(X, y, model.sizes[0], classes, name=name)
+    return ds
+
+
+def cmd_train(args):
+    from .codegen import compile as compile_kernels
+    from .train import TrainingError, fit, init_params, save_weights
+    model = _model(args)
+    ds = _dataset(args, model)
+    b = derive(model)
+    verify_backprop(b)
+    k = compile_kernels(b)
+    rows = model.layout == "rows"
+    Xtr, Xte = (ds.X_train, ds.X_test) if rows else (ds.X_train.T, ds.X_test.T)
+    out = Path(args.output)
+    if not out.parent.exists() or not os.access(out.parent, os.W_OK):
+        raise MatcalcError(f"cannot write the weights to {out}: {out.parent} is not a "
+                           "writable folder")
+    dtype = np.float32 if args.dtype == "float32" else np.float64
+    params = init_params(k, np.random.default_rng(args.seed), dtype)
+    lam = float(args.l2) if args.l2 not in (None, "lam") else (1e-4 if args.l2 == "lam" else 0.0)
+    print(f"training {'-'.join(map(str, model.sizes))} on {ds.name}: "
+          f"{len(ds.y_train)} training and {len(ds.y_test)} test samples", file=sys.stderr)
+    try:
+        history = fit(k, params, Xtr, ds.y_train, Xte, ds.y_test, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                      lam=lam, seed=args.seed)
+    except TrainingError as e:
+        save_weights(out, k, params)
+        raise MatcalcError(f"{e} Saved those weights to {out}.") from None
+    save_weights(out, k, params)
+    last = history[-1]
+    print(f"test accuracy {100 * last['test']:.1f}% after {last['epoch']} epochs")
+    print(f"saved weights to {out}")
+    if args.plot:
+        _plot(history, args.plot)
+
+
+def _plot(history, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MatcalcError("--plot needs matplotlib: pip install 'matcalc-nn[plot]'") from None
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax[0].plot(ep, [h["loss"] for h in history])
+    ax[0].set(xlabel="epoch", ylabel="training loss")
+    ax[1].plot(ep, [h["train"] for h in history], label="train")
+    ax[1].plot(ep, [h["test"] for h in history], label="test")
+    ax[1].set(xlabel="epoch", ylabel="accuracy")
+    ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"saved the learning curves to {path}")
+
+
+def cmd_codegen(args):
+    from .codegen import script_source
+    b = derive(_model(args))
+    verify_backprop(b)
+    out = Path(args.output)
+    try:
+        _atomic_write(out, script_source(b))
+    except OSError as e:
+        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+    print(f"wrote {out}: run it with python {out} (NumPy only)")
+
+
+def _atomic_write(path, content):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
 def _model_arguments(p):
     p.add_argument("--layers", required=True, help="sizes input,hidden…,output: 64,128,10")
     p.add_argument("--hidden", default="sigmoid",
@@ -171,7 +265,34 @@ def build_parser():
     r.add_argument("-o", "--output", default="report.tex")
     r.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     r.set_defaults(run=cmd_report)
+
+    t = sub.add_parser("train", help="train the network with its generated kernels")
+    _model_arguments(t)
+    _training_arguments(t)
+    t.add_argument("-o", "--output", default="mlp.npz", help="where the weights go (.npz)")
+    t.add_argument("--plot", metavar="PNG", help="learning curves (needs matplotlib)")
+    t.set_defaults(run=cmd_train)
+
+    c = sub.add_parser("codegen", help="a standalone NumPy training script")
+    _model_arguments(c)
+    c.add_argument("-o", "--output", default="train_mlp.py")
+    c.set_defaults(run=cmd_codegen)
     return p
+
+
+def _training_arguments(p):
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                   help="sgd (with momentum 0.9) or adam")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
+                   help="your own arrays: X (N×features), labels (N,)")
+    p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
+    p.add_argument("--binary", default="3,8",
+                   help="the two classes of a binary model's split (default 3,8)")
 
 
 def main(argv=None):

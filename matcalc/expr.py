@@ -304,6 +304,11 @@ def add(*args):
     return MatAdd(*out)
 
 
+def _has_matrix(c):
+    """Does the scalar c depend on a matrix (tr(X), det(A) …)? Elementwise bodies must not."""
+    return bool(sp.sympify(c).atoms(MatrixSymbol))
+
+
 def _fuse_sum(terms):
     """c·1 + f(N) + N = g(N) with g = c + f + T: a sum of functions of N is one function."""
     args = [core.arg for core in terms if isinstance(core, Elementwise)]
@@ -311,13 +316,15 @@ def _fuse_sum(terms):
         return terms
     bodies, rest = {}, {}
     for core, c in terms.items():
-        if isinstance(core, Elementwise):
+        if _has_matrix(c):        # a coefficient such as tr(X) stays outside the body
+            rest[core] = c
+        elif isinstance(core, Elementwise):
             bodies[core.arg] = bodies.get(core.arg, sp.S.Zero) + c * core.body
         elif core in args:
             bodies[core] = bodies.get(core, sp.S.Zero) + c * T
         else:
             rest[core] = c
-    ones_ = [core for core in rest if isinstance(core, OneMatrix)]
+    ones_ = [core for core in rest if isinstance(core, OneMatrix) and not _has_matrix(rest[core])]
     if ones_:
         bodies[args[0]] += rest.pop(ones_[0])
     for arg, body in bodies.items():
@@ -425,6 +432,9 @@ def power(a, k):
     """a ** k entrywise (k a scalar)."""
     if is_matrix(k):
         raise ShapeError(f"the exponent {describe(k)} must be a scalar")
+    if is_matrix(a) and _has_matrix(k):
+        raise ShapeError(f"the exponent {text(k)} of an entrywise power must not depend on "
+                         "a matrix")
     return elementwise(T ** k, a) if is_matrix(a) else a ** k
 
 
@@ -433,7 +443,7 @@ def divide(a, b):
     if not is_matrix(b):
         return matmul(sp.S.One / b, a) if is_matrix(a) else sp.sympify(a) / b
     if not is_matrix(a):
-        return elementwise(a / T, b)
+        return matmul(a, elementwise(1 / T, b)) if _has_matrix(a) else elementwise(a / T, b)
     return hadamard(a, elementwise(1 / T, b))
 
 

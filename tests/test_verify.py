@@ -15,8 +15,9 @@ from matcalc.errors import NoRuleError, NotScalarError, ShapeError, Verification
 from matcalc.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet,
                           LogSoftmax, LogSumExp, Softmax, add, apply, det, diag, divide, entry_sum,
                           hadamard, inverse, logdet, logsoftmax, logsumexp, matmul, matrix,
-                          neg, norm, ones, scalar, softmax, sub, trace, transpose, vector)
-from matcalc.verify import (EXPLICIT, NUMERIC, assert_gradient, verify_exact,
+                          eye, neg, norm, ones, scalar, softmax, sub, trace, transpose, vector)
+from matcalc.functions import T
+from matcalc.verify import (EXPLICIT, NUMERIC, assert_gradient, evaluate, verify_exact,
                             verify_numeric)
 
 METHODS = [verify_exact, verify_numeric]
@@ -168,7 +169,7 @@ def test_colsum1_assumption_is_needed_for_s_minus_y():
     with pytest.raises(VerificationError, match=r"at entry \(\d, \d\)"):
         verify_exact(f, Wk, G)
     verify_exact(f, Wk, G, assumptions=[("colsum1", Y)])
-    # The general form holds without the assumption: (S ⊙ 1 1ᵀY − Y) Xᵀ, 1ᵀY the column sums.
+    # The general form holds for every Y: (S ⊙ 11ᵀY − Y) Xᵀ, 1ᵀY the column sums.
     colsums = matmul(ones('k', 'k'), Y)
     general = matmul(sub(hadamard(softmax(Z), colsums), Y), transpose(Xk))
     verify_exact(f, Wk, general)
@@ -295,3 +296,61 @@ def test_subclasses_are_evaluated_through_the_mro():
         method(f, Wr, G, assumptions=[("rowsum1", Yr)])
         with pytest.raises(VerificationError):
             method(f, Wr, matmul(transpose(Xr), RowSoftmax(Zr, 1)), assumptions=[("rowsum1", Yr)])
+
+
+def test_symmetric_assumption():
+    x, Asym = vector('x', 'n'), matrix('A', 'n', 'n')
+    f, G = matmul(transpose(x), Asym, x), matmul(2, Asym, x)     # true only for Aᵀ = A
+    for method in METHODS:
+        with pytest.raises(VerificationError):
+            method(f, x, G)
+        assert method(f, x, G, assumptions=[("symmetric", Asym)]) is None
+
+
+def test_elementwise_bodies_may_hold_scalars_and_traces():
+    # f = tr(WᵀW)·sum(exp(λW)): ∂f/∂W = 2 sum(exp(λW)) W + tr(WᵀW) λ exp(λW).
+    s = trace(matmul(transpose(W), W))
+    f = s * entry_sum(Elementwise(sp.exp(lam * T), W))
+    G = add(matmul(2 * entry_sum(Elementwise(sp.exp(lam * T), W)), W),
+            Elementwise(s * lam * sp.exp(lam * T), W))
+    for method in METHODS:
+        assert method(f, W, G) is None
+        with pytest.raises(VerificationError):
+            method(f, W, Elementwise(s * lam * sp.exp(lam * T), W))
+
+
+# ---------------------------------------------------------------- the two tables agree
+
+P, Q, R = matrix('P', 'm', 'n'), matrix('Q', 'n', 'm'), matrix('R', 'm', 'm')
+r = vector('r', 'm')
+R3 = add(R, matmul(3, eye('m')))          # well conditioned, det > 0
+VALUES = [
+    trace(matmul(P, Q)),
+    det(R),
+    logdet(R3),
+    entry_sum(inverse(R3)),
+    norm(P),
+    entry_sum(hadamard(P, softmax(P))),
+    entry_sum(hadamard(P, softmax(P, axis=1))),
+    entry_sum(logsoftmax(P, axis=0)),
+    entry_sum(logsumexp(P, axis=1)),
+    entry_sum(hadamard(transpose(Q), apply('sigmoid', P))),
+    entry_sum(apply('relu', P)) + entry_sum(apply('softplus', P)),
+    entry_sum(matmul(diag(r), R)) + entry_sum(diag(R)),
+    sp.log(1 + trace(matmul(R, R)) ** 2),
+    lam * entry_sum(apply('tanh', add(P, ones('m', 'n')))),
+    R[0, 1] - P[1, 2],
+]
+
+
+@pytest.mark.parametrize("e", VALUES, ids=str)
+def test_explicit_and_numeric_tables_agree(e):
+    rng, size = np.random.default_rng(1), {'m': 2, 'n': 3}
+    values = {lam: sp.Rational(3, 5)}
+    for M in (P, Q, R, r):
+        rows, cols = (int(d) if d.is_Integer else size[str(d)] for d in M.shape)
+        values[M] = sp.Matrix(rows, cols, lambda i, j: sp.Rational(int(rng.integers(-9, 10)), 7))
+    exact = evaluate(e, values, exact=True)
+    numeric = evaluate(e, {k: np.array(v, dtype=float) if isinstance(v, sp.MatrixBase)
+                           else float(v) for k, v in values.items()})
+    assert float(sp.N(exact, 30)) == pytest.approx(numeric, rel=1e-12)
