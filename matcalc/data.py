@@ -133,6 +133,8 @@ def stratified_split(y, test_fraction=0.25, seed=0):
         raise DataError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
+    if len(y) == 0:
+        raise DataError("no samples to split: the labels are empty")
     bits = np.random.PCG64(seed)
     train, test = [], []
     for c in np.unique(y):
@@ -202,7 +204,10 @@ def read_idx(path):
             raise DataError(f"IDX file {path}: corrupt gzip data ({e})") from e
     if not raw:
         raise DataError(f"IDX file {path} is empty")
-    if len(raw) < 4 or raw[:2] != b"\0\0":
+    if len(raw) < 4:
+        raise DataError(f"IDX file {path}: only {len(raw)} bytes; an IDX header alone needs "
+                        f"at least 4")
+    if raw[:2] != b"\0\0":
         raise DataError(f"IDX file {path}: bad magic number {raw[:4].hex(' ')}; an IDX file "
                         f"starts with 00 00, a type byte and a dimension count")
     code, ndim = raw[2], raw[3]
@@ -294,6 +299,8 @@ def load_arrays(x_path, y_path, test_fraction=0.25, seed=0):
                         f"{X.shape}")
     if X.dtype.kind not in "biuf":      # bool, signed, unsigned, float; not complex or text
         raise DataError(f"X file {x_path}: X must hold real numbers, got dtype {X.dtype}")
+    if len(X) == 0:
+        raise DataError(f"X file {x_path} holds no samples (shape {X.shape})")
     X = X.astype(np.float64)
     _check_finite(X, f"X file {x_path}")
     n_classes = None
@@ -329,6 +336,8 @@ def check_inputs(X, y, n_features, n_classes, name="X", *, columns=False):
     matcalc.data.DataError: X has 64 features per sample but the model's first layer expects 784
     """
     X, y = np.asarray(X), np.asarray(y)
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{name} must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2 or y.ndim != 1:
         raise DataError(f"{name} must be 2-D and its labels 1-D; got shapes {X.shape} and "
                         f"{y.shape}")

@@ -153,6 +153,7 @@ def test_split_arguments_are_checked():
     raises("test_fraction must be between 0 and 1", stratified_split, y, 0)
     raises("seed must be a non-negative integer, got -1", stratified_split, y, 0.5, -1)
     raises("leaves 4 to train on and 0 to test on", stratified_split, y, 0.1)
+    raises("no samples to split", stratified_split, y[:0])
 
 
 # ---------------------------------------------------------------- IDX
@@ -208,7 +209,7 @@ GOOD = idx_bytes(np.arange(6, dtype=np.uint8).reshape(2, 3))     # 4 + 8 header,
 @pytest.mark.parametrize("content, fragment", [
     (b"", "is empty"),
     (b"\x01\x00" + GOOD[2:], "bad magic number 01 00 08 02"),
-    (b"\x00", "bad magic number 00"),
+    (b"\x00\x00\x08", "only 3 bytes; an IDX header alone needs at least 4"),
     (GOOD[:2] + b"\x07" + GOOD[3:], "unknown type code 0x07; expected one of 0x08, 0x09"),
     (GOOD[:3] + b"\x00" + GOOD[4:], "0 dimensions; expected 1 to 4"),
     (GOOD[:3] + b"\x05" + GOOD[4:], "5 dimensions; expected 1 to 4"),
@@ -344,6 +345,7 @@ def test_one_hot_y_keeps_empty_classes(tmp_path):
     (X40, np.where(np.arange(40) == 7, -1, Y40), "label -1 at index 7 is negative"),
     (X40, np.eye(4)[Y40] * 2, "a 2-D y must be one-hot (N × K, one 1 per row); row 0 is"),
     (X40, np.ones((40, 2, 2)), "y must be 1-D labels or an N × K one-hot matrix"),
+    (X40[:0], Y40[:0], "holds no samples (shape (0, 3))"),
 ])
 def test_load_arrays_rejects(tmp_path, X, y, fragment):
     x_path, y_path = save(tmp_path, X, y)
@@ -406,6 +408,7 @@ def test_check_inputs_messages(digits):
     assert message_of(np.zeros((5, 4)), y / 2, 4, 10) == (
         "the labels of X: labels must be integers; label 0.5 at index 1 is not")
     assert message_of(np.zeros((5, 4)), y[:4], 4, 13) == "X has 5 samples but 4 labels"
+    assert message_of(np.array([["a"]]), y, 4, 13) == "X must hold real numbers, got dtype <U1"
     assert message_of(np.zeros(4), y, 4, 13) == (
         "X must be 2-D and its labels 1-D; got shapes (4,) and (5,)")
 
