@@ -209,9 +209,14 @@ def cmd_codegen(args):
     out = Path(args.output)
     try:
         _atomic_write(out, script_source(b))
+        digits = out.with_name("digits.csv.gz")
+        if not digits.exists():
+            from .data import DIGITS_FILE
+            digits.write_bytes(DIGITS_FILE.read_bytes())
     except OSError as e:
         raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
-    print(f"wrote {out}: run it with python {out} (NumPy only)")
+    print(f"wrote {out} and {out.with_name('digits.csv.gz')}: run python {out} "
+          "(NumPy only; --data-dir DIR for MNIST)")
 
 
 def _atomic_write(path, content):
