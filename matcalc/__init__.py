@@ -16,10 +16,11 @@
       printing/      printing/      printing/          central differences)
 """
 from .api import Gradient, derive, grad, verify_backprop
+from .codegen import compile
 from .nn import mlp
 from .errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                      VerificationError)
 from .verify import assert_gradient
 
-__all__ = ["grad", "Gradient", "derive", "mlp", "verify_backprop", "assert_gradient", "MatcalcError", "ShapeError", "ParseError",
+__all__ = ["grad", "Gradient", "derive", "mlp", "verify_backprop", "compile", "assert_gradient", "MatcalcError", "ShapeError", "ParseError",
            "NoRuleError", "NotScalarError", "VerificationError"]

@@ -203,7 +203,7 @@ def _plot(history, path):
 
 
 def cmd_codegen(args):
-    from .codegen import script_source
+    from .script import script_source
     b = derive(_model(args))
     verify_backprop(b)
     out = Path(args.output)

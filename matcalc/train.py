@@ -100,9 +100,11 @@ def evaluate(k, params, X, y, batch=4096):
 
 
 def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=64, lr=0.1,
-        optimizer="sgd", lam=0.0, seed=0, log=sys.stderr, on_epoch=None):
+        optimizer="sgd", lam=0.0, seed=0, log=True, on_epoch=None):
     """Train params in place; returns the per-epoch history. Stops on NaN/Inf with the
-    weights of the last good epoch restored (TrainingError)."""
+    weights of the last good epoch restored (TrainingError). `log`: True for stderr, a
+    file, or None for silence."""
+    log = sys.stderr if log is True else log
     rng = np.random.default_rng(seed)
     step, state = OPTIMIZERS[optimizer], {}
     rows = k.LAYOUT == "rows"

@@ -20,7 +20,7 @@ STAGES = {
     "steps": 2, "differential": 2, "adjoint": 2, "gradient": 2,
     "simplify": 3, "backprop": 3,
     "printing.latex": 4, "printing.numpy": 4, "printing.report": 4, "codegen": 4,
-    "data": 5, "train": 5, "nn": 1,
+    "data": 5, "train": 5, "script": 5, "nn": 1,
     "verify": 6, "api": 6, "cli": 7, "__init__": 8,
 }
 
