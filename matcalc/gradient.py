@@ -55,6 +55,8 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
         if a.name in deltas:
             c, core = coefficient(tidy(g))
             emitted.append(Assignment(deltas[a.name], core))
+            derivation.add("delta", f"∂L/∂{text(a.name)} = {text(c)}·{text(deltas[a.name])}",
+                           deltas[a.name], core)
             g = matmul(c, deltas[a.name])
         inputs = sorted((_names_in(a.expr) & live) - {a.name}, key=str)
         de = differential(a.expr, inputs, derivation)

@@ -84,3 +84,53 @@ def test_bad_input_exit_code_2(capsys, argv, fragment):
     assert "Traceback" not in err
     assert fragment in err
     assert out == ""
+
+
+def test_derive_text(capsys):
+    code, out, err = run(capsys, "derive", "--layers", "64,128,10", "--hidden", "sigmoid",
+                         "--loss", "cross-entropy")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "delta2 = S - Y" in lines and "delta1 = (W2.T @ delta2) * A1*(1 - A1)" in lines
+    assert "dW1 = 1/N*delta1 @ X.T" in lines
+    assert "given that each column of Y sums to 1 (one-hot targets)" in lines
+
+
+def test_derive_latex_and_shapes(capsys):
+    code, out, _ = run(capsys, "derive", "--layers", "64,128,10", "--format", "latex",
+                       "--shapes")
+    assert code == 0
+    assert out.startswith("\\begin{align*}")
+    assert r"\delta_{2} &= S - Y && \in \mathbb{R}^{10 \times N}" in out
+    assert r"\frac{\partial L}{\partial W_{1}} &= \frac{1}{N} \delta_{1} X^{\top}" in out
+
+
+def test_derive_steps(capsys):
+    code, out, _ = run(capsys, "derive", "--layers", "4,5,3", "--format", "steps")
+    assert code == 0
+    assert "delta2 := S - Y" in out and "d(sigmoid(Z1))" in out
+
+
+def test_report_writes_tex_and_pdf(capsys, tmp_path):
+    import shutil
+    out_tex = tmp_path / "mlp.tex"
+    code, out, err = run(capsys, "report", "--layers", "8,6,3", "--hidden", "tanh", "-o",
+                         str(out_tex))
+    assert code == 0, err
+    assert r"\begin{document}" in out_tex.read_text()
+    if shutil.which("pdflatex"):
+        assert (tmp_path / "mlp.pdf").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["derive", "--layers", "64"], "at least an input and an output"),
+    (["derive", "--layers", "64,x,10"], "--layers takes sizes separated by commas"),
+    (["derive", "--layers", "64,10,10", "--hidden", "swish"], "unknown activation 'swish'"),
+    (["derive", "--layers", "64,10", "--loss", "focal"], "unknown loss 'focal'"),
+    (["derive", "--layers", "64,10,1", "--loss", "cross-entropy"], "at least 2 output units"),
+    (["derive", "--layers", "64,10", "--l2", "-1"], "≥ 0"),
+    (["derive", "--layers", "64,10", "--l2", "much"], "takes a number"),
+])
+def test_derive_bad_input_exit_code_2(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and fragment in err and "Traceback" not in err

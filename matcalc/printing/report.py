@@ -63,6 +63,8 @@ def steps_text(derivation):
             lines.append(f"{s.rule} = {text(s.after)}")
         elif s.kind == "move":
             lines.append(f"  {text(s.before)} = {text(s.after)}")
+        elif s.kind == "delta":
+            lines.append(f"{text(s.before)} := {text(s.after)}        [{s.rule}]")
         else:
             lines.append(f"  {text(s.before)}  →  {text(s.after)}        [{s.rule}]")
     return "\n".join(lines)
@@ -82,6 +84,8 @@ def steps_latex(derivation):
             rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
         elif s.kind == "simplify":
             rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
+        elif s.kind == "delta":
+            rows.append(rf"{latex(s.before)} &:= {latex(s.after)}")
     return " \\\\\n".join(rows)
 
 
