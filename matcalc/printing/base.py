@@ -5,6 +5,7 @@ where T stands, the matrix argument: directly inside a function call (sigmoid(Z)
 parentheses elsewhere unless it is atomic ((A + B)**2). Printers mix this class in before
 their SymPy base class and say how they parenthesise (`_group`) and what is atomic (`_atomic`).
 """
+from sympy import MatMul, S
 from sympy.printing.precedence import PRECEDENCE
 
 from ..functions import BY_CLASS, T
@@ -80,3 +81,21 @@ class ElementwiseMixin:
         if len(e.args) == 1:
             return self._fn_call(self._fn_name(e), self._print(e.args[0]))
         return super()._print_Function(e)
+
+
+def split_term(t):
+    """(scalar coefficient, matrix factors) of a term, as every printer splits it."""
+    if type(t).__name__ == "MatMul":
+        if not t.args[0].is_Matrix:
+            return t.args[0], t.args[1:]
+        return S.One, t.args
+    return S.One, (t,)
+
+
+def scaled_term(c, factors):
+    """The term c·factors rebuilt, unevaluated."""
+    if not factors:
+        return c
+    if c == 1 and len(factors) == 1:
+        return factors[0]
+    return MatMul(*factors) if c == 1 else MatMul(c, *factors)

@@ -16,7 +16,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from ..errors import NoRuleError
 from ..expr import transpose
 from ..functions import BY_CLASS, FUNCTIONS, T
-from .base import ElementwiseMixin, matrix_precedence
+from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
 
@@ -113,7 +113,7 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     # ------------------------------------------------------------ matrix operations
 
     def _print_MatMul(self, e):
-        c, mats = _coeff(e)
+        c, mats = split_term(e)
         if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
             body = self._wrap(mats[0], _MUL, strict=True)
         else:
@@ -123,14 +123,14 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     def _print_MatAdd(self, e):
         out = []
         for i, t in enumerate(e.args):
-            c, rest = _coeff(t)
+            c, rest = split_term(t)
             if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
                 rest = ()   # c·1 beside other terms: the scalar c, broadcast
             if c.could_extract_minus_sign():
-                s = self._print_term(_scaled(-c, rest))
+                s = self._print_term(scaled_term(-c, rest))
                 out.append(("- " if i == 0 else " - ") + s)
             else:
-                out.append(("" if i == 0 else " + ") + self._print_term(_scaled(c, rest)))
+                out.append(("" if i == 0 else " + ") + self._print_term(scaled_term(c, rest)))
         return "".join(out)
 
     def _print_term(self, t):
@@ -246,23 +246,6 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 for _name in BY_CLASS:
     setattr(MatcalcLatexPrinter, "_print_" + _name, MatcalcLatexPrinter._print_Function)
 del _name
-
-
-def _coeff(t):
-    """(scalar coefficient, matrix factors) of a term."""
-    if type(t).__name__ == "MatMul":
-        if not t.args[0].is_Matrix:
-            return t.args[0], t.args[1:]
-        return S.One, t.args
-    return S.One, (t,)
-
-
-def _scaled(c, factors):
-    if not factors:
-        return c
-    if c == 1 and len(factors) == 1:
-        return factors[0]
-    return MatMul(*factors) if c == 1 else MatMul(c, *factors)
 
 
 def latex(e, layout="denominator", names=None):

@@ -24,7 +24,7 @@ from sympy.printing.pycode import PythonCodePrinter, _print_known_func
 
 from ..errors import NoRuleError
 from ..functions import BY_CLASS, FUNCTIONS, T
-from .base import ElementwiseMixin, matrix_precedence
+from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 from .text import text
 
 __all__ = ["MatcalcNumPyPrinter", "numpy_code", "numpy_function", "numpy_imports",
@@ -193,9 +193,9 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
     def _loose_MatAdd(self, e):
         terms = []
         for t in e.args:
-            c, rest = _coeff(t)
+            c, rest = split_term(t)
             neg = c.could_extract_minus_sign()
-            term = _scaled(-c if neg else c, rest)
+            term = scaled_term(-c if neg else c, rest)
             code = self._loose(term) if term.is_Matrix else self._scalar(term)
             terms.append((neg, code))
         full = tuple(e.shape)
@@ -242,7 +242,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         return self._strict(e).text
 
     def _loose_MatMul(self, e):
-        c, mats = _coeff(e)
+        c, mats = split_term(e)
         mats = [m for m in mats if type(m).__name__ != "Identity"] or list(mats[:1])
         if any(type(m).__name__ == "OneMatrix" for m in mats):
             return self._ones_product(c, mats, tuple(e.shape))
@@ -414,23 +414,6 @@ def _broadcast(shapes):
             continue
         out = tuple(b if a == 1 else a for a, b in zip(out, s))
     return out
-
-
-def _coeff(t):
-    """(scalar coefficient, matrix factors) of a term."""
-    if type(t).__name__ == "MatMul":
-        if not t.args[0].is_Matrix:
-            return t.args[0], t.args[1:]
-        return S.One, t.args
-    return S.One, (t,)
-
-
-def _scaled(c, factors):
-    if not factors:
-        return c
-    if c == 1 and len(factors) == 1:
-        return factors[0]
-    return MatMul(*factors) if c == 1 else MatMul(c, *factors)
 
 
 # ---------------------------------------------------------------- public helpers

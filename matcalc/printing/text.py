@@ -8,7 +8,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from ..functions import T
-from .base import ElementwiseMixin, matrix_precedence
+from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 _MUL = PRECEDENCE["Mul"]
 
@@ -32,7 +32,7 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
         return self.parenthesize(c, _MUL, strict=True) + "*" + body
 
     def _print_MatMul(self, e):
-        c, mats = _coeff(e)
+        c, mats = split_term(e)
         if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
             body = self._wrap(mats[0], _MUL, strict=True)
         else:
@@ -57,12 +57,12 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
     def _print_MatAdd(self, e):
         out = []
         for i, t in enumerate(e.args):
-            c, rest = _coeff(t)
+            c, rest = split_term(t)
             if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
                 t = c   # c·1 beside other terms: the scalar c, broadcast
                 rest = ()
             if c.could_extract_minus_sign():
-                neg = _scaled(-c, rest)
+                neg = scaled_term(-c, rest)
                 out.append(("-" if i == 0 else " - ") + self._wrap(neg, PRECEDENCE["Add"],
                                                                     strict=True))
             else:
@@ -125,15 +125,6 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
         return self._axis("logsumexp", e)
 
 
-def _coeff(t):
-    """(scalar coefficient, matrix factors) of a term."""
-    if type(t).__name__ == "MatMul":
-        if not t.args[0].is_Matrix:
-            return t.args[0], t.args[1:]
-        return S.One, t.args
-    return S.One, (t,)
-
-
 def _reciprocal_power(f):
     """k when f is the entrywise power g**(-k), else None."""
     if type(f).__name__ == "Elementwise" and f.body.is_Pow and f.body.base == T:
@@ -145,14 +136,6 @@ def _reciprocal_power(f):
 
 def Elementwise_pow(f, k):
     return type(f)(T ** k, f.arg)
-
-
-def _scaled(c, factors):
-    if not factors:
-        return c
-    if c == 1 and len(factors) == 1:
-        return factors[0]
-    return MatMul(*factors) if c == 1 else MatMul(c, *factors)
 
 
 def text(e):
