@@ -35,7 +35,8 @@ def _shape_line(g):
     mats = sorted(g.f.atoms(sp.MatrixSymbol), key=lambda m: list(g.symbols).index(m.name)
                   if m.name in g.symbols else len(g.symbols))
     parts = [f"{m.name}: {text(m.shape[0])}×{text(m.shape[1])}" for m in mats]
-    scalars = [text(s) for s in g.f.free_symbols if not s.is_integer]
+    scalars = [text(s) for s in g.f.free_symbols
+               if isinstance(s, sp.Symbol) and not s.is_integer]
     if scalars:
         parts.append(", ".join(sorted(scalars)) + ": scalar")
     return "(" + ", ".join(parts) + ")"

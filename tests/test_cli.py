@@ -15,7 +15,7 @@ def test_grad_text(capsys):
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("∂f/∂X = (A + A.T) @ X")
-    assert "X: n×m" in first and "A: n×n" in first
+    assert first == "∂f/∂X = (A + A.T) @ X    (X: n×m, A: n×n)"
     assert "verified exactly" in out
 
 
@@ -62,6 +62,8 @@ def test_assumption_on_the_command_line(capsys):
     assert code == 0
     assert "(softmax(W @ X) - Y) @ X.T" in out
     assert "given that each column of Y sums to 1" in out
+    code, out, _ = run(capsys, "grad", "norm(W @ X - Y)**2 + lam*norm(W)**2", "--wrt", "W")
+    assert out.splitlines()[0].endswith("(W: n×m, X: m×p, Y: n×p, lam: scalar)")
 
 
 @pytest.mark.parametrize("argv, fragment", [
