@@ -193,7 +193,7 @@ N = sp.Symbol("N", integer=True, positive=True)
     (matmul(transpose(A), transpose(B)), "A.T @ B.T"),
     (matmul(2, transpose(D), sub(matmul(D, X), P)), "2 * D.T @ (D @ X - P)"),
     (matmul(transpose(D), hadamard(y, sub(1, apply("sigmoid", hadamard(y, matmul(D, w)))))),
-     "D.T @ (y * (1 - np.exp(-np.logaddexp(0, -(y * (D @ w))))))"),
+     "D.T @ (y * (1 - (0.5 + 0.5*np.tanh(0.5*(y * (D @ w))))))"),
     (matmul(sub(softmax(matmul(W, X5)), Y), transpose(X5)), "(_softmax(W @ X, axis=0) - Y) @ X.T"),
     (matmul(det(Q), transpose(inverse(Q))), "np.linalg.det(Q) * np.linalg.inv(Q).T"),
     (matmul(diag(v), X), "v * X"),
