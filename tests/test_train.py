@@ -150,3 +150,16 @@ def test_standalone_script_runs_with_numpy_alone(tmp_path, capsys):
     last = [l for l in run.stderr.splitlines() if l.startswith("epoch")][-1]
     assert float(last.split("test")[1].split("%")[0]) >= 93.0
     assert (tmp_path / "w.npz").exists()
+
+
+def test_plot_needs_matplotlib_or_draws(tmp_path, capsys):
+    code = main(["train", "--layers", "64,16,10", "--epochs", "2", "-o", str(tmp_path / "w.npz"),
+                 "--plot", str(tmp_path / "curve.png")])
+    o, err = capsys.readouterr()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert code == 2 and "--plot needs matplotlib" in err
+        assert (tmp_path / "w.npz").exists()           # the weights are saved first
+    else:
+        assert code == 0 and (tmp_path / "curve.png").stat().st_size > 1000
