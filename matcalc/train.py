@@ -66,7 +66,8 @@ def sgd(params, grads, state, lr, momentum=0.9):
         state["v"] = [np.zeros_like(p) for p in params]
     for p, g, v in zip(params, grads, state["v"]):
         v *= momentum
-        v -= lr * g
+        g *= lr              # in place: the kernel's gradient arrays are ours to reuse
+        v -= g
         p += v
 
 
