@@ -228,13 +228,8 @@ def _require_square(e, what):
 
 # ---------------------------------------------------------------- canonical constructors
 
-def matmul(*args):
-    """The product A @ B @ …; scalars among the arguments scale it.
-
-    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
-    >>> matmul(2, A, eye(3), X)
-    2*A*X
-    """
+def _flatten(args, kind):
+    """(product of the scalar coefficients, the matrix factors with `kind` nodes flattened)."""
     coeff, mats = sp.S.One, []
     for a in args:
         if not is_matrix(a):
@@ -242,7 +237,18 @@ def matmul(*args):
             continue
         c, core = coefficient(a)
         coeff *= c
-        mats.extend(core.args if isinstance(core, MatMul) else [core])
+        mats.extend(core.args if isinstance(core, kind) else [core])
+    return coeff, mats
+
+
+def matmul(*args):
+    """The product A @ B @ …; scalars among the arguments scale it.
+
+    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
+    >>> matmul(2, A, eye(3), X)
+    2*A*X
+    """
+    coeff, mats = _flatten(args, MatMul)
     for left, right in zip(mats, mats[1:]):
         if left.shape[1] != right.shape[0]:
             raise ShapeError(
@@ -349,14 +355,7 @@ def hadamard(*args):
     >>> hadamard(X, ones(2, 3), 3)
     3*X
     """
-    coeff, mats = sp.S.One, []
-    for a in args:
-        if not is_matrix(a):
-            coeff *= a
-            continue
-        c, core = coefficient(a)
-        coeff *= c
-        mats.extend(core.args if isinstance(core, HadamardProduct) else [core])
+    coeff, mats = _flatten(args, HadamardProduct)
     if not mats:
         return coeff
     for m in mats[1:]:
