@@ -33,7 +33,7 @@ def best_of(fn, repeat=5):
 def sympy_form(f):
     """The same function in SymPy's own nodes, where SymPy has them; None otherwise:
     ‖M‖² = tr(MᵀM), sum(M) = tr(1 M), logdet X = log det X; entrywise functions have none."""
-    from matcalc.expr import Elementwise, EntrySum, FrobeniusNorm, LogDet
+    from matcalc.core.expr import Elementwise, EntrySum, FrobeniusNorm, LogDet
     if f.atoms(Elementwise):
         return None
     repl = {}

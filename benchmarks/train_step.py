@@ -48,7 +48,7 @@ import types
 import numpy as np
 
 import matcalc
-from matcalc.train import init_params, sgd, targets
+from matcalc.train.trainer import init_params, sgd, targets
 
 LR, MU = 0.01, 0.9
 SEED = 0

@@ -4,7 +4,7 @@ from typing import Callable
 
 import sympy as sp
 
-from matcalc.expr import add, apply, matmul, ones, softmax, transpose
+from matcalc.core.expr import add, apply, matmul, ones, softmax, transpose
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Ours: Y → Z1, Z → A1, O → Z2, W → W1, W′ → W2; no bias; relu′ = st
 The note writes relu′(x) = 1 for x ≥ 0; at the kink x = 0 we take 0 (both are subgradients).
 """
 from matcalc import mlp
-from matcalc.expr import apply, hadamard, matmul, sub, transpose
+from matcalc.core.expr import apply, hadamard, matmul, sub, transpose
 
 from common import Case, forward_values
 

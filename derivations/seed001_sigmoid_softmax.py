@@ -8,7 +8,7 @@ the same, averaged over N (∂/∂b_l = (1/N) δ_l 1); and the L-layer recursion
 import sympy as sp
 
 from matcalc import mlp
-from matcalc.expr import apply, hadamard, matmul, ones, sub, transpose
+from matcalc.core.expr import apply, hadamard, matmul, ones, sub, transpose
 
 from common import Case, forward_values, mean
 

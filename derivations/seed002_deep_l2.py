@@ -10,7 +10,7 @@ The output δ is a⁽ᴸ⁾ − y for both outputs.
 import sympy as sp
 
 from matcalc import mlp
-from matcalc.expr import add, apply, elementwise, hadamard, matmul, ones, sub, transpose, T
+from matcalc.core.expr import add, apply, elementwise, hadamard, matmul, ones, sub, transpose, T
 
 from common import Case, forward_values, mean
 

@@ -13,7 +13,7 @@ twice the note's — the same formula in another parametrisation.
 import sympy as sp
 
 from matcalc import mlp
-from matcalc.expr import add, apply, hadamard, matmul, ones, softmax, sub, transpose
+from matcalc.core.expr import add, apply, hadamard, matmul, ones, softmax, sub, transpose
 
 from common import Case, forward_values, mean
 

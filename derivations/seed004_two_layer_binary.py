@@ -6,7 +6,7 @@ dZ2 = A2 − Y; dW2 = (1/n) dZ2 A1ᵀ; db2 = (1/n) Σ_cols dZ2; dZ1 = W2ᵀ dZ2 
 dW1 = (1/n) dZ1 Xᵀ; db1 = (1/n) Σ_cols dZ1 (np.sum(axis=1, keepdims=True) = dZ 1).
 """
 from matcalc import mlp
-from matcalc.expr import hadamard, matmul, ones, sub, transpose
+from matcalc.core.expr import hadamard, matmul, ones, sub, transpose
 
 from common import Case, forward_values
 

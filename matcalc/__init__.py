@@ -16,9 +16,9 @@
       printing/      printing/      printing/          central differences)
 """
 from .api import Gradient, derive, grad, verify_backprop
-from .codegen import compile
-from .nn import mlp
-from .errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
+from .codegen.kernels import compile
+from .nn.spec import mlp
+from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                      VerificationError)
 from .verify import assert_gradient
 

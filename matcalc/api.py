@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .backprop import derive as _derive
-from .errors import MatcalcError, NotScalarError, ShapeError
-from .expr import describe, is_matrix, trace
-from .gradient import backward
+from .nn.backprop import derive as _derive
+from .core.errors import MatcalcError, NotScalarError, ShapeError
+from .core.expr import describe, is_matrix, trace
+from .calculus.sweep import backward
 from .parse import parse, parse_assumption
 from .printing import latex as latex_printing
 from .printing import numpy as numpy_printing
 from .printing.text import text
-from .program import Program
-from .simplify import assumption, simplify
-from .steps import Derivation
+from .core.program import Program
+from .calculus.simplify import assumption, simplify
+from .calculus.steps import Derivation
 from . import verify as verify_module
 
 
@@ -139,7 +139,7 @@ def _assumption(a, symbols, f):
 
 
 def derive(model):
-    """The textbook backprop of a model from matcalc.nn (forward and backward programs)."""
+    """The textbook backprop of a model from matcalc.nn.spec (forward and backward programs)."""
     return _derive(model)
 
 

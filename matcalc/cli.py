@@ -14,9 +14,9 @@ import numpy as np
 import sympy as sp
 
 from .api import derive, grad, verify_backprop
-from .nn import mlp
+from .nn.spec import mlp
 from .printing import report
-from .errors import MatcalcError
+from .core.errors import MatcalcError
 from .parse import parse_shape
 from .printing.text import text
 
@@ -131,7 +131,7 @@ def cmd_report(args):
 
 def _dataset(args, model):
     """The data the flags name, checked against the model (DataError names what is wrong)."""
-    from . import data
+    from .train import data
     if args.data:
         ds = data.load_arrays(args.data[0], args.data[1], seed=args.seed)
     elif args.data_dir:
@@ -150,8 +150,8 @@ def _dataset(args, model):
 
 
 def cmd_train(args):
-    from .codegen import compile as compile_kernels
-    from .train import TrainingError, fit, init_params, save_weights
+    from .codegen.kernels import compile as compile_kernels
+    from .train.trainer import TrainingError, fit, init_params, save_weights
     model = _model(args)
     ds = _dataset(args, model)
     b = derive(model)
@@ -204,7 +204,7 @@ def _plot(history, path):
 
 
 def cmd_codegen(args):
-    from .script import script_source
+    from .codegen.script import script_source
     b = derive(_model(args))
     verify_backprop(b)
     out = Path(args.output)
@@ -212,7 +212,7 @@ def cmd_codegen(args):
         _atomic_write(out, script_source(b))
         digits = out.with_name("digits.csv.gz")
         if not digits.exists():
-            from .data import DIGITS_FILE
+            from .train.data import DIGITS_FILE
             digits.write_bytes(DIGITS_FILE.read_bytes())
     except OSError as e:
         raise MatcalcError(f"cannot write {out}: {e.strerror}") from None

@@ -1,8 +1,8 @@
 """Trace moves: tr(Gᵀ L(dX)) = tr(Ḡᵀ dX) for every linear node, checked symbolically."""
 import sympy as sp
 
-from matcalc.adjoint import MOVES, adjoints, inner
-from matcalc.expr import (Differential, add, diag, entry_sum, eye, hadamard, matmul, matrix,
+from matcalc.calculus.adjoint import MOVES, adjoints, inner
+from matcalc.core.expr import (Differential, add, diag, entry_sum, eye, hadamard, matmul, matrix,
                           ones, trace, transpose, vector)
 
 A, X, B = matrix("A", 2, 3), matrix("X", 3, 4), matrix("B", 4, 2)

@@ -1,9 +1,9 @@
 """Networks: textbook δ recursion for every listed model, each formula proven both ways."""
 import pytest
 
-from matcalc.backprop import derive
-from matcalc.errors import MatcalcError
-from matcalc.nn import mlp
+from matcalc.nn.backprop import derive
+from matcalc.core.errors import MatcalcError
+from matcalc.nn.spec import mlp
 from matcalc.verify import verify_exact, verify_numeric
 
 MODELS = {

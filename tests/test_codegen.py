@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from matcalc import derive, mlp
-from matcalc.codegen import compile, kernel_source
-from matcalc.script import script_source
+from matcalc.codegen.kernels import compile, kernel_source
+from matcalc.codegen.script import script_source
 from matcalc.verify import evaluate
 
 MODELS = [

@@ -4,10 +4,10 @@ import gzip
 import numpy as np
 import pytest
 
-from matcalc import data
-from matcalc.data import (DataError, Dataset, check_inputs, load_arrays, load_digits, load_mnist,
+from matcalc.train import data
+from matcalc.train.data import (DataError, Dataset, check_inputs, load_arrays, load_digits, load_mnist,
                           read_idx, stratified_split)
-from matcalc.errors import MatcalcError
+from matcalc.core.errors import MatcalcError
 
 DIGITS_PER_CLASS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
 

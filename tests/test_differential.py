@@ -2,12 +2,12 @@
 import pytest
 import sympy as sp
 
-from matcalc.differential import DIFFERENTIALS, differential
-from matcalc.errors import NoRuleError
-from matcalc.expr import (Differential, add, apply, det, entry_sum, hadamard, inverse, logdet,
+from matcalc.calculus.differential import DIFFERENTIALS, differential
+from matcalc.core.errors import NoRuleError
+from matcalc.core.expr import (Differential, add, apply, det, entry_sum, hadamard, inverse, logdet,
                           matmul, matrix, norm, softmax, sub, trace, transpose)
 from matcalc.printing.text import text
-from matcalc.steps import Derivation
+from matcalc.calculus.steps import Derivation
 
 A, X, B = matrix("A", 2, 3), matrix("X", 3, 4), matrix("B", 4, 2)
 S = matrix("S", 3, 3)

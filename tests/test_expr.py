@@ -2,8 +2,8 @@
 import pytest
 import sympy as sp
 
-from matcalc.errors import ShapeError
-from matcalc.expr import (Elementwise, T, add, apply, det, diag, dim, divide, elementwise,
+from matcalc.core.errors import ShapeError
+from matcalc.core.expr import (Elementwise, T, add, apply, det, diag, dim, divide, elementwise,
                           entry_sum, eye, hadamard, inverse, logsoftmax, matmul, matrix, mul,
                           neg, norm, ones, power, scalar, softmax, sub, trace, transpose,
                           vector, zeros)

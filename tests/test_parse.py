@@ -6,10 +6,10 @@ import pathlib
 import pytest
 import sympy as sp
 
-import matcalc.expr as E
+import matcalc.core.expr as E
 import matcalc.parse as parse_module
-from matcalc.errors import ParseError, ShapeError
-from matcalc.functions import FUNCTIONS
+from matcalc.core.errors import ParseError, ShapeError
+from matcalc.core.functions import FUNCTIONS
 from matcalc.parse import (CALLS, MAX_DEPTH, MAX_LENGTH, Assumption, Parsed, parse,
                            parse_assumption, parse_shape)
 from matcalc.printing.text import text

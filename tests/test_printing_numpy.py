@@ -9,8 +9,8 @@ import pytest
 import sympy as sp
 from sympy import MatAdd, MatMul, MatrixExpr, Transpose
 
-from matcalc.errors import NoRuleError
-from matcalc.expr import (Differential, Elementwise, T, add, apply, det, diag, divide,
+from matcalc.core.errors import NoRuleError
+from matcalc.core.expr import (Differential, Elementwise, T, add, apply, det, diag, divide,
                           entry_sum, eye, hadamard, inverse, logdet, logsoftmax, logsumexp,
                           matmul, matrix, norm, ones, power, scalar, softmax, sub, trace,
                           transpose, vector, zeros)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcalc import grad
-from matcalc.expr import (add, apply, det, diag, entry_sum, eye, hadamard, inverse,
+from matcalc.core.expr import (add, apply, det, diag, entry_sum, eye, hadamard, inverse,
                           logdet, logsoftmax, logsumexp, matmul, matrix, mul, norm, power,
                           softmax, sub, trace, transpose)
 from matcalc.verify import verify_exact, verify_numeric

@@ -1,12 +1,12 @@
 """Rewrite rules: structure of the result and the declared assumptions."""
 import sympy as sp
 
-from matcalc.expr import (add, hadamard, matmul, matrix, ones, softmax, sub, sum_axis,
+from matcalc.core.expr import (add, hadamard, matmul, matrix, ones, softmax, sub, sum_axis,
                           transpose)
 from matcalc.printing.text import text
-from matcalc.simplify import (ColumnsSumToOne, Equals, RowsSumToOne, Symmetric, assumption,
+from matcalc.calculus.simplify import (ColumnsSumToOne, Equals, RowsSumToOne, Symmetric, assumption,
                               collect, simplify)
-from matcalc.steps import Derivation
+from matcalc.calculus.steps import Derivation
 
 A, X = matrix("A", 3, 3), matrix("X", 3, 4)
 Y = matrix("Y", 3, 5)

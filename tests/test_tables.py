@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from matcalc import expr
-from matcalc.differential import DIFFERENTIALS
+from matcalc.core import expr
+from matcalc.calculus.differential import DIFFERENTIALS
 
 PKG = Path(expr.__file__).parent
 

@@ -10,9 +10,9 @@ import pytest
 
 from matcalc import derive, mlp
 from matcalc.cli import main
-from matcalc.codegen import compile
-from matcalc.data import load_digits
-from matcalc.train import TrainingError, fit, init_params, save_weights
+from matcalc.codegen.kernels import compile
+from matcalc.train.data import load_digits
+from matcalc.train.trainer import TrainingError, fit, init_params, save_weights
 
 DIGITS = load_digits()
 

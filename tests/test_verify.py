@@ -11,12 +11,12 @@ import pytest
 import sympy as sp
 from sympy import MatrixExpr
 
-from matcalc.errors import NoRuleError, NotScalarError, ShapeError, VerificationError
-from matcalc.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet,
+from matcalc.core.errors import NoRuleError, NotScalarError, ShapeError, VerificationError
+from matcalc.core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet,
                           LogSoftmax, LogSumExp, Softmax, add, apply, det, diag, divide, entry_sum,
                           hadamard, inverse, logdet, logsoftmax, logsumexp, matmul, matrix,
                           eye, neg, norm, ones, scalar, softmax, sub, trace, transpose, vector)
-from matcalc.functions import T
+from matcalc.core.functions import T
 from matcalc.verify import (EXPLICIT, NUMERIC, assert_gradient, evaluate, verify_exact,
                             verify_numeric)
 

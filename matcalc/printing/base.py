@@ -8,7 +8,7 @@ their SymPy base class and say how they parenthesise (`_group`) and what is atom
 from sympy import MatMul, S
 from sympy.printing.precedence import PRECEDENCE
 
-from ..functions import BY_CLASS, T
+from ..core.functions import BY_CLASS, T
 
 ATOMIC = ("MatrixSymbol", "Differential", "Transpose", "Inverse", "OneMatrix", "Identity",
           "ZeroMatrix", "Softmax", "LogSoftmax", "LogSumExp", "DiagMatrix", "DiagonalOf")

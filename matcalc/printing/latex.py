@@ -13,9 +13,9 @@ from sympy.core.sympify import _sympify
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
-from ..errors import NoRuleError
-from ..expr import transpose
-from ..functions import BY_CLASS, FUNCTIONS, T
+from ..core.errors import NoRuleError
+from ..core.expr import transpose
+from ..core.functions import BY_CLASS, FUNCTIONS, T
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
@@ -255,7 +255,7 @@ def latex(e, layout="denominator", names=None):
     `layout` says how a gradient is shown: matcalc computes gradients in denominator layout
     (∂L/∂X has the shape of X), printed as they are; "numerator" prints their transpose.
 
-    >>> from matcalc.expr import matrix, matmul, transpose
+    >>> from matcalc.core.expr import matrix, matmul, transpose
     >>> A, X = matrix('A', 2, 3), matrix('X', 3, 4)
     >>> latex(matmul(2, transpose(A), A))
     '2 A^{\\top} A'

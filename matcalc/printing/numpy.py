@@ -22,8 +22,8 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter, _print_known_func
 
-from ..errors import NoRuleError
-from ..functions import BY_CLASS, FUNCTIONS, T
+from ..core.errors import NoRuleError
+from ..core.functions import BY_CLASS, FUNCTIONS, T
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 from .text import text
 
@@ -423,7 +423,7 @@ def numpy_code(e, printer=None):
 
     Pass a MatcalcNumPyPrinter to read its module_imports and helpers_used afterwards.
 
-    >>> from matcalc.expr import matrix, vector, matmul, add, ones
+    >>> from matcalc.core.expr import matrix, vector, matmul, add, ones
     >>> W, X, b = matrix('W', 3, 4), matrix('X', 4, 'N'), vector('b', 3)
     >>> numpy_code(add(matmul(W, X), matmul(b, ones(1, 'N'))))
     'W @ X + b'
@@ -465,7 +465,7 @@ def numpy_function(e, args, name="f"):
     of the function (`N = X.shape[1]`). The source is compiled as generated and registered in
     linecache, so that tracebacks show its lines.
 
-    >>> from matcalc.expr import matrix, vector, matmul, add, ones
+    >>> from matcalc.core.expr import matrix, vector, matmul, add, ones
     >>> W, X, b = matrix('W', 3, 4), matrix('X', 4, 'N'), vector('b', 3)
     >>> src, f = numpy_function(add(matmul(W, X), matmul(b, ones(1, 'N'))), [W, X, b])
     >>> import numpy as np

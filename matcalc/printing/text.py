@@ -7,7 +7,7 @@ from sympy import MatMul, S
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from ..functions import T
+from ..core.functions import T
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 _MUL = PRECEDENCE["Mul"]

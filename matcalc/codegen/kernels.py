@@ -15,12 +15,12 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from .expr import Elementwise, Softmax, rebuild
-from .printing.latex import latex
-from .printing.numpy import MatcalcNumPyPrinter, numpy_helpers
-from .printing.report import gradient_names
-from .printing.text import text
-from .simplify import NUMERIC, simplify
+from ..core.expr import Elementwise, Softmax, rebuild
+from ..printing.latex import latex
+from ..printing.numpy import MatcalcNumPyPrinter, numpy_helpers
+from ..printing.report import gradient_names
+from ..printing.text import text
+from ..calculus.simplify import NUMERIC, simplify
 
 
 def _stable_loss(b):

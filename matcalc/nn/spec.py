@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .errors import MatcalcError
-from .expr import (T, add, apply, elementwise, entry_sum, hadamard, matmul, matrix, norm,
+from ..core.errors import MatcalcError
+from ..core.expr import (T, add, apply, elementwise, entry_sum, hadamard, matmul, matrix, norm,
                    ones, softmax, sub, transpose)
-from .program import Assignment, Program
+from ..core.program import Assignment, Program
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 

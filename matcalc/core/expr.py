@@ -19,7 +19,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from .errors import ShapeError
 from .functions import FUNCTIONS, T
-from .printing.text import text
+from ..printing.text import text
 
 __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "mul",
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",

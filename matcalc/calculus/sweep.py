@@ -10,10 +10,10 @@ from sympy import HadamardProduct, MatAdd, MatMul, Trace, Transpose
 
 from .adjoint import adjoints, terms
 from .differential import differential
-from .errors import MatcalcError
-from .expr import Differential, add, coefficient, is_matrix, matmul, transpose
-from .printing.text import text
-from .program import Assignment
+from ..core.errors import MatcalcError
+from ..core.expr import Differential, add, coefficient, is_matrix, matmul, transpose
+from ..printing.text import text
+from ..core.program import Assignment
 from .steps import Derivation
 
 

@@ -10,8 +10,8 @@ from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, Matrix
                    Trace, Transpose)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from .errors import NoRuleError
-from .expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
+from ..core.errors import NoRuleError
+from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
                    hadamard, inverse, matmul, neg, norm, ones, trace, transpose, zero_like)
 
@@ -174,7 +174,7 @@ def rule_for(e):
 def differential(e, wrt, derivation=None):
     """de: the differential of e, linear in dX for each X in wrt.
 
-    >>> from matcalc.expr import matrix
+    >>> from matcalc.core.expr import matrix
     >>> from matcalc.printing.text import text
     >>> A, X = matrix('A', 2, 2), matrix('X', 2, 3)
     >>> text(differential(trace(matmul(transpose(X), A, X)), [X]))

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import MatcalcError
+from ..core.errors import MatcalcError
 
-DIGITS_FILE = resources.files("matcalc") / "datasets" / "digits.csv.gz"
+DIGITS_FILE = resources.files("matcalc.train") / "datasets" / "digits.csv.gz"
 
 # IDX type byte → big-endian element type (the format stores every number big-endian).
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -333,7 +333,7 @@ def check_inputs(X, y, n_features, n_classes, name="X", *, columns=False):
     >>> check_inputs(np.zeros((5, 64)), np.arange(5), n_features=784, n_classes=10)
     Traceback (most recent call last):
     ...
-    matcalc.data.DataError: X has 64 features per sample but the model's first layer expects 784
+    matcalc.train.data.DataError: X has 64 features per sample but the model's first layer expects 784
     """
     X, y = np.asarray(X), np.asarray(y)
     if X.dtype.kind not in "biuf":

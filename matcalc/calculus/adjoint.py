@@ -9,8 +9,8 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Trace, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from .errors import NoRuleError
-from .expr import (Differential, EntrySum, add, coefficient, entry_sum, eye, factors,
+from ..core.errors import NoRuleError
+from ..core.expr import (Differential, EntrySum, add, coefficient, entry_sum, eye, factors,
                    hadamard, is_matrix, matmul, trace, transpose)
 
 
@@ -136,7 +136,7 @@ def pullback_scalar(s, c, out):
 def adjoints(de, g):
     """[(X, Ḡ)] with tr(Gᵀ de) = Σ tr(Ḡᵀ dX) (scalar de: g is its coefficient).
 
-    >>> from matcalc.expr import matrix
+    >>> from matcalc.core.expr import matrix
     >>> A, X, B = matrix('A', 2, 3), matrix('X', 3, 4), matrix('B', 4, 2)
     >>> adjoints(trace(matmul(A, Differential(X), B)), 1)
     [(X, A.T*B.T)]

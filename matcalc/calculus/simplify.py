@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
-from .expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
+from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
                    hadamard, is_matrix, matmul, rebuild, size)
-from .functions import sigmoid, softplus
-from .printing.text import text
+from ..core.functions import sigmoid, softplus
+from ..printing.text import text
 
 
 def _split_terms(e):

@@ -6,8 +6,9 @@ functions of train.py and data.py, copied verbatim (inspect.getsource), so each 
 """
 import inspect
 
-from . import data, train
-from .codegen import kernel_source
+from ..train import data
+from ..train import trainer as train
+from .kernels import kernel_source
 
 
 # The standalone script reuses these functions verbatim (inspect.getsource), so that the

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .expr import Elementwise, T, elementwise, rebuild
-from .gradient import backward
-from .printing.text import text
-from .program import Assignment, Program
-from .simplify import TEXTBOOK, ColumnsSumToOne, RowsSumToOne, simplify
-from .steps import Derivation
+from ..core.expr import Elementwise, T, elementwise, rebuild
+from ..calculus.sweep import backward
+from ..printing.text import text
+from ..core.program import Assignment, Program
+from ..calculus.simplify import TEXTBOOK, ColumnsSumToOne, RowsSumToOne, simplify
+from ..calculus.steps import Derivation
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _inline(assignments):
 def derive(model):
     """The textbook backprop of a model.
 
-    >>> from matcalc.nn import mlp
+    >>> from matcalc.nn.spec import mlp
     >>> print(derive(mlp([4, 5, 3])).backward)
     delta2 := S - Y
     delta1 := (W2.T @ delta2) * A1*(1 - A1)

@@ -22,11 +22,11 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.matrices.utilities import dotprodsimp
 
-from .errors import MatcalcError, NoRuleError, NotScalarError, ShapeError, VerificationError
-from .expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
+from ..core.errors import MatcalcError, NoRuleError, NotScalarError, ShapeError, VerificationError
+from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, is_matrix, shape)
-from .functions import T, reference
-from .printing.text import text
+from ..core.functions import T, reference
+from ..printing.text import text
 
 __all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
            "NUMERIC", "CONSTRAINTS"]
@@ -287,7 +287,7 @@ def evaluate(e, values, exact=False):
     Examples
     ========
 
-    >>> from matcalc.expr import matrix, matmul, trace, transpose
+    >>> from matcalc.core.expr import matrix, matmul, trace, transpose
     >>> A = matrix('A', 'm', 'n')
     >>> evaluate(trace(matmul(transpose(A), A)), {A: [[1, 2, 3], [4, 5, 6]]})
     91.0
@@ -559,14 +559,14 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
     Examples
     ========
 
-    >>> from matcalc.expr import matrix, matmul, trace, transpose
+    >>> from matcalc.core.expr import matrix, matmul, trace, transpose
     >>> A, X, B = matrix('A', 'm', 'n'), matrix('X', 'n', 'p'), matrix('B', 'p', 'm')
     >>> verify_exact(trace(matmul(A, X, B)), X, matmul(transpose(A), transpose(B)))
     >>> S, Q = matrix('S', 'n', 'n'), matrix('Q', 'n', 'n')
     >>> verify_exact(trace(matmul(S, Q)), Q, S)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    matcalc.errors.VerificationError: ∂f/∂Q is wrong at entry (0, 1) (sizes used: n=2; ...
+    matcalc.core.errors.VerificationError: ∂f/∂Q is wrong at entry (0, 1) (sizes used: n=2; ...
     ...
     """
     p = _Problem(f, wrt, G, assumptions)
@@ -643,14 +643,14 @@ def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
     Examples
     ========
 
-    >>> from matcalc.expr import matrix, apply, entry_sum, matmul
+    >>> from matcalc.core.expr import matrix, apply, entry_sum, matmul
     >>> X = matrix('X', 'm', 'n')
     >>> verify_numeric(entry_sum(apply('exp', X)), X, apply('exp', X))
     >>> verify_numeric(entry_sum(apply('exp', X)), X, matmul(2, apply('exp', X)))
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    matcalc.errors.VerificationError: ∂f/∂X is wrong along a random direction V ...
+    matcalc.core.errors.VerificationError: ∂f/∂X is wrong along a random direction V ...
     ...
     """
     p = _Problem(f, wrt, G, assumptions)
@@ -695,14 +695,14 @@ def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
     Examples
     ========
 
-    >>> from matcalc.expr import matrix, vector, matmul, transpose
+    >>> from matcalc.core.expr import matrix, vector, matmul, transpose
     >>> a, X, b = vector('a', 'm'), matrix('X', 'm', 'n'), vector('b', 'n')
     >>> assert_gradient(matmul(transpose(a), X, b), X, matmul(a, transpose(b)))
     >>> assert_gradient(matmul(transpose(a), X, b), X, matmul(b, transpose(a)))
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    matcalc.errors.ShapeError: claimed gradient is n×m but X is m×n; matcalc uses the ...
+    matcalc.core.errors.ShapeError: claimed gradient is n×m but X is m×n; matcalc uses the ...
     """
     if method not in ("exact", "numeric", "both"):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")

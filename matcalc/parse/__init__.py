@@ -32,9 +32,9 @@ from typing import Callable
 
 import sympy as sp
 
-from . import expr as E
-from .errors import ParseError, ShapeError
-from .functions import FUNCTIONS
+from ..core import expr as E
+from ..core.errors import ParseError, ShapeError
+from ..core.functions import FUNCTIONS
 
 __all__ = ["parse", "parse_shape", "parse_assumption", "Parsed", "Assumption", "CALLS",
            "MAX_LENGTH", "MAX_DEPTH"]

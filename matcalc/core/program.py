@@ -10,7 +10,7 @@ import sympy as sp
 
 from .errors import MatcalcError
 from .expr import is_matrix
-from .printing.text import text
+from ..printing.text import text
 
 
 @dataclass(frozen=True)
