@@ -10,7 +10,7 @@ import sympy as sp
 
 from .nn.backprop import derive as _derive
 from .core.errors import MatcalcError, NotScalarError, ShapeError
-from .core.expr import describe, is_matrix, trace
+from .core.expr import is_matrix, trace
 from .calculus.sweep import backward
 from .parse import parse, parse_assumption
 from .printing import latex as latex_printing
@@ -114,17 +114,16 @@ def grad(f, wrt, shapes=None, assume=()):
                            f"occur in {text(f)}")
     if is_matrix(f):
         if f.shape != (1, 1):
-            raise NotScalarError(f"{text(f)} is {describe(f).rsplit('(', 1)[1][:-1]}, not a "
-                                 f"scalar: a gradient needs a scalar function; try "
-                                 f"sum({text(f)}) or tr({text(f)})")
+            raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
+                                 "function; try sum({0}) or tr({0})", f)
         f = trace(f)
     rules = tuple(_assumption(a, symbols, f) for a in assume)
     derivation = Derivation()
     grads, _, _ = backward(Program.single(f), [wrt], derivation)
     g = simplify(grads[wrt], assumptions=rules, derivation=derivation)
     if g.shape != wrt.shape:
-        raise ShapeError(f"internal: gradient {describe(g)} does not have the shape of "
-                         f"{describe(wrt)}")
+        raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
+                         g, wrt)
     return Gradient(f, wrt, g, derivation, rules, symbols)
 
 

@@ -204,7 +204,7 @@ def _plot(history, path):
 
 
 def cmd_codegen(args):
-    from .codegen.script import script_source
+    from .train.script import script_source
     b = derive(_model(args))
     verify_backprop(b)
     out = Path(args.output)

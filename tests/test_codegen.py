@@ -8,7 +8,7 @@ import pytest
 
 from matcalc import derive, mlp
 from matcalc.codegen.kernels import compile, kernel_source
-from matcalc.codegen.script import script_source
+from matcalc.train.script import script_source
 from matcalc.verify import evaluate
 
 MODELS = [

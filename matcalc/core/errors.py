@@ -1,12 +1,71 @@
-"""The MatcalcError family: every error a user can cause, each message naming the operands.
+"""The MatcalcError family: every error a user can cause, each naming its operands.
 
-Subclasses also derive from ValueError or TypeError so that generic handlers still work.
-The CLI prints these messages and exits with code 2; nothing else reaches a user.
+Core (stage 0). An error carries its operands (expressions, shapes) and a template; the
+message is formatted when it is shown, by the text printer once it is loaded (printing/text.py
+installs itself with `show_operands_with`), so that no module of the core imports a printer.
+Template fields take a format spec: `{0}` the operand as text, `{0:shape}` "W (3×4)",
+`{0:dims}` "3×4". Subclasses also derive from ValueError or TypeError so that generic
+handlers still work. The CLI prints these messages and exits with code 2.
 """
+
+__all__ = ["MatcalcError", "ShapeError", "ParseError", "NoRuleError", "NotScalarError",
+           "VerificationError", "Shown", "shown", "show_operands_with"]
+
+
+def _plain(e):
+    return str(e)
+
+
+_show = [_plain]          # the formatter of operands: str until a printer installs itself
+
+
+def show_operands_with(fn):
+    """Format operands of messages with fn(expr) -> str (the text printer calls this)."""
+    _show[0] = fn
+
+
+class Shown:
+    """An operand in a message, formatted only when the message is shown."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec):
+        e, show = self.value, _show[0]
+        if spec == "":
+            return show(e)
+        shape = getattr(e, "shape", None) if getattr(e, "is_Matrix", False) else None
+        dims = "×".join(show(d) for d in shape) if shape is not None else "scalar"
+        if spec == "dims":
+            return dims
+        if spec == "shape":
+            return f"{show(e)} ({dims})"
+        raise ValueError(f"unknown operand format {spec!r}")
+
+    def __str__(self):
+        return format(self, "")
+
+
+def shown(template, *operands):
+    """The template with its operands formatted now: shown("{0} is symmetric", S)."""
+    return template.format(*(Shown(o) for o in operands))
 
 
 class MatcalcError(Exception):
-    """Base of every error matcalc raises on bad input."""
+    """Base of every error matcalc raises on bad input.
+
+    MatcalcError(message) with a finished message, or MatcalcError(template, *operands) with
+    `{0}`, `{0:shape}`, `{0:dims}` fields that are filled when the error is shown.
+    """
+
+    def __init__(self, message, *operands):
+        super().__init__(message, *operands)
+        self.template, self.operands = message, operands
+
+    def __str__(self):
+        if not self.operands:
+            return str(self.template)
+        return shown(self.template, *self.operands)
 
 
 class ShapeError(MatcalcError, ValueError):

@@ -1,126 +1,29 @@
-"""Matrix expressions: SymPy MatrixExpr nodes with shapes checked when they are built.
+"""The canonical constructors: matrix expressions built with their shapes checked.
 
-Stage 1 (build). Produces the trees every later stage consumes. SymPy's own nodes are used
-where they exist (MatrixSymbol, MatMul, MatAdd, Transpose, Inverse, HadamardProduct,
-Identity, OneMatrix, ZeroMatrix, Trace, Determinant, DiagMatrix, DiagonalOf); this module
-adds Elementwise, Softmax, LogSoftmax, LogSumExp, EntrySum, FrobeniusNorm, LogDet and the
-differential dX. Scalars are ordinary SymPy expressions.
-
-CamelCase classes stay unevaluated; the lowercase constructors below (matmul, add, hadamard,
-transpose, …) check shapes, name the operands in their errors, and canonicalise (flatten,
-pull scalar coefficients out, drop identities and all-ones factors, fuse f(g(X))), so that
-results come out in the short form a person writes.
+Core (stage 0). Produces the trees every later stage consumes, out of the node classes of
+nodes.py and SymPy's own. The lowercase constructors (matmul, add, hadamard, transpose, …)
+check shapes, name the operands in their errors, and canonicalise (flatten, pull scalar
+coefficients out, drop identities and all-ones factors, collect like terms, fuse f(g(X)),
+order terms by structure), so that results come out in the short form a person writes.
+Scalars are ordinary SymPy expressions.
 """
 import sympy as sp
 from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul,
                    MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
-from sympy.core.sorting import default_sort_key
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from .errors import ShapeError
 from .functions import FUNCTIONS, T
-from ..printing.text import text
+from .nodes import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
+                    LogSumExp, Softmax, factor_key, size, term_key)
 
 __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "mul",
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
            "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
            "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
-           "coefficient", "factors", "size", "rebuild", "zero_like", "describe",
+           "coefficient", "factors", "size", "rebuild", "zero_like",
            "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
            "LogDet", "Differential", "T"]
-
-
-# ---------------------------------------------------------------- nodes SymPy lacks
-
-class Elementwise(MatrixExpr):
-    """f(M) applied entry by entry; `body` is f written in the placeholder T."""
-
-    def __new__(cls, body, arg):
-        return super().__new__(cls, sp.sympify(body), arg)
-
-    body = property(lambda self: self.args[0])
-    arg = property(lambda self: self.args[1])
-    shape = property(lambda self: self.args[1].shape)
-
-    def _entry(self, i, j, **kwargs):
-        return self.body.xreplace({T: self.arg._entry(i, j, **kwargs)})
-
-
-class _AxisNode(MatrixExpr):
-    """A column-wise (axis 0) or row-wise (axis 1) reduction-based function of M."""
-
-    def __new__(cls, arg, axis=0):
-        return super().__new__(cls, arg, sp.Integer(axis))
-
-    arg = property(lambda self: self.args[0])
-    axis = property(lambda self: int(self.args[1]))
-
-    def _lse(self, i, j):
-        m, n = self.arg.shape
-        if self.axis == 0:
-            return sp.log(sum(sp.exp(self.arg[k, j]) for k in range(m)))
-        return sp.log(sum(sp.exp(self.arg[i, k]) for k in range(n)))
-
-
-class Softmax(_AxisNode):
-    """softmax(M) along an axis: each column (axis 0) or row (axis 1) sums to 1."""
-    shape = property(lambda self: self.arg.shape)
-
-    def _entry(self, i, j, **kwargs):
-        return sp.exp(self.arg[i, j] - self._lse(i, j))
-
-
-class LogSoftmax(_AxisNode):
-    """log softmax(M) = M − 1 logsumexp(M) along an axis."""
-    shape = property(lambda self: self.arg.shape)
-
-    def _entry(self, i, j, **kwargs):
-        return self.arg[i, j] - self._lse(i, j)
-
-
-class LogSumExp(_AxisNode):
-    """log Σ exp along an axis: a row vector (axis 0) or a column vector (axis 1)."""
-
-    @property
-    def shape(self):
-        m, n = self.arg.shape
-        return (sp.Integer(1), n) if self.axis == 0 else (m, sp.Integer(1))
-
-    def _entry(self, i, j, **kwargs):
-        return self._lse(i, j)
-
-
-class _ScalarOf(sp.Expr):
-    """A scalar function of one matrix."""
-    is_commutative = True
-
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    arg = property(lambda self: self.args[0])
-
-
-class EntrySum(_ScalarOf):
-    """sum(M): the sum of all entries, 1ᵀ M 1."""
-
-
-class FrobeniusNorm(_ScalarOf):
-    """norm(M) = ‖M‖_F = sqrt(tr(MᵀM))."""
-    is_nonnegative = True
-
-
-class LogDet(_ScalarOf):
-    """logdet(M) = log det M."""
-
-
-class Differential(MatrixExpr):
-    """dX: the differential of the variable X, the shape of X."""
-
-    def __new__(cls, var):
-        return super().__new__(cls, var)
-
-    var = property(lambda self: self.args[0])
-    shape = property(lambda self: self.args[0].shape)
 
 
 # ---------------------------------------------------------------- leaves
@@ -178,15 +81,6 @@ def shape(e):
     return e.shape if is_matrix(e) else (sp.Integer(1), sp.Integer(1))
 
 
-def _dims(e):
-    return "×".join(text(d) for d in shape(e))
-
-
-def describe(e):
-    """'W (3×4)': an operand and its shape, for error messages."""
-    return f"{text(e)} ({_dims(e)})" if is_matrix(e) else f"{text(e)} (scalar)"
-
-
 def coefficient(e):
     """(scalar coefficient, matrix core) of a term: 2*lam*W -> (2*lam, W)."""
     if isinstance(e, MatMul):
@@ -203,27 +97,15 @@ def factors(e):
     return list(core.args) if isinstance(core, MatMul) else [core]
 
 
-def size(e):
-    """Node count, each symbol and constant matrix counted once."""
-    if isinstance(e, (MatrixSymbol, OneMatrix, Identity, ZeroMatrix, sp.Atom)):
-        return 1
-    return 1 + sum(size(a) for a in e.args)
-
-
-def _order_key(e):
-    """Simple before compound, then by text: keeps printed sums and products stable."""
-    return (size(e), text(e))
-
-
 def _require_matrix(e, what):
     if not is_matrix(e):
-        raise ShapeError(f"{what} needs a matrix or vector, but {text(e)} is a scalar")
+        raise ShapeError(f"{what} needs a matrix or vector, but {{0}} is a scalar", e)
 
 
 def _require_square(e, what):
     _require_matrix(e, what)
     if e.shape[0] != e.shape[1]:
-        raise ShapeError(f"{what} needs a square matrix, but {describe(e)} is not square")
+        raise ShapeError(f"{what} needs a square matrix, but {{0:shape}} is not square", e)
 
 
 # ---------------------------------------------------------------- canonical constructors
@@ -251,9 +133,8 @@ def matmul(*args):
     coeff, mats = _flatten(args, MatMul)
     for left, right in zip(mats, mats[1:]):
         if left.shape[1] != right.shape[0]:
-            raise ShapeError(
-                f"cannot multiply {describe(left)} by {describe(right)}: inner dimensions "
-                f"{text(left.shape[1])} ≠ {text(right.shape[0])}")
+            raise ShapeError("cannot multiply {0:shape} by {1:shape}: inner dimensions "
+                             "{2} ≠ {3}", left, right, left.shape[1], right.shape[0])
     if not mats:
         return coeff
     rows, cols = mats[0].shape[0], mats[-1].shape[1]
@@ -287,8 +168,8 @@ def add(*args):
     shp = mats[0].shape
     for m in mats[1:]:
         if m.shape != shp:
-            raise ShapeError(f"cannot add {describe(mats[0])} and {describe(m)}: "
-                             "the shapes differ")
+            raise ShapeError("cannot add {0:shape} and {1:shape}: the shapes differ",
+                             mats[0], m)
     terms = {}
     for a in args:
         if not is_matrix(a):
@@ -306,7 +187,7 @@ def add(*args):
     if len(out) == 1:
         return out[0]
     out.sort(key=lambda t: (sp.sympify(coefficient(t)[0]).could_extract_minus_sign(),
-                            text(coefficient(t)[1])))   # positive terms first, then by text
+                            term_key(coefficient(t)[1])))   # positive terms first
     return MatAdd(*out)
 
 
@@ -360,8 +241,8 @@ def hadamard(*args):
         return coeff
     for m in mats[1:]:
         if m.shape != mats[0].shape:
-            raise ShapeError(f"cannot multiply entrywise {describe(mats[0])} and "
-                             f"{describe(m)}: the shapes differ")
+            raise ShapeError("cannot multiply entrywise {0:shape} and {1:shape}: the "
+                             "shapes differ", mats[0], m)
     shp = mats[0].shape
     if coeff == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
         return ZeroMatrix(*shp)
@@ -386,7 +267,7 @@ def hadamard(*args):
             factors.append(core)
     if not factors:
         return matmul(coeff, OneMatrix(*shp))
-    factors.sort(key=_order_key)
+    factors.sort(key=factor_key)
     core = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
     return matmul(coeff, core)
 
@@ -399,6 +280,8 @@ def elementwise(body, arg):
     Elementwise(exp(_t), 2*X)
     >>> elementwise(1 - 3 * T, X)
     -3*X + 1
+    >>> elementwise(-2 * sp.exp(T), X)
+    -2*Elementwise(exp(_t), X)
     """
     body = sp.sympify(body)
     if not is_matrix(arg):
@@ -412,6 +295,9 @@ def elementwise(body, arg):
     if body.is_polynomial(T) and sp.degree(body, T) == 1:
         a = body.diff(T)
         return add(matmul(a, arg), matmul(body.xreplace({T: 0}), OneMatrix(*arg.shape)))
+    c, rest = body.as_coeff_Mul()
+    if c != 1:      # a number scales the node: -relu(Z) is -1·relu(Z), so sums print "y - relu(Z)"
+        return matmul(c, Elementwise(rest, arg))
     return Elementwise(body, arg)
 
 
@@ -430,10 +316,10 @@ def mul(a, b):
 def power(a, k):
     """a ** k entrywise (k a scalar)."""
     if is_matrix(k):
-        raise ShapeError(f"the exponent {describe(k)} must be a scalar")
+        raise ShapeError("the exponent {0:shape} must be a scalar", k)
     if is_matrix(a) and _has_matrix(k):
-        raise ShapeError(f"the exponent {text(k)} of an entrywise power must not depend on "
-                         "a matrix")
+        raise ShapeError("the exponent {0} of an entrywise power must not depend on a "
+                         "matrix", k)
     return elementwise(T ** k, a) if is_matrix(a) else a ** k
 
 
@@ -535,7 +421,7 @@ def diag(a):
         return DiagMatrix(transpose(a))
     if a.shape[0] == a.shape[1]:
         return DiagonalOf(a)
-    raise ShapeError(f"diag needs a vector or a square matrix, but {describe(a)} is neither")
+    raise ShapeError("diag needs a vector or a square matrix, but {0:shape} is neither", a)
 
 
 def sum_axis(a, axis):
@@ -588,13 +474,6 @@ CONSTRUCTORS = {
     DiagMatrix: DiagMatrix,
     DiagonalOf: DiagonalOf,
 }
-
-# The closed set of matrix-valued and scalar-of-matrix node classes matcalc builds; the
-# coverage test checks every table (differentials, printers, evaluators) against it.
-NODES = (MatrixSymbol, MatMul, MatAdd, HadamardProduct, Transpose, Inverse, Identity,
-         OneMatrix, ZeroMatrix, DiagMatrix, DiagonalOf, Elementwise, Softmax, LogSoftmax,
-         LogSumExp, Trace, Determinant, LogDet, EntrySum, FrobeniusNorm)
-LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix)
 
 _LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix, Differential, sp.Atom)
 

@@ -7,6 +7,7 @@ from sympy import MatMul, S
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from ..core.errors import show_operands_with
 from ..core.functions import T
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
@@ -141,3 +142,6 @@ def Elementwise_pow(f, k):
 def text(e):
     """The expression in matcalc's text syntax."""
     return TextPrinter().doprint(e)
+
+
+show_operands_with(text)     # error messages name their operands in this syntax

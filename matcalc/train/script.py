@@ -6,9 +6,9 @@ functions of train.py and data.py, copied verbatim (inspect.getsource), so each 
 """
 import inspect
 
-from ..train import data
-from ..train import trainer as train
-from .kernels import kernel_source
+from . import data
+from . import trainer as train
+from ..codegen.kernels import kernel_source
 
 
 # The standalone script reuses these functions verbatim (inspect.getsource), so that the
