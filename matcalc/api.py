@@ -14,7 +14,7 @@ from .core.expr import is_matrix, trace
 from .calculus.sweep import backward
 from .parse import parse, parse_assumption
 from .printing import latex as latex_printing
-from .printing import numpy as numpy_printing
+from .codegen.function import numpy_function
 from .printing.text import text
 from .core.program import Program
 from .calculus.simplify import assumption, simplify
@@ -50,7 +50,7 @@ class Gradient:
         return self._numpy(name)[1]
 
     def _numpy(self, name):
-        return numpy_printing.numpy_function(self.expr, self.arguments(),
+        return numpy_function(self.expr, self.arguments(),
                                              name=name or f"grad_{self.wrt.name}")
 
     def arguments(self):

@@ -14,8 +14,8 @@ from matcalc.core.expr import (Differential, Elementwise, T, add, apply, det, di
                           entry_sum, eye, hadamard, inverse, logdet, logsoftmax, logsumexp,
                           matmul, matrix, norm, ones, power, scalar, softmax, sub, trace,
                           transpose, vector, zeros)
-from matcalc.printing.numpy import (HELPERS, MatcalcNumPyPrinter, numpy_code,
-                                    numpy_function, numpy_imports)
+from matcalc.codegen.function import numpy_function
+from matcalc.printing.numpy import HELPERS, MatcalcNumPyPrinter, numpy_code, numpy_imports
 
 # Distinct, non-square sizes, so that a missing transpose cannot pass.
 A = matrix("A", 2, 3)

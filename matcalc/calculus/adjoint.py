@@ -1,6 +1,6 @@
 """The trace canonicaliser: tr(Gᵀ · L(dX)) → tr(Ḡᵀ dX), so that ∂f/∂X = Ḡ.
 
-Stage 2 (differentiate). Consumes a differential that is linear in the dX (differential.py)
+Calculus (stage 2). Consumes a differential that is linear in the dX (differential.py)
 and the adjoint G of the node it belongs to; produces, for each variable X, the Ḡ with
 tr(Gᵀ L(dX)) = Σ tr(Ḡᵀ dX). One table of moves over the *linear* node kinds does it for every
 operator (JAX's transpose of the linearisation): no adjoint is written per operator.
@@ -9,8 +9,9 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Trace, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
+from ..core.dispatch import Table
 from ..core.errors import NoRuleError
-from ..core.expr import (Differential, EntrySum, add, coefficient, entry_sum, eye, factors,
+from ..core.expr import (Differential, EntrySum, coefficient, entry_sum, eye, factors,
                    hadamard, is_matrix, matmul, trace, transpose)
 
 
@@ -86,7 +87,7 @@ def _s_mul(s, c, out):
     """c (a · s′) = (c a) s′"""
     lin = [f for f in s.args if _has_d(f)]
     if len(lin) != 1:
-        raise NoRuleError(f"the differential {s} is not linear in the d's")
+        raise NoRuleError("the differential {0} is not linear in the d's", s)
     pullback_scalar(lin[0], c * sp.Mul(*[f for f in s.args if not _has_d(f)]), out)
 
 
@@ -100,7 +101,7 @@ def _s_entry_sum(s, c, out):
     pullback(s.arg, matmul(c, OneMatrix(*s.arg.shape)), out)
 
 
-MOVES = {
+MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     Differential: _m_differential,
     MatAdd: _m_matadd,
     MatMul: _m_matmul,
@@ -112,25 +113,17 @@ MOVES = {
     sp.Mul: _s_mul,
     Trace: _s_trace,
     EntrySum: _s_entry_sum,
-}
-
-
-def _move(e):
-    for cls in type(e).__mro__:
-        if cls in MOVES:
-            return MOVES[cls]
-    raise NoRuleError(f"no trace move for {type(e).__name__} in a differential; "
-                      "add an entry to MOVES in adjoint.py")
+})
 
 
 def pullback(lin, g, out):
     """Append (X, Ḡ) to out for each dX in the matrix lin, given tr(Gᵀ lin)."""
-    _move(lin)(lin, g, out)
+    MOVES.rule(lin)(lin, g, out)
 
 
 def pullback_scalar(s, c, out):
     """Append (X, Ḡ) to out for each dX in the scalar c·s."""
-    _move(s)(s, c, out)
+    MOVES.rule(s)(s, c, out)
 
 
 def adjoints(de, g):

@@ -1,6 +1,6 @@
 """The table of forward differentials: one entry per node class, each docstring the identity.
 
-Stage 2 (differentiate). `differential(e, wrt)` returns de, an expression linear in the
+Calculus (stage 2). `differential(e, wrt)` returns de, an expression linear in the
 differentials dX of the variables in `wrt` (Differential nodes); every other symbol is held
 constant. Adjoints are never written here: adjoint.py reads them off de by trace moves.
 Equation numbers refer to the Matrix Cookbook (Petersen & Pedersen, 2012).
@@ -10,6 +10,7 @@ from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, Matrix
                    Trace, Transpose)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
+from ..core.dispatch import Table
 from ..core.errors import NoRuleError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
@@ -138,7 +139,7 @@ def _function(e, d, dep):
     return e.fdiff(1) * d(e.args[0])
 
 
-DIFFERENTIALS = {
+DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py", {
     MatMul: _matmul,
     MatAdd: _matadd,
     HadamardProduct: _hadamard,
@@ -159,16 +160,7 @@ DIFFERENTIALS = {
     sp.Mul: _mul,
     sp.Pow: _pow,
     sp.Function: _function,
-}
-
-
-def rule_for(e):
-    """The table entry for e's class (or its nearest base class)."""
-    for cls in type(e).__mro__:
-        if cls in DIFFERENTIALS:
-            return DIFFERENTIALS[cls]
-    raise NoRuleError(f"no differential for {type(e).__name__}; "
-                      "add an entry to DIFFERENTIALS in differential.py")
+})
 
 
 def differential(e, wrt, derivation=None):
@@ -197,7 +189,7 @@ def differential(e, wrt, derivation=None):
             elif isinstance(x, MatrixSymbol):
                 memo[x] = zero_like(x)
             else:
-                rule = rule_for(x)
+                rule = DIFFERENTIALS.rule(x)
                 memo[x] = rule(x, d, dep)
                 if derivation is not None:
                     derivation.add("differential", rule.__doc__, x, memo[x])

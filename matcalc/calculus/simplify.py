@@ -1,6 +1,6 @@
 """Rewrite rules that bring gradients to the short form a person writes.
 
-Stage 3 (simplify). Consumes raw adjoints from gradient.py; produces equal expressions.
+Calculus (stage 2). Consumes raw adjoints from gradient.py; produces equal expressions.
 The canonical constructors in expr.py already flatten, collect like terms, drop identities
 and all-ones factors and fuse f(g(X)); the rules here need a view of a whole sum or of the
 user's assumptions. Each rule takes an expression and returns it, rewritten or unchanged;
@@ -13,8 +13,8 @@ from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
 from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
                    hadamard, is_matrix, matmul, rebuild, size)
+from ..core.errors import shown
 from ..core.functions import sigmoid, softplus
-from ..printing.text import text
 
 
 def _split_terms(e):
@@ -70,7 +70,7 @@ class ColumnsSumToOne:
         return e
 
     def __str__(self):
-        return f"each column of {text(self.var)} sums to 1"
+        return shown("each column of {0} sums to 1", self.var)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class RowsSumToOne:
         return e
 
     def __str__(self):
-        return f"each row of {text(self.var)} sums to 1"
+        return shown("each row of {0} sums to 1", self.var)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class Symmetric:
         return self.var if isinstance(e, Transpose) and e.arg == self.var else e
 
     def __str__(self):
-        return f"{text(self.var)} is symmetric"
+        return shown("{0} is symmetric", self.var)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Equals:
         return self.rhs if e == self.lhs else e
 
     def __str__(self):
-        return f"{text(self.lhs)} = {text(self.rhs)}"
+        return shown("{0} = {1}", self.lhs, self.rhs)
 
 
 def assumption(lhs, rhs):

@@ -1,6 +1,6 @@
 """The reverse sweep over a program: the adjoint of every named node, last to first.
 
-Stage 2 (differentiate). For each assignment N := e, from the last to the first, takes
+Calculus (stage 2). For each assignment N := e, from the last to the first, takes
 dN = de (differential.py) with respect to the variables and the earlier names e uses, and
 moves tr(N̄ᵀ dN) into Σ tr(Āᵀ dA) (adjoint.py), adding each Ā to the adjoint of A. Named
 intermediates keep the result linear in depth. This module names no operator.
@@ -10,9 +10,8 @@ from sympy import HadamardProduct, MatAdd, MatMul, Trace, Transpose
 
 from .adjoint import adjoints, terms
 from .differential import differential
-from ..core.errors import MatcalcError
+from ..core.errors import MatcalcError, Message
 from ..core.expr import Differential, add, coefficient, is_matrix, matmul, transpose
-from ..printing.text import text
 from ..core.program import Assignment
 from .steps import Derivation
 
@@ -45,7 +44,7 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
     deltas, tidy = deltas or {}, tidy or (lambda e: e)
     out = program.output
     if is_matrix(out) and out.shape != (1, 1):
-        raise MatcalcError(f"the output {text(out)} is not a scalar")
+        raise MatcalcError("the output {0} is not a scalar", out)
     live = _dependents(program, wrt)
     adj, emitted = {out: sp.S.One}, []
     for a in reversed(program.assignments):
@@ -55,12 +54,12 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
         if a.name in deltas:
             c, core = coefficient(tidy(g))
             emitted.append(Assignment(deltas[a.name], core))
-            derivation.add("delta", f"∂L/∂{text(a.name)} = {text(c)}·{text(deltas[a.name])}",
+            derivation.add("delta", Message("∂L/∂{0} = {1}·{2}", a.name, c, deltas[a.name]),
                            deltas[a.name], core)
             g = matmul(c, deltas[a.name])
         inputs = sorted((_names_in(a.expr) & live) - {a.name}, key=str)
         de = differential(a.expr, inputs, derivation)
-        derivation.add("result", f"d{text(a.name)}", a.expr, de)
+        derivation.add("result", Message("d{0}", a.name), a.expr, de)
         for term in terms(de):
             for var, gbar in adjoints(term, g):
                 gt = Transpose(gbar) if isinstance(gbar, (MatMul, MatAdd, HadamardProduct)) \

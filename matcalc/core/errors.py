@@ -9,7 +9,7 @@ handlers still work. The CLI prints these messages and exits with code 2.
 """
 
 __all__ = ["MatcalcError", "ShapeError", "ParseError", "NoRuleError", "NotScalarError",
-           "VerificationError", "Shown", "shown", "show_operands_with"]
+           "VerificationError", "Message", "Shown", "shown", "show_operands_with"]
 
 
 def _plain(e):
@@ -49,6 +49,19 @@ class Shown:
 def shown(template, *operands):
     """The template with its operands formatted now: shown("{0} is symmetric", S)."""
     return template.format(*(Shown(o) for o in operands))
+
+
+class Message:
+    """A template and its operands, formatted each time it is shown (str)."""
+
+    def __init__(self, template, *operands):
+        self.template, self.operands = template, operands
+
+    def __str__(self):
+        return shown(self.template, *self.operands) if self.operands else self.template
+
+    def __repr__(self):
+        return f"Message({str(self)!r})"
 
 
 class MatcalcError(Exception):

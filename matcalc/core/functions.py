@@ -1,6 +1,6 @@
 """The table of elementwise functions: scalar form, reference form, LaTeX and NumPy spellings.
 
-Stage 1 (build). A function applied to a matrix becomes an Elementwise node whose body is
+Core (stage 0). A function applied to a matrix becomes an Elementwise node whose body is
 the scalar form in the placeholder T; its derivative is SymPy's derivative of that body, so
 the custom functions below carry their textbook derivative in `fdiff` (σ' = σ(1 − σ)).
 `reference` rewrites a body into elementary functions for the verifier, so that the proof
@@ -89,17 +89,16 @@ FUNCTIONS = {
                    "np.logaddexp(0, {})"),
 }
 
-# SymPy class name -> table name, for the printers and the verifier (sp.Abs prints as abs …).
-BY_CLASS = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tanh": "tanh",
-            "Abs": "abs", "sign": "sign", "sigmoid": "sigmoid", "relu": "relu",
-            "step": "step", "softplus": "softplus"}
+# SymPy function class -> table name, for the printers and the verifier (sp.Abs is "abs");
+# sqrt has no class of its own (SymPy writes it as a power).
+BY_CLASS = {fn.build: name for name, fn in FUNCTIONS.items() if isinstance(fn.build, type)}
 
 
 def reference(body):
     """Rewrite a scalar expression into elementary functions (the verifier's reference)."""
     repl = {}
     for f in body.atoms(sp.Function):
-        name = BY_CLASS.get(type(f).__name__)
+        name = BY_CLASS.get(type(f))
         if name is not None and FUNCTIONS[name].reference is not FUNCTIONS[name].build:
             repl[f] = FUNCTIONS[name].reference(reference(f.args[0]))
     return body.xreplace(repl) if repl else body

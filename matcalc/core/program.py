@@ -1,16 +1,15 @@
 """The SSA program: ordered named assignments, the shape of both the forward and backward pass.
 
-Stage 1 (build). A gradient of one expression is the program `f := expr`; a network is
-Z1 := W1 X + b1 1ᵀ; A1 := σ(Z1); …; L := … (nn.py). gradient.py sweeps it in reverse and
+Core (stage 0). A gradient of one expression is the program `f := expr`; a network is
+Z1 := W1 X + b1 1ᵀ; A1 := σ(Z1); …; L := … (nn/spec.py). calculus/sweep.py sweeps it in reverse and
 returns the backward pass as another Program (δ's and ∂L/∂W's, each named).
 """
 from dataclasses import dataclass
 
 import sympy as sp
 
-from .errors import MatcalcError
+from .errors import MatcalcError, shown
 from .expr import is_matrix
-from ..printing.text import text
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Assignment:
     expr: sp.Basic
 
     def __str__(self):
-        return f"{text(self.name)} := {text(self.expr)}"
+        return shown("{0} := {1}", self.name, self.expr)
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,11 @@ class Program:
         seen = set()
         for a in self.assignments:
             if a.name in seen:
-                raise MatcalcError(f"{text(a.name)} is assigned twice; a program is SSA")
+                raise MatcalcError("{0} is assigned twice; a program is SSA", a.name)
             if is_matrix(a.name) != is_matrix(a.expr) or (
                     is_matrix(a.expr) and a.name.shape != a.expr.shape):
-                raise MatcalcError(f"cannot assign {text(a.expr)} to {text(a.name)}: shapes differ")
+                raise MatcalcError("cannot assign {0:shape} to {1:shape}: the shapes differ",
+                                   a.expr, a.name)
             seen.add(a.name)
 
     @classmethod

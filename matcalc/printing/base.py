@@ -1,33 +1,29 @@
 """What every matcalc printer shares: elementwise bodies printed with their argument.
 
-An Elementwise node holds a scalar body in the placeholder T; a printer prints the body and,
+Printing (stage 4). An Elementwise node holds a scalar body in the placeholder T; a printer prints the body and,
 where T stands, the matrix argument: directly inside a function call (sigmoid(Z)), in
 parentheses elsewhere unless it is atomic ((A + B)**2). Printers mix this class in before
-their SymPy base class and say how they parenthesise (`_group`) and what is atomic (`_atomic`).
+their SymPy base class and say how they parenthesise (`_group`) and call (`_fn_call`).
 """
-from sympy import MatMul, S
-from sympy.printing.precedence import PRECEDENCE
+from sympy import HadamardProduct, MatAdd, MatMul, S
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..core.functions import BY_CLASS, T
-
-ATOMIC = ("MatrixSymbol", "Differential", "Transpose", "Inverse", "OneMatrix", "Identity",
-          "ZeroMatrix", "Softmax", "LogSoftmax", "LogSumExp", "DiagMatrix", "DiagonalOf")
+from ..core.nodes import Elementwise
 
 
 def matrix_precedence(e):
     """Precedence of a matrix node as printed: sums < products < powers < atoms."""
-    name = type(e).__name__
-    if name == "MatAdd":
+    if isinstance(e, MatAdd):
         return PRECEDENCE["Add"]
-    if name == "MatMul":
+    if isinstance(e, MatMul):
         c = e.args[0]
         if not getattr(c, "is_Matrix", True) and c.could_extract_minus_sign():
             return PRECEDENCE["Add"]
         return PRECEDENCE["Mul"]
-    if name == "HadamardProduct":
+    if isinstance(e, HadamardProduct):
         return PRECEDENCE["Mul"]
-    if name == "Elementwise":
-        from sympy.printing.precedence import precedence
+    if isinstance(e, Elementwise):
         body = e.body
         if body.is_Function and body.args == (T,):
             return PRECEDENCE["Func"]
@@ -68,7 +64,7 @@ class ElementwiseMixin:
         return super()._print_Symbol(e)
 
     def _fn_name(self, e):
-        return BY_CLASS.get(type(e).__name__, type(e).__name__)
+        return BY_CLASS.get(type(e), type(e).__name__)   # sinh(X) prints as sinh
 
     def _fn_call(self, name, arg):
         """How this printer writes name(arg)."""
@@ -85,7 +81,7 @@ class ElementwiseMixin:
 
 def split_term(t):
     """(scalar coefficient, matrix factors) of a term, as every printer splits it."""
-    if type(t).__name__ == "MatMul":
+    if isinstance(t, MatMul):
         if not t.args[0].is_Matrix:
             return t.args[0], t.args[1:]
         return S.One, t.args

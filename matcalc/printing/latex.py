@@ -1,6 +1,6 @@
 """The LaTeX printer: matrix expressions in textbook notation.
 
-Stage 4 (print). Consumes the trees of expr.py, produces LaTeX for an amsmath document
+Printing (stage 4). Consumes the trees of expr.py, produces LaTeX for an amsmath document
 (only amsmath and amssymb are needed). Products are juxtaposed (W X), Hadamard products
 use \\odot, transposes ^{\\top}; the transpose of an inverse prints as X^{-\\top}. An
 elementwise function prints from the table in functions.py (\\sigma\\left(Z\\right)); inside an
@@ -8,7 +8,9 @@ elementwise body, products of matrix-valued factors print with \\odot and powers
 powers X^{\\circ 2}, so that nothing reads as a matrix product or power. Grouping follows
 precedence (base.matrix_precedence), never the printed text. Unknown nodes raise NoRuleError.
 """
-from sympy import MatMul, S
+from sympy import (HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol, OneMatrix,
+                   S, Transpose)
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.core.sympify import _sympify
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -16,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from ..core.errors import NoRuleError
 from ..core.expr import transpose
 from ..core.functions import BY_CLASS, FUNCTIONS, T
+from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Softmax
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
@@ -27,8 +30,8 @@ LAYOUTS = ("denominator", "numerator")
 _GREEK = {"lam": "lambda"}
 
 # Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
-_SUPERSCRIPTABLE = ("MatrixSymbol", "Differential", "Identity", "Softmax", "LogSoftmax",
-                    "LogSumExp", "DiagMatrix", "DiagonalOf")
+_SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, LogSumExp,
+                    DiagMatrix, DiagonalOf)
 
 
 class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
@@ -70,12 +73,11 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _superscript_base(self, e):
         """e printed so that a superscript may follow it."""
-        name = type(e).__name__
-        if name in _SUPERSCRIPTABLE:
+        if isinstance(e, _SUPERSCRIPTABLE):
             return self._print(e)
-        if name == "Elementwise" and matrix_precedence(e) >= _FUNC:
+        if isinstance(e, Elementwise) and matrix_precedence(e) >= _FUNC:
             return self._print(e)   # a function call, \sigma\left(Z\right)
-        if name == "OneMatrix" and e.shape[0] != 1:
+        if isinstance(e, OneMatrix) and e.shape[0] != 1:
             return self._print(e)   # \mathbf{1}_{m\times n}; the row form already has ^{\top}
         return self._group(self._print(e))
 
@@ -114,7 +116,7 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_MatMul(self, e):
         c, mats = split_term(e)
-        if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
+        if len(mats) == 1 and not isinstance(mats[0], HadamardProduct):
             body = self._wrap(mats[0], _MUL, strict=True)
         else:
             body = " ".join(self._wrap(m, _MUL) for m in mats)
@@ -124,7 +126,7 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         out = []
         for i, t in enumerate(e.args):
             c, rest = split_term(t)
-            if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
+            if len(rest) == 1 and isinstance(rest[0], OneMatrix):
                 rest = ()   # c·1 beside other terms: the scalar c, broadcast
             if c.could_extract_minus_sign():
                 s = self._print_term(scaled_term(-c, rest))
@@ -143,18 +145,18 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         return r" \odot ".join(self._hadamard_factor(f) for f in e.args)
 
     def _hadamard_factor(self, f):
-        grouped = type(f).__name__ in ("MatMul", "MatAdd") or matrix_precedence(f) < _MUL
+        grouped = isinstance(f, (MatMul, MatAdd)) or matrix_precedence(f) < _MUL
         return self._group(self._print(f)) if grouped else self._print(f)
 
     def _print_Transpose(self, e):
         arg = e.arg
-        if type(arg).__name__ == "Inverse":
+        if isinstance(arg, Inverse):
             return self._superscript_base(arg.arg) + r"^{-\top}"
         return self._superscript_base(arg) + r"^{\top}"
 
     def _print_Inverse(self, e):
         arg = e.arg
-        if type(arg).__name__ == "Transpose":
+        if isinstance(arg, Transpose):
             return self._superscript_base(arg.arg) + r"^{-\top}"
         return self._superscript_base(arg) + "^{-1}"
 
@@ -242,10 +244,10 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
 
 # Table functions print from the table, not through LatexPrinter's own forms (e^{X} would
-# read as the matrix exponential): route each class name to _print_Function.
-for _name in BY_CLASS:
-    setattr(MatcalcLatexPrinter, "_print_" + _name, MatcalcLatexPrinter._print_Function)
-del _name
+# read as the matrix exponential): each class's _print_ method is _print_Function.
+for _cls in BY_CLASS:
+    setattr(MatcalcLatexPrinter, "_print_" + _cls.__name__, MatcalcLatexPrinter._print_Function)
+del _cls
 
 
 def latex(e, layout="denominator", names=None):

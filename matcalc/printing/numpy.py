@@ -1,6 +1,6 @@
-"""The NumPy printer: matrix expressions as NumPy source, and functions compiled from it.
+"""The NumPy printer: matrix expressions as NumPy source.
 
-Stage 4 (generate). Consumes the trees of expr.py, produces code that uses `np`: `@` for
+Printing (stage 4). Consumes the trees of expr.py, produces code that uses `np`: `@` for
 products, `.T`, broadcasting instead of all-ones matrices (W X + b 1ᵀ is `W @ X + b`, G 1 is
 `G.sum(axis=1, keepdims=True)`), `v * M` instead of diag(v) M, and max-shifted softmax,
 log-softmax and logsumexp helpers. Strict: a node without a rule raises NoRuleError, never
@@ -11,12 +11,11 @@ may have a loose form (`_loose_X`): an array that broadcasts to it (`b` for b 1�
 all-ones matrix). Sums and entrywise products combine loose forms, and the result is
 materialised (np.broadcast_to, np.full) only when no operand supplies the full shape.
 """
-import itertools
 import keyword
-import linecache
 from typing import NamedTuple
 
-from sympy import MatMul, MatrixSymbol, S, Symbol, preorder_traversal
+from sympy import Identity, OneMatrix, S
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.core.sympify import _sympify
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -24,11 +23,10 @@ from sympy.printing.pycode import PythonCodePrinter, _print_known_func
 
 from ..core.errors import NoRuleError
 from ..core.functions import BY_CLASS, FUNCTIONS, T
+from ..core.nodes import Elementwise
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
-from .text import text
 
-__all__ = ["MatcalcNumPyPrinter", "numpy_code", "numpy_function", "numpy_imports",
-           "numpy_helpers", "HELPERS"]
+__all__ = ["MatcalcNumPyPrinter", "numpy_code", "numpy_imports", "numpy_helpers", "HELPERS"]
 
 _ADD, _MUL = PRECEDENCE["Add"], PRECEDENCE["Mul"]
 _FUNC, _ATOM = PRECEDENCE["Func"], PRECEDENCE["Atom"]
@@ -102,9 +100,10 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _loose(self, e):
         """A _Code for e that may broadcast to e (see the module docstring)."""
-        method = getattr(self, "_loose_" + type(e).__name__, None)
-        if method is not None:
-            return method(e)
+        for cls in type(e).__mro__:      # _loose_<Class> over the MRO, as _print_<Class>
+            method = getattr(self, "_loose_" + cls.__name__, None)
+            if method is not None:
+                return method(e)
         return _Code(self._print(e), self._prec(e), tuple(e.shape))
 
     def _strict(self, e):
@@ -123,7 +122,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _prec(self, e):
         """Precedence of a node printed by _print_X (nodes without a loose form)."""
-        if type(e).__name__ == "Elementwise":
+        if isinstance(e, Elementwise):
             b = e.body
             if b.is_Pow and b.exp in (-1, -S.Half):
                 return _MUL   # printed as 1/x, 1/np.sqrt(x)
@@ -215,9 +214,9 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
     def _loose_HadamardProduct(self, e):
         num, den = [], []
         for f in e.args:   # f * g**-k prints as f / g**k
-            b = f.body if type(f).__name__ == "Elementwise" else None
+            b = f.body if isinstance(f, Elementwise) else None
             if b is not None and b.is_Pow and b.base == T and b.exp.is_negative:
-                g = f.arg if b.exp == -1 else type(f)(T ** -b.exp, f.arg)
+                g = f.arg if b.exp == -1 else Elementwise(T ** -b.exp, f.arg)
                 den.append(self._loose(g))
             else:
                 num.append(self._loose(f))
@@ -243,8 +242,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _loose_MatMul(self, e):
         c, mats = split_term(e)
-        mats = [m for m in mats if type(m).__name__ != "Identity"] or list(mats[:1])
-        if any(type(m).__name__ == "OneMatrix" for m in mats):
+        mats = [m for m in mats if not isinstance(m, Identity)] or list(mats[:1])
+        if any(isinstance(m, OneMatrix) for m in mats):
             return self._ones_product(c, mats, tuple(e.shape))
         if len(mats) == 1:
             return self._scale(c, self._loose(mats[0]))
@@ -256,7 +255,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         Items are matrices or ready _Codes."""
         pre, head, rest = [], None, []
         for it in items:
-            if type(it).__name__ == "DiagMatrix":
+            if isinstance(it, DiagMatrix):
                 v = self._diag_column(it)
                 if head is None:
                     pre.append(v)
@@ -285,7 +284,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _axis_sum(self, m, axis):
         """Column sums (axis 0, a row) or row sums (axis 1, a column) of one factor."""
-        if type(m).__name__ == "DiagMatrix":
+        if isinstance(m, DiagMatrix):
             v = self._diag_column(m)
             if axis == 1:
                 return v
@@ -299,7 +298,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
     def _ones_product(self, c, mats, shape):
         """A 1 B … with all-ones factors: L 1_{k×l} R = (L 1)(1ᵀ R), a column times a row;
         1ᵀ M 1 between two all-ones factors is the scalar sum(M)."""
-        at = [i for i, m in enumerate(mats) if type(m).__name__ == "OneMatrix"]
+        at = [i for i, m in enumerate(mats) if isinstance(m, OneMatrix)]
         parts = []
         for a, b in zip(at, at[1:]):
             mid = mats[a + 1:b]
@@ -397,7 +396,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         return super()._print_Pow(e, rational=rational)
 
 
-for _name in set(BY_CLASS) | {k for k in {**PythonCodePrinter._kf, **NumPyPrinter._kf}
+for _name in {c.__name__ for c in BY_CLASS} | {k for k in {**PythonCodePrinter._kf, **NumPyPrinter._kf}
                               if getattr(NumPyPrinter, "_print_" + k, None) is _print_known_func}:
     setattr(MatcalcNumPyPrinter, "_print_" + _name, MatcalcNumPyPrinter._print_known)
 del _name
@@ -452,87 +451,3 @@ def numpy_helpers(names):
     for n in sorted(names):
         visit(n)
     return "\n\n\n".join(HELPERS[n][0].rstrip() for n in order)
-
-
-_counter = itertools.count()
-
-
-def numpy_function(e, args, name="f"):
-    """(source, function): a NumPy function `name(*args)` that evaluates e.
-
-    `args` are the MatrixSymbols, differentials and scalar Symbols the function takes, in
-    order. Symbolic dimensions the code needs are read from the arguments' shapes at the top
-    of the function (`N = X.shape[1]`). The source is compiled as generated and registered in
-    linecache, so that tracebacks show its lines.
-
-    >>> from matcalc.core.expr import matrix, vector, matmul, add, ones
-    >>> W, X, b = matrix('W', 3, 4), matrix('X', 4, 'N'), vector('b', 3)
-    >>> src, f = numpy_function(add(matmul(W, X), matmul(b, ones(1, 'N'))), [W, X, b])
-    >>> import numpy as np
-    >>> f(np.ones((3, 4)), np.ones((4, 5)), np.ones((3, 1))).shape
-    (3, 5)
-    """
-    e = _sympify(e)
-    printer = MatcalcNumPyPrinter()
-    body = printer.doprint(e)
-    reserved = {"np", name} | set(HELPERS)
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(f"function name {name!r} is not a Python identifier")
-    names = []
-    for a in args:
-        if not isinstance(a, (MatrixSymbol, Symbol)) and type(a).__name__ != "Differential":
-            raise TypeError(f"{name}: argument {a!r} must be a MatrixSymbol, a differential "
-                            "or a Symbol")
-        n = MatcalcNumPyPrinter().doprint(a)
-        if n in reserved or n in names:
-            raise ValueError(f"{name}: argument name {n!r} is taken; rename it")
-        names.append(n)
-    given = set(args)
-    missing = sorted(_variables(e) - given, key=str)
-    if missing:
-        m = missing[0]
-        raise ValueError(f"{name}: the expression uses {text(m)} ({_dims(m)}), "
-                         f"which is not among the arguments ({', '.join(names)})")
-    dims = set()
-    for m in preorder_traversal(e):
-        if getattr(m, "is_Matrix", False):
-            for d in m.shape:
-                dims |= _sympify(d).free_symbols
-    missing = sorted(printer.symbols_printed - dims - given, key=str)
-    if missing:
-        raise ValueError(f"{name}: the expression uses the scalar {missing[0]}, which is not "
-                         f"among the arguments ({', '.join(names)})")
-    lines = []
-    for d in sorted((dims & printer.symbols_printed) - given, key=str):
-        src = next((f"{names[i]}.shape[{k}]" for i, a in enumerate(args)
-                    if a.is_Matrix for k in (0, 1) if a.shape[k] == d), None)
-        if src is None:
-            raise ValueError(f"{name}: cannot read the dimension {d} from the shapes of "
-                             f"{', '.join(names)}")
-        dname = printer.doprint(d)
-        if dname in names or dname in reserved:
-            raise ValueError(f"{name}: the dimension {d} has the name of an argument; "
-                             "rename one of them")
-        lines.append(f"    {dname} = {src}")
-    doc = f'    """{name}({", ".join(names)}) = {text(e)}"""'
-    func = "\n".join([f"def {name}({', '.join(names)}):", doc, *lines, f"    return {body}"])
-    blocks = ["\n".join(numpy_imports(printer))] if numpy_imports(printer) else []
-    if printer.helpers_used:
-        blocks.append(numpy_helpers(printer.helpers_used))
-    source = "\n\n\n".join(blocks + [func]) + "\n"
-    filename = f"<matcalc-numpy-{name}-{next(_counter)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {}
-    exec(compile(source, filename, "exec"), namespace)
-    return source, namespace[name]
-
-
-def _variables(e):
-    """The matrix variables of e: its MatrixSymbols and differentials dX (not X inside dX)."""
-    if isinstance(e, MatrixSymbol) or type(e).__name__ == "Differential":
-        return {e}
-    return set().union(*(_variables(a) for a in e.args))
-
-
-def _dims(m):
-    return "×".join(text(d) for d in m.shape)

@@ -1,14 +1,16 @@
 """The text printer: expressions in the syntax matcalc parses (NumPy-like: @, *, .T).
 
-Stage 0: it imports nothing of matcalc but the function table, so that expr.py can name
-operands in its errors. `parse(text(e))` gives back e: a printed result can be pasted back.
+Printing (stage 4). Consumes expressions, produces one line of text; `parse(text(e))` gives
+back e, so a printed result can be pasted back. Loading it makes error messages of the core
+name their operands in this syntax (core/errors.py, `show_operands_with`).
 """
-from sympy import MatMul, S
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from ..core.errors import show_operands_with
 from ..core.functions import T
+from ..core.nodes import Elementwise
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 _MUL = PRECEDENCE["Mul"]
@@ -34,7 +36,7 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
 
     def _print_MatMul(self, e):
         c, mats = split_term(e)
-        if len(mats) == 1 and type(mats[0]).__name__ != "HadamardProduct":
+        if len(mats) == 1 and not isinstance(mats[0], HadamardProduct):
             body = self._wrap(mats[0], _MUL, strict=True)
         else:
             body = " @ ".join(self._wrap(m, _MUL) for m in mats)
@@ -45,21 +47,21 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
         for f in e.args:   # f * 1/g prints as f / g
             k = _reciprocal_power(f)
             if k is not None:
-                den.append(f.arg if k == 1 else Elementwise_pow(f, k))
+                den.append(f.arg if k == 1 else Elementwise(T ** k, f.arg))
             else:
                 num.append(f)
         s = " * ".join(self._factor(f) for f in num) if num else "1"
         return s + "".join(" / " + self._wrap(f, _MUL, strict=False) for f in den)
 
     def _factor(self, f):
-        grouped = type(f).__name__ in ("MatMul", "MatAdd") or matrix_precedence(f) < _MUL
+        grouped = isinstance(f, (MatMul, MatAdd)) or matrix_precedence(f) < _MUL
         return f"({self._print(f)})" if grouped else self._print(f)
 
     def _print_MatAdd(self, e):
         out = []
         for i, t in enumerate(e.args):
             c, rest = split_term(t)
-            if len(rest) == 1 and type(rest[0]).__name__ == "OneMatrix":
+            if len(rest) == 1 and isinstance(rest[0], OneMatrix):
                 t = c   # c·1 beside other terms: the scalar c, broadcast
                 rest = ()
             if c.could_extract_minus_sign():
@@ -128,15 +130,11 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
 
 def _reciprocal_power(f):
     """k when f is the entrywise power g**(-k), else None."""
-    if type(f).__name__ == "Elementwise" and f.body.is_Pow and f.body.base == T:
+    if isinstance(f, Elementwise) and f.body.is_Pow and f.body.base == T:
         k = -f.body.exp
         if k.is_positive:
             return k
     return None
-
-
-def Elementwise_pow(f, k):
-    return type(f)(T ** k, f.arg)
 
 
 def text(e):
