@@ -1,0 +1,171 @@
+"""The random point: which matrices, sizes and scalars a proof needs, and values for them.
+
+Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes f, the variable X,
+the claimed gradient G and the user's assumptions (CONSTRAINTS by name, or functions of the
+sampled array); produces a _Problem (its matrices, dimension symbols, scalars, constraints and
+the square matrices shifted by n·I), sizes for its dimensions, random points drawn as floats
+or as exact Rationals, and the VerificationError that reports a failure at such a point.
+"""
+import numpy as np
+import sympy as sp
+from sympy import Determinant, Inverse, MatrixSymbol
+
+from ..core.errors import NotScalarError, ShapeError, VerificationError
+from ..core.expr import LogDet, is_matrix, shape
+from ..core.functions import T
+
+__all__ = ["CONSTRAINTS"]
+
+TRIES = 6      # points tried before giving up on a domain: signed first, then positive
+
+
+def _colsum1(a):
+    p = np.abs(a)
+    return p / p.sum(axis=0, keepdims=True)
+
+
+def _rowsum1(a):
+    p = np.abs(a)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+# Name → constraint on a sampled matrix. A constraint takes the sampled entries (a float array
+# in verify_numeric, an object array of Rationals in verify_exact) and returns them adjusted;
+# written with NumPy operations only, the same function serves both.
+CONSTRAINTS = {
+    "colsum1": _colsum1,     # each column a probability vector (positive, sums to 1)
+    "rowsum1": _rowsum1,     # each row a probability vector
+    "positive": np.abs,      # entries > 0, for log, sqrt …
+    "symmetric": lambda a: (a + a.T) / 2,
+}
+
+
+def _constraints(assumptions):
+    """[(name or callable, M), …] → {M: [constraint, …]}."""
+    if assumptions is None:
+        return {}
+    if isinstance(assumptions, tuple) and len(assumptions) == 2 and is_matrix(assumptions[1]):
+        assumptions = [assumptions]
+    out = {}
+    for item in assumptions:
+        try:
+            kind, M = item
+        except (TypeError, ValueError):
+            raise ValueError(f"an assumption is a pair (constraint, M), not {item!r}") from None
+        fn = CONSTRAINTS.get(kind) if isinstance(kind, str) else kind
+        if not callable(fn):
+            raise ValueError(f"unknown assumption {kind!r}; use one of "
+                             f"{', '.join(CONSTRAINTS)} or a function of the sampled array")
+        if not isinstance(M, MatrixSymbol):
+            raise ShapeError("an assumption constrains a matrix variable, not {0}", M)
+        out.setdefault(M, []).append(fn)
+    return out
+
+
+class _Problem:
+    """f, X, G and what the random point must respect: sizes, shifts, constraints."""
+
+    def __init__(self, f, wrt, claimed, assumptions):
+        _check_shapes(f, wrt, claimed)
+        self.f, self.wrt, self.G = f, wrt, claimed
+        self.constraints = _constraints(assumptions)
+        exprs = [self.f, wrt, claimed, *self.constraints]
+        self.matrices = sorted(set().union(*[sp.sympify(e).atoms(MatrixSymbol) for e in exprs]),
+                               key=lambda m: m.name)
+        self.dims, self.fixed, scalars = [], set(), set()
+        for e in exprs:
+            for node in sp.preorder_traversal(e):
+                if is_matrix(node):
+                    for d in node.shape:
+                        if d.is_Integer:
+                            self.fixed.add(int(d))
+                        for s in sorted(d.free_symbols, key=str):
+                            if s not in self.dims:
+                                self.dims.append(s)
+                elif isinstance(node, sp.Symbol):
+                    scalars.add(node)
+        self.scalars = sorted(scalars - set(self.dims) - {T}, key=str)
+        # Square matrices that are inverted or whose det is taken get + n·I: det > 0.
+        self.shifted = set()
+        for e in exprs:
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, (Inverse, Determinant, LogDet)):
+                    self.shifted |= {m for m in node.args[0].atoms(MatrixSymbol)
+                                     if m.shape[0] == m.shape[1]}
+
+    def sizes(self, candidates):
+        free = [c for c in candidates if c not in self.fixed]
+        return dict(zip(self.dims, free))
+
+    def sample(self, rng, sizes, exact, positive):
+        """{MatrixSymbol: array, scalar Symbol: value}, with constraints and shifts applied."""
+        out = {}
+        for m in self.matrices:
+            r, c = (int(sp.sympify(d).xreplace(sizes)) for d in m.shape)
+            a = _draw(rng, (r, c), exact, positive)
+            for fn in self.constraints.get(m, []):
+                a = fn(a)
+            if m in self.shifted:
+                a = a + np.diag([r] * r).astype(a.dtype)
+            out[m] = a
+        for s in self.scalars:
+            out[s] = _draw(rng, (), exact, positive or bool(s.is_positive))
+        return out
+
+
+def _find_point(p, rng, sizes, exact, value):
+    """A sample where value(sample) is a finite real number: signed first, then positive."""
+    for attempt in range(TRIES):
+        sample = p.sample(rng, sizes, exact, positive=attempt > 0)
+        if value(sample) is not None:
+            return sample
+    raise VerificationError(f"could not find a point where f = {{0}} is real and finite in "
+                            f"{TRIES} tries; constrain the inputs with "
+                            "assumptions=[(\"positive\", X)] or a function of your own", p.f)
+
+
+def _draw(rng, size, exact, positive):
+    """Uniform entries in (−1, 1), or (0.1, 1.1) where positive; nonzero rationals if exact."""
+    if not exact:
+        return rng.uniform(0.1, 1.1, size) if positive else rng.uniform(-1.0, 1.0, size)
+    q = 1009
+    lo, hi = (q // 10, q + q // 10) if positive else (1 - q, q - 1)
+    ks = rng.integers(lo, hi + 1, size or (1,))
+    ks[ks == 0] = 1
+    out = np.array([sp.Rational(int(k), q) for k in ks.ravel()], dtype=object)
+    return out.reshape(size) if size else out[0]
+
+
+def _check_shapes(f, wrt, claimed):
+    if not isinstance(wrt, MatrixSymbol):
+        raise ShapeError("wrt must be a matrix variable such as matrix('X', 3, 4), not {0}",
+                         wrt)
+    if is_matrix(f) and tuple(f.shape) != (1, 1):
+        raise NotScalarError("f = {0} is {0:dims}, not a scalar: a gradient needs a scalar "
+                             "function (take entry_sum, trace or norm of it)", f)
+    if tuple(shape(claimed)) != tuple(wrt.shape):
+        what = "is {1:dims}" if is_matrix(claimed) else "is a scalar"
+        raise ShapeError(f"claimed gradient {what} but {{0}} is {{0:dims}}; matcalc uses the "
+                         "denominator layout (∂f/∂{0} has the shape of {0})", wrt, claimed)
+
+
+def _sizes_used(sizes, wrt):
+    named = ", ".join(f"{d}={n}" for d, n in sizes.items())
+    r, c = (int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
+    return f"{named + '; ' if named else ''}{wrt.name} is {r}×{c}"
+
+
+def _fail(p, where, sizes, method, claimed, ref, abs_err, rel_err, tol):
+    """Raise the VerificationError: gradient, entry or direction, both values, errors.
+
+    `claimed` and `ref` are templates whose {0}, {1}, {2} are X, f and G (operands of the
+    error, shown in matcalc's syntax); the other parts are plain text.
+    """
+    sizes_used = _sizes_used(sizes, p.wrt).replace("{", "{{").replace("}", "}}")
+    raise VerificationError(
+        f"∂f/∂{{0}} is wrong {where} (sizes used: {sizes_used})\n"
+        "  f:         {1}\n"
+        f"  claimed:   {claimed}\n"
+        f"  reference: {ref}\n"
+        f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}, tolerance: {tol}\n"
+        f"  method:    {method}", p.wrt, p.f, p.G)
