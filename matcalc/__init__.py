@@ -1,26 +1,30 @@
 """matcalc: symbolic matrix calculus for neural networks.
 
-    text / Python ──► expr (SymPy MatrixExpr nodes, shapes checked)      parse.py, expr.py
-                        │
-                        ▼
-                  program  f := expr   (SSA; networks have many lines)    program.py
-                        │
-                  differential: df, linear in dX      (one rule per node)  differential.py
-                  trace moves: tr(Gᵀ L(dX)) = tr(Ḡᵀ dX) (one canonicaliser) adjoint.py
-                  reverse sweep over the program                           gradient.py
-                        │
-                  simplify: collect, assumptions                           simplify.py
-                        │
-          ┌─────────────┼──────────────┬────────────────┐
-        text          LaTeX          NumPy            verify (sympy.diff entrywise,
-      printing/      printing/      printing/          central differences)
+The data flows top to bottom; each folder imports only from the folders above it.
+
+    text / Python                        model spec (layers, activations, loss)
+         │                                    │
+    parse/     text → expression (ast whitelist, shapes inferred)
+    core/      expressions (nodes, canonical constructors), functions, programs, errors
+         │                                    │
+    calculus/  differential table → adjoint table (trace moves) → reverse sweep → simplify
+         │                                    │
+    nn/        model → network (forward program, parameters as data) → textbook backprop
+         │
+    printing/  text, LaTeX, NumPy (SymPy printers, class dispatch); reports
+    codegen/   NumPy functions and kernel modules
+    train/     data, trainer (SGD/Adam, checkpoints), the standalone script
+    verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof
+
+    api.py (grad, derive, train) and cli.py (matcalc …) on top.
 """
-from .api import Gradient, derive, grad, verify_backprop
+from .api import Gradient, Trained, derive, grad, train, verify_backprop
 from .codegen.kernels import compile
-from .nn.spec import mlp
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
-                     VerificationError)
+                          VerificationError)
+from .nn.spec import mlp
 from .verify import assert_gradient
 
-__all__ = ["grad", "Gradient", "derive", "mlp", "verify_backprop", "compile", "assert_gradient", "MatcalcError", "ShapeError", "ParseError",
-           "NoRuleError", "NotScalarError", "VerificationError"]
+__all__ = ["grad", "Gradient", "derive", "mlp", "verify_backprop", "compile", "train", "Trained",
+           "assert_gradient", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
+           "NotScalarError", "VerificationError"]

@@ -1,25 +1,35 @@
-"""The public entry point `grad`: text or expression in, proven and printable gradient out.
+"""The Python face of matcalc: `grad`, `derive`, `train`, wiring the stages together.
 
-Stage 6 (it sits below every other stage and wires them together): parse (if text) →
-program f := expr → reverse sweep → simplify under the declared assumptions → a Gradient
-that prints as text, LaTeX, derivation steps or NumPy, and proves itself (verify.py).
+API (stage 7, above every stage). grad: text or expression → parse → program f := expr →
+reverse sweep → simplify under the declared assumptions → a Gradient that prints as text,
+LaTeX, derivation steps or NumPy and proves itself (verify/). derive: model → textbook
+backprop. train: model → derivation, proof, kernels, data, the trainer (train/trainer.py),
+the same run the CLI and the standalone script make.
 """
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
-from .nn.backprop import derive as _derive
-from .core.errors import MatcalcError, NotScalarError, ShapeError
-from .core.expr import is_matrix, trace
-from .calculus.sweep import backward
-from .parse import parse, parse_assumption
-from .printing import latex as latex_printing
-from .codegen.function import numpy_function
-from .printing.text import text
-from .core.program import Program
+from . import verify as verify_module
 from .calculus.simplify import assumption, simplify
 from .calculus.steps import Derivation
-from . import verify as verify_module
+from .calculus.sweep import backward
+from .codegen.function import numpy_function
+from .codegen.kernels import compile as compile_kernels
+from .core.errors import MatcalcError, NotScalarError, ShapeError
+from .core.expr import is_matrix, trace
+from .core.program import Program
+from .nn.backprop import derive as _derive
+from .parse import parse, parse_assumption
+from .printing import latex as latex_printing
+from .printing.report import gradient_steps_text
+from .printing.text import text
+from .train import data as datasets
+from .train.trainer import DEFAULTS
+from .train.trainer import train as run_trainer
 
 
 @dataclass
@@ -40,7 +50,7 @@ class Gradient:
 
     def steps(self):
         """The derivation as text, line by line."""
-        return render_steps(self)
+        return gradient_steps_text(self)
 
     def numpy_source(self, name=None):
         return self._numpy(name)[0]
@@ -50,8 +60,7 @@ class Gradient:
         return self._numpy(name)[1]
 
     def _numpy(self, name):
-        return numpy_function(self.expr, self.arguments(),
-                                             name=name or f"grad_{self.wrt.name}")
+        return numpy_function(self.expr, self.arguments(), name=name or f"grad_{self.wrt.name}")
 
     def arguments(self):
         """The variables the gradient is a function of, in order of appearance in f."""
@@ -64,18 +73,18 @@ class Gradient:
     def verify(self, method="both", seed=0):
         """Prove the gradient; raises VerificationError with the offending entry if wrong."""
         verify_module.assert_gradient(self.f, self.wrt, self.expr, method=method,
-                                      assumptions=self._verify_assumptions(), seed=seed)
-
-    def _verify_assumptions(self):
-        kinds = {"ColumnsSumToOne": "colsum1", "RowsSumToOne": "rowsum1", "Symmetric": "symmetric"}
-        return [(kinds[type(a).__name__], a.var) for a in self.assumptions
-                if type(a).__name__ in kinds]
+                                      assumptions=constraints(self.assumptions), seed=seed)
 
     def __str__(self):
         return f"∂f/∂{text(self.wrt)} = {self.text()}"
 
     def _repr_latex_(self):
         return f"$\\frac{{\\partial f}}{{\\partial {latex_printing.latex(self.wrt)}}} = {self.latex()}$"
+
+
+def constraints(assumptions):
+    """The verifier's constraints for the simplifier's assumptions: [(name, variable)]."""
+    return [(a.constraint, a.var) for a in assumptions if a.constraint]
 
 
 def _is_dim(s, f):
@@ -144,34 +153,75 @@ def derive(model):
 
 def verify_backprop(b, method="numeric", seed=0):
     """Prove every gradient of a derived model against its loss (VerificationError if not)."""
-    kinds = {"ColumnsSumToOne": "colsum1", "RowsSumToOne": "rowsum1"}
-    assumptions = [(kinds[type(a).__name__], a.var) for a in b.assumptions]
     loss = b.loss()
     for p in b.params:
         verify_module.assert_gradient(loss, p, b.gradient(p), method=method,
-                                      assumptions=assumptions, seed=seed)
+                                      assumptions=constraints(b.assumptions), seed=seed)
 
 
-def render_steps(g):
-    """The derivation of a Gradient as text: differentials, trace moves, simplification."""
-    d = g.derivation
-    lines = [f"f = {text(g.f)}", "", "Differentials, one rule per node:"]
-    for s in d.of_kind("differential"):
-        lines.append(f"  d({text(s.before)}) = {text(s.after)}")
-        lines.append(f"      by {s.rule}")
-    for s in d.of_kind("result"):
-        lines += ["", f"df = {text(s.after)}"]
-    moves = d.of_kind("move")
-    if moves:
-        lines += ["", "Trace moves, tr(AB) = tr(BA), tr(Aᵀ) = tr(A), tr(Gᵀ(F ⊙ L)) = tr((G ⊙ F)ᵀ L):"]
-        lines += [f"  {text(s.before)} = {text(s.after)}" for s in moves]
-    simp = d.of_kind("simplify")
-    if simp:
-        lines += ["", "Simplify:"]
-        for s in simp:
-            lines.append(f"  {text(s.before)} = {text(s.after)}")
-            lines.append(f"      by {s.rule}")
-    lines += ["", f"df = tr(Gᵀ d{text(g.wrt)})  ⇒  {g}"]
-    if g.assumptions:
-        lines.append("given that " + "; ".join(str(a) for a in g.assumptions))
-    return "\n".join(lines)
+@dataclass
+class Trained:
+    """What `train` produced: the derivation, the kernels, the weights by name, the
+    per-epoch history, where they were saved, and a sentence saying so."""
+    backprop: object
+    kernels: object
+    params: dict
+    history: list
+    path: Path
+    note: str
+
+
+def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
+    """The Dataset `data` names, checked against the model: None for the embedded digits, a
+    folder of MNIST IDX files, a pair of .npy paths (X, y), or a Dataset. A one-output model
+    trains on the two classes `binary` (relabelled 0 and 1)."""
+    classes = 2 if model.sizes[-1] == 1 else model.sizes[-1]
+    if data is None:
+        ds = datasets.load_digits(seed=seed)
+    elif isinstance(data, datasets.Dataset):
+        ds = data
+    elif isinstance(data, (str, Path)):
+        ds = datasets.load_mnist(data)
+    else:
+        x_path, y_path = data
+        X, y, _ = datasets.read_arrays(x_path, y_path)
+        # checked whole, so that a bad label is named by its index in the user's file
+        datasets.check_inputs(X, y, model.sizes[0], None if model.sizes[-1] == 1 else classes,
+                              f"X file {x_path}")
+        ds = datasets.load_arrays(x_path, y_path, seed=seed)
+    if model.sizes[-1] == 1:
+        ds = ds.binary(*binary)
+    ds = ds.astype(np.dtype(dtype))
+    for X, y, name in ((ds.X_train, ds.y_train, "training data"),
+                       (ds.X_test, ds.y_test, "test data")):
+        datasets.check_inputs(X, y, model.sizes[0], classes, name=name)
+    return ds
+
+
+def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
+          batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], optimizer=DEFAULTS["optimizer"],
+          lam=None, seed=DEFAULTS["seed"], dtype=DEFAULTS["dtype"], binary=(3, 8), log=True,
+          names=None):
+    """Derive, prove and compile the model's backprop, then train it on `data` (see
+    load_data) and save the weights to `output` (.npz). `lam` is the L2 weight for a model
+    with a symbolic λ (default 1e-4); `names` spells the options for messages (--lr).
+
+    The output path and the options are checked before anything runs; a diverging run
+    stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
+    b = derive(model)
+    verify_backprop(b)
+    k = compile_kernels(b)
+    if lam is None:
+        lam = DEFAULTS["lam"] if model.l2 is True else float(model.l2 or 0.0)
+    ds = load_data(model, data, seed, binary, dtype)
+    axis = k.SAMPLE_AXIS
+    X, X_test = (np.ascontiguousarray(np.moveaxis(a, 0, axis)) for a in (ds.X_train, ds.X_test))
+    log = sys.stderr if log is True else log
+    if log is not None:
+        print(f"training {'-'.join(map(str, model.sizes))} on {ds.name}: {len(ds.y_train)} "
+              f"training and {len(ds.y_test)} test samples", file=log)
+    params, history, note = run_trainer(
+        k, X, ds.y_train, X_test, ds.y_test, output, epochs=epochs, batch_size=batch_size,
+        lr=lr, optimizer=optimizer, lam=lam, seed=seed, dtype=dtype, log=log, names=names)
+    return Trained(b, k, {p["name"]: v for p, v in zip(k.PARAMS, params)}, history,
+                   Path(output), note)

@@ -19,6 +19,7 @@ from .printing import report
 from .core.errors import MatcalcError
 from .parse import parse_shape
 from .printing.text import text
+from .train.trainer import DEFAULTS, TrainingError
 
 
 def _shapes(specs):
@@ -129,58 +130,24 @@ def cmd_report(args):
         print(f"wrote {out.with_suffix('.pdf')}")
 
 
-def _dataset(args, model):
-    """The data the flags name, checked against the model (DataError names what is wrong)."""
-    from .train import data
-    if args.data:
-        ds = data.load_arrays(args.data[0], args.data[1], seed=args.seed)
-    elif args.data_dir:
-        ds = data.load_mnist(args.data_dir)
-    else:
-        ds = data.load_digits(seed=args.seed)
-    if model.loss == "binary-cross-entropy" and model.sizes[-1] == 1:
-        a, b = (int(c) for c in args.binary.split(","))
-        ds = ds.binary(a, b)
-    ds = ds.astype(np.float32 if args.dtype == "float32" else np.float64)
-    classes = 2 if model.sizes[-1] == 1 else model.sizes[-1]
-    for X, y, name in ((ds.X_train, ds.y_train, "training data"),
-                       (ds.X_test, ds.y_test, "test data")):
-        data.check_inputs(X, y, model.sizes[0], classes, name=name)
-    return ds
-
-
 def cmd_train(args):
-    from .codegen.kernels import compile as compile_kernels
-    from .train.trainer import TrainingError, fit, init_params, save_weights
+    from .api import train
     model = _model(args)
-    ds = _dataset(args, model)
-    b = derive(model)
-    verify_backprop(b)
-    k = compile_kernels(b)
-    rows = model.layout == "rows"
-    Xtr, Xte = (ds.X_train, ds.X_test) if rows else (ds.X_train.T, ds.X_test.T)
-    out = Path(args.output)
-    if not out.parent.exists() or not os.access(out.parent, os.W_OK):
-        raise MatcalcError(f"cannot write the weights to {out}: {out.parent} is not a "
-                           "writable folder")
-    dtype = np.float32 if args.dtype == "float32" else np.float64
-    params = init_params(k, np.random.default_rng(args.seed), dtype)
-    lam = float(args.l2) if args.l2 not in (None, "lam") else (1e-4 if args.l2 == "lam" else 0.0)
-    print(f"training {'-'.join(map(str, model.sizes))} on {ds.name}: "
-          f"{len(ds.y_train)} training and {len(ds.y_test)} test samples", file=sys.stderr)
+    data = args.data or args.data_dir
+    lam = None if args.l2 in (None, "lam") else float(args.l2)
     try:
-        history = fit(k, params, Xtr, ds.y_train, Xte, ds.y_test, epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                      lam=lam, seed=args.seed)
-    except TrainingError as e:
-        save_weights(out, k, params)
-        raise MatcalcError(f"{e} Saved those weights to {out}.") from None
-    save_weights(out, k, params)
-    last = history[-1]
+        result = train(model, data, output=args.output, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                       lam=lam, seed=args.seed, dtype=args.dtype, binary=args.binary,
+                       names=TRAINING_FLAGS)
+    except KeyboardInterrupt as e:
+        print(f"matcalc: stopped: {e}", file=sys.stderr)
+        return 130
+    last = result.history[-1]
     print(f"test accuracy {100 * last['test']:.1f}% after {last['epoch']} epochs")
-    print(f"saved weights to {out}")
+    print(result.note)
     if args.plot:
-        _plot(history, args.plot)
+        _plot(result.history, args.plot)
 
 
 def _plot(history, path):
@@ -204,20 +171,25 @@ def _plot(history, path):
 
 
 def cmd_codegen(args):
-    from .train.script import script_source
-    b = derive(_model(args))
+    from .train.data import DIGITS_FILE
+    from .train.script import needs_other_data, script_source
+    model = _model(args)
+    b = derive(model)
     verify_backprop(b)
     out = Path(args.output)
+    other = needs_other_data(model)
     try:
         _atomic_write(out, script_source(b))
         digits = out.with_name("digits.csv.gz")
-        if not digits.exists():
-            from .train.data import DIGITS_FILE
+        if other is None and not digits.exists():
             digits.write_bytes(DIGITS_FILE.read_bytes())
     except OSError as e:
         raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
-    print(f"wrote {out} and {out.with_name('digits.csv.gz')}: run python {out} "
-          "(NumPy only; --data-dir DIR for MNIST)")
+    if other is None:
+        print(f"wrote {out} and {digits}: run python {out} (NumPy only; --data-dir DIR for "
+              "MNIST)")
+    else:
+        print(f"wrote {out}; {other}")
 
 
 def _atomic_write(path, content):
@@ -286,26 +258,39 @@ def build_parser():
     return p
 
 
+# How the trainer's options are spelled here, for its messages.
+TRAINING_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+                  "lam": "--l2", "optimizer": "--optimizer"}
+
+
+def _pair(text):
+    try:
+        a, b = (int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes two class labels such as 3,8, not {text!r}")
+    return a, b
+
+
 def _training_arguments(p):
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=DEFAULTS["optimizer"],
                    help="sgd (with momentum 0.9) or adam")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
     p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
                    help="your own arrays: X (N×features), labels (N,)")
     p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
-    p.add_argument("--binary", default="3,8",
-                   help="the two classes of a binary model's split (default 3,8)")
+    p.add_argument("--binary", type=_pair, default=(3, 8),
+                   help="the two classes of a one-output model's split (default 3,8)")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
-    except MatcalcError as e:
+        return args.run(args) or 0
+    except (MatcalcError, TrainingError) as e:
         print(f"matcalc: error: {e}", file=sys.stderr)
         return 2
     except RecursionError:
@@ -315,7 +300,6 @@ def main(argv=None):
         print(f"matcalc: internal error: {type(e).__name__}: {e} (please report this input)",
               file=sys.stderr)
         return 3
-    return 0
 
 
 if __name__ == "__main__":

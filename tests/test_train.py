@@ -12,7 +12,7 @@ from matcalc import derive, mlp
 from matcalc.cli import main
 from matcalc.codegen.kernels import compile
 from matcalc.train.data import load_digits
-from matcalc.train.trainer import TrainingError, fit, init_params, save_weights
+from matcalc.train.trainer import TrainingError, fit, init_params, save_weights, train
 
 DIGITS = load_digits()
 
@@ -20,8 +20,7 @@ DIGITS = load_digits()
 def _train(model, epochs=30, lr=0.1, optimizer="sgd", binary=None, seed=0, lam=0.0):
     ds = DIGITS.binary(*binary) if binary else DIGITS
     k = compile(derive(model))
-    rows = model.layout == "rows"
-    Xtr, Xte = (ds.X_train, ds.X_test) if rows else (ds.X_train.T, ds.X_test.T)
+    Xtr, Xte = (np.moveaxis(a, 0, k.SAMPLE_AXIS) for a in (ds.X_train, ds.X_test))
     params = init_params(k, np.random.default_rng(seed))
     h = fit(k, params, Xtr, ds.y_train, Xte, ds.y_test, epochs=epochs, lr=lr,
             optimizer=optimizer, lam=lam, log=None)
@@ -59,21 +58,44 @@ def test_every_seed_network_trains(name):
     assert h[-1]["test"] >= target, (name, h[-1])
 
 
-@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
-def test_nan_stops_training_and_keeps_the_last_good_weights():
-    k = compile(derive(mlp([64, 32, 10])))
-    params = init_params(k, np.random.default_rng(0))
-    X, Xt = DIGITS.X_train.T.copy(), DIGITS.X_test.T
-    seen = []
+class _Poisoned:
+    """Kernels whose loss turns NaN after `after` calls: a run that diverges mid-way."""
 
-    def poison(row, p):          # after epoch 2 the inputs turn to NaN
-        seen.append([q.copy() for q in p])
-        if row["epoch"] == 2:
-            X[...] = np.nan
-    with pytest.raises(TrainingError, match="in epoch 3; kept the weights of epoch 2"):
-        fit(k, params, X, DIGITS.y_train, Xt, DIGITS.y_test, epochs=5, log=None,
-            on_epoch=poison)
-    assert all(np.array_equal(a, b) for a, b in zip(params, seen[-1]))
+    def __init__(self, k, after):
+        self.k, self.after, self.calls = k, after, 0
+
+    def __getattr__(self, name):
+        return getattr(self.k, name)
+
+    def loss_and_gradients(self, *args):
+        self.calls += 1
+        L, grads = self.k.loss_and_gradients(*args)
+        return (np.nan if self.calls > self.after else L), grads
+
+
+def test_divergence_stops_training_and_saves_the_best_epoch(tmp_path):
+    k = compile(derive(mlp([64, 32, 10])))
+    X, Xt = DIGITS.X_train.T.copy(), DIGITS.X_test.T.copy()
+    steps = -(-len(DIGITS.y_train) // 32)               # batches per epoch
+    two = tmp_path / "two.npz"
+    train(k, X, DIGITS.y_train, Xt, DIGITS.y_test, two, epochs=2, log=None)
+    out = tmp_path / "w.npz"
+    with pytest.raises(TrainingError, match="diverged: the loss became nan in epoch 3") as e:
+        train(_Poisoned(k, 2 * steps + 5), X, DIGITS.y_train, Xt, DIGITS.y_test, out,
+              epochs=5, log=None)
+    assert "saved the weights of epoch 2" in str(e.value) and e.value.saved
+    saved, expected = np.load(out), np.load(two)
+    assert all(np.array_equal(saved[n], expected[n]) for n in expected.files)
+
+
+def test_divergence_before_an_epoch_never_replaces_a_file(tmp_path):
+    k = compile(derive(mlp([64, 32, 10])))
+    out = tmp_path / "w.npz"
+    out.write_bytes(b"precious")
+    with pytest.raises(TrainingError, match="nothing was written") as e:
+        train(_Poisoned(k, 3), DIGITS.X_train.T.copy(), DIGITS.y_train, DIGITS.X_test.T.copy(),
+              DIGITS.y_test, out, epochs=5, log=None)
+    assert not e.value.saved and out.read_bytes() == b"precious"
 
 
 def test_save_weights_is_atomic(tmp_path):
@@ -82,9 +104,16 @@ def test_save_weights_is_atomic(tmp_path):
     path = tmp_path / "w.npz"
     save_weights(path, k, params)
     saved = np.load(path)
-    assert sorted(saved.files) == sorted(k.PARAMS)
+    assert sorted(saved.files) == sorted(p["name"] for p in k.PARAMS)
     np.testing.assert_array_equal(saved["W1"], params[0])
     assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]      # no temporary left
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()       # the user's permissions
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_cli_train_on_embedded_digits(tmp_path, capsys):
@@ -124,7 +153,7 @@ def test_cli_train_bad_inputs(tmp_path, capsys):
     assert code == 2 and "NaN" in err
     code, err = _bad(tmp_path, capsys, "train", "--layers", "64,8,10", "--epochs", "1",
                      "-o", str(tmp_path / "missing" / "w.npz"))
-    assert code == 2 and "not a writable folder" in err
+    assert code == 2 and "does not exist" in err
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "train-images-idx3-ubyte").write_bytes(b"\0\0\x08\x03garbage")
     code, err = _bad(tmp_path, capsys, "train", "--layers", "784,8,10", "--data-dir",

@@ -54,10 +54,14 @@ def collect(e):
     return e
 
 
+# Each assumption names the constraint (verify/sample.py CONSTRAINTS) under which the
+# verifier draws its points, so that a proof respects what the simplifier used.
+
 @dataclass(frozen=True)
 class ColumnsSumToOne:
     """1ᵀ Y = 1ᵀ (each column of Y sums to 1), so 1_{k×m} Y = 1_{k×N}."""
     var: sp.MatrixSymbol
+    constraint = "colsum1"
 
     def __call__(self, e):
         if not isinstance(e, MatMul):
@@ -77,6 +81,7 @@ class ColumnsSumToOne:
 class RowsSumToOne:
     """Y 1 = 1 (each row of Y sums to 1), so Y 1_{n×k} = 1_{m×k}."""
     var: sp.MatrixSymbol
+    constraint = "rowsum1"
 
     def __call__(self, e):
         if not isinstance(e, MatMul):
@@ -96,6 +101,7 @@ class RowsSumToOne:
 class Symmetric:
     """Xᵀ = X."""
     var: sp.MatrixSymbol
+    constraint = "symmetric"
 
     def __call__(self, e):
         return self.var if isinstance(e, Transpose) and e.arg == self.var else e
@@ -109,6 +115,7 @@ class Equals:
     """lhs = rhs, used as a rewrite lhs → rhs."""
     lhs: sp.Basic
     rhs: sp.Basic
+    constraint = None
 
     def __call__(self, e):
         return self.rhs if e == self.lhs else e

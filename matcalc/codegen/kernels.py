@@ -1,53 +1,47 @@
 """Backprop program → NumPy kernel module: one line per formula, named like the math.
 
-Stage 4 (generate). Consumes the Backprop of a model (backprop.py); produces the source of a
-module with `predict(X, params…)` and `loss_and_gradients(X, Y, params…[, lam])`, each line
+Codegen (stage 5). Consumes the Backprop of a model (nn/backprop.py); produces the source of
+a module with `predict(X, params…)` and `loss_and_gradients(X, Y, params…[, lam])`, each line
 one assignment of the derivation (Z1, A1, delta2, dW2 …) printed by printing/numpy.py, the
-forward values computed once and reused by the backward lines, the loss written stably
-(log softmax, softplus) whatever the model wrote. `compile` writes the module to a real file
-(or registers it with linecache) so that tracebacks show the generated lines.
+forward values computed once and reused by the backward lines, the loss computed from the
+logits as the loss table writes it stably (log softmax, softplus). The module also carries
+the data a trainer needs: the parameter spec PARAMS, the sample axis, the sizes of input and
+output. `compile` loads it from a file named by its content's hash, so that tracebacks show
+the generated lines and the same kernels are written once.
 """
+import hashlib
 import importlib.util
-import itertools
-import linecache
+import os
 import tempfile
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.expr import Elementwise, Softmax, rebuild
 from ..printing.latex import latex
 from ..printing.numpy import MatcalcNumPyPrinter, numpy_helpers
 from ..printing.report import gradient_names
 from ..printing.text import text
-from ..calculus.simplify import NUMERIC, simplify
-
-
-def _stable_loss(b):
-    """The loss with the output activation inlined and rewritten stably (log S → logsoftmax)."""
-    outputs = {a.name: a.expr for a in b.forward
-               if isinstance(a.expr, (Softmax, Elementwise))}
-    loss = b.forward.assignments[-1]
-    inlined = rebuild(loss.expr, lambda x: outputs.get(x, x) if x in outputs else x)
-    stable = simplify(inlined, rules=NUMERIC)
-    return stable if stable != inlined else loss.expr
+from .function import dimension_lines, shape_symbols
 
 
 def _line(name, expr, printer):
     return f"    {name} = {printer.doprint(expr)}"
 
 
-def _dims_lines(b, printer, xname="X"):
+def _dims_lines(b, printer):
     """`N = X.shape[1]` and the layer sizes the printed code uses, read from the arguments."""
-    X, Y, params, lam = b.model.variables()
-    sources = [(X, xname)] + [(p, p.name) for p in params]
-    lines, done = [], set()
-    for sym in sorted(printer.symbols_printed, key=str):
-        for m, name in sources:
-            if sym in m.shape and sym not in done and not sym.is_Integer:
-                lines.append(f"    {printer.doprint(sym)} = {name}.shape[{m.shape.index(sym)}]")
-                done.add(sym)
-    return lines
+    net = b.network
+    sources = [(net.X, "X")] + [(p.symbol, p.symbol.name) for p in net.params]
+    return dimension_lines(printer, sources, shape_symbols([m for m, _ in sources]))
+
+
+def param_spec(b):
+    """The parameters as data for a trainer: name, layer, kind, concrete shape, init, fans."""
+    m, sub = b.model, b.model.concrete()
+    return tuple({"name": p.symbol.name, "layer": p.layer, "kind": p.kind,
+                  "shape": tuple(int(d.xreplace(sub)) for d in p.symbol.shape),
+                  "init": p.init, "fan_in": m.sizes[p.layer - 1], "fan_out": m.sizes[p.layer]}
+                 for p in b.network.params)
 
 
 def _doc(title, rows):
@@ -57,8 +51,8 @@ def _doc(title, rows):
 
 def kernel_source(b):
     """The kernel module of a Backprop (see the module docstring)."""
-    m = b.model
-    X, Y, params, lam = m.variables()
+    m, net = b.model, b.network
+    params = [p.symbol for p in net.params]
     pnames = [p.name for p in params]
     names = gradient_names(b)
     fwd = list(b.forward.assignments[:-1])
@@ -72,12 +66,11 @@ def kernel_source(b):
             *_dims_lines(b, p1), *pred_lines, f"    return {output.name}"]
 
     p2 = MatcalcNumPyPrinter()
-    loss = _stable_loss(b)
     body = [_line(a.name.name, a.expr, p2) for a in fwd]
-    body.append(_line("L", loss, p2))
+    body.append(_line("L", net.stable_loss, p2))
     body += [_line(a.name.name, a.expr, p2) for a in b.backward]
     grads = ", ".join(b.gradients[p].name for p in params)
-    args = ["X", "Y", *pnames] + (["lam"] if m.l2 else [])
+    args = ["X", "Y", *pnames] + (["lam"] if net.lam is not None else [])
     rows = ([f"{latex(a.name)} = {latex(a.expr)}" for a in fwd] +
             [f"L = {latex(b.forward.assignments[-1].expr)}"] +
             [f"{latex(a.name, names=names)} = {latex(a.expr, names=names)}"
@@ -96,13 +89,16 @@ def kernel_source(b):
         "", "Derived, simplified and proven by matcalc; each line implements the formula its",
         'docstring gives in LaTeX. Needs NumPy only."""',
         "import numpy as np", "",
-        f"PARAMS = {tuple(pnames)!r}",
-        f"SIZES = {tuple(m.sizes)!r}",
-        f"ACTIVATIONS = {tuple(m.activations)!r}",
-        f"OUTPUT = {m.output_activation!r}",
-        f"LOSS = {m.loss!r}",
-        f"LAYOUT = {m.layout!r}",
-        f"L2 = {bool(m.l2)!r}",
+        "# What a trainer reads: the parameters in the order the kernels take them, the axis",
+        "# of X that holds the samples, the sizes of a sample and of the output, whether",
+        "# loss_and_gradients takes the L2 weight lam.",
+        "PARAMS = (",
+        *[f"    {spec!r}," for spec in param_spec(b)],
+        ")",
+        f"SAMPLE_AXIS = {net.sample_axis}",
+        f"FEATURES = {m.sizes[0]}",
+        f"OUTPUTS = {m.sizes[-1]}",
+        f"L2 = {net.lam is not None!r}",
     ]
     blocks = ["\n".join(header)]
     if helpers:
@@ -122,25 +118,45 @@ class Kernels:
         return getattr(self.module, name)
 
 
-_counter = itertools.count()
+def _cache_dir():
+    """A folder of this user's for kernel modules: one file per distinct source."""
+    folder = Path(os.environ.get("MATCALC_CACHE") or
+                  Path(tempfile.gettempdir()) / f"matcalc-kernels-{os.getuid()}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def compile(b, path=None):
-    """Kernels of a Backprop; the module is written to `path` (or a temporary file).
+    """Kernels of a Backprop, loaded from `path`, or from a cache file named by the source's
+    hash (written once, atomically; MATCALC_CACHE sets the folder).
 
     >>> from matcalc import mlp, derive
     >>> k = compile(derive(mlp([4, 5, 3])))
-    >>> k.PARAMS
-    ('W1', 'b1', 'W2', 'b2')
+    >>> [p["name"] for p in k.PARAMS], k.SAMPLE_AXIS
+    (['W1', 'b1', 'W2', 'b2'], 1)
     """
     source = kernel_source(b)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     if path is None:
-        path = Path(tempfile.mkdtemp(prefix="matcalc-")) / f"kernels_{next(_counter)}.py"
-    path = Path(path)
-    path.write_text(source)
-    name = f"matcalc_kernels_{path.stem}_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, path)
+        path = _cache_dir() / f"kernels_{digest}.py"
+        if not (path.exists() and path.read_text() == source):
+            _write_atomically(path, source)
+    else:
+        path = Path(path)
+        _write_atomically(path, source)
+    spec = importlib.util.spec_from_file_location(f"matcalc_kernels_{digest}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    linecache.checkcache(str(path))
     return Kernels(source, module, path)
+
+
+def _write_atomically(path, text_):
+    """A temporary file beside path, then a rename: a reader never sees half a module."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text_)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

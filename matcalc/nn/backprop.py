@@ -1,7 +1,7 @@
 """Textbook backprop for a model: the forward program, and the δ recursion derived from it.
 
-Stage 3 (simplify). Consumes a Model (nn.py); runs the reverse sweep (gradient.py) with a δ
-named for each pre-activation Z_l and for the network output, and tidies each adjoint with
+Networks (stage 3). Consumes a Model (nn/spec.py) through its Network; runs the reverse sweep
+(calculus/sweep.py) with a δ named for each pre-activation Z_l, and tidies each adjoint with
 the textbook rules: forward values reused by name (σ(Z1) → A1), derivatives written through
 the activation (σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A), Hadamard products expanded where
 terms cancel (sigmoid + BCE: δ = A − Y), and the targets' assumption (one-hot: S − Y).
@@ -10,29 +10,16 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..core.expr import Elementwise, T, elementwise, rebuild
-from ..calculus.sweep import backward
-from ..printing.text import text
-from ..core.program import Assignment, Program
-from ..calculus.simplify import TEXTBOOK, ColumnsSumToOne, RowsSumToOne, simplify
+from ..calculus.simplify import TEXTBOOK, simplify
 from ..calculus.steps import Derivation
-
-
-@dataclass(frozen=True)
-class GradientName:
-    """The symbol ∂L/∂P is printed as; text dW1, LaTeX ∂L/∂W_1."""
-    param: sp.MatrixSymbol
+from ..calculus.sweep import backward
+from ..core.expr import Elementwise, T, elementwise, rebuild
+from ..core.program import Assignment, Program
 
 
 def grad_symbol(p):
     """dP, a matrix symbol of P's shape standing for ∂L/∂P."""
     return sp.MatrixSymbol(f"d{p.name}", *p.shape)
-
-
-def delta_symbol(name):
-    """δ for a named node: Z2 → delta2, S or A2 (an output without a Z) → delta_S."""
-    tail = name.name[1:] if name.name[0] == "Z" else "_" + name.name
-    return sp.MatrixSymbol(f"delta{tail}", *name.shape)
 
 
 def reuse_forward(program):
@@ -63,17 +50,11 @@ def through_outputs(program):
     return rule
 
 
-def target_assumptions(model, Y):
-    """One-hot targets: each column (rows layout: each row) of Y sums to 1."""
-    if model.loss in ("cross-entropy", "hinge"):
-        return (RowsSumToOne(Y),) if model.layout == "rows" else (ColumnsSumToOne(Y),)
-    return ()
-
-
 @dataclass
 class Backprop:
     """The forward program, the backward program (δ's then gradients), and how."""
     model: object
+    network: object             # the model's Network (nn/spec.py): parameters as data
     forward: Program
     backward: Program
     params: list
@@ -116,22 +97,18 @@ def derive(model):
     dW1 := 1/N*delta1 @ X.T
     db1 := 1/N*delta1 @ ones(N, 1)
     """
-    forward = model.forward()
-    X, Y, params, lam = model.variables()
-    assumptions = target_assumptions(model, Y)
-    rules = (reuse_forward(forward), through_outputs(forward)) + TEXTBOOK
+    net = model.network()
+    rules = (reuse_forward(net.forward), through_outputs(net.forward)) + TEXTBOOK
     derivation = Derivation()
 
     def tidy(e):
-        return simplify(e, rules=rules, assumptions=assumptions, derivation=derivation)
+        return simplify(e, rules=rules, assumptions=net.assumptions, derivation=derivation)
 
-    deltas = {}
-    for a in forward.assignments[:-1]:
-        if a.name.name.startswith("Z"):
-            deltas[a.name] = delta_symbol(a.name)
-    grads, _, emitted = backward(forward, params, derivation, deltas, tidy)
+    params = [p.symbol for p in net.params]
+    grads, _, emitted = backward(net.forward, params, derivation, net.deltas, tidy)
     gsyms = {p: grad_symbol(p) for p in params}
-    order = sorted(params, key=lambda p: (-int(p.name[1:]), p.name[0] != "W"))
-    emitted += [Assignment(gsyms[p], tidy(grads[p])) for p in order]
-    return Backprop(model, forward, Program(tuple(emitted)), params, gsyms, assumptions,
-                    derivation)
+    # Last layer first, each layer's weight before its bias: the order backprop computes them.
+    order = sorted(net.params, key=lambda p: (-p.layer, p.kind != "weight"))
+    emitted += [Assignment(gsyms[p.symbol], tidy(grads[p.symbol])) for p in order]
+    return Backprop(model, net, net.forward, Program(tuple(emitted)), params, gsyms,
+                    net.assumptions, derivation)

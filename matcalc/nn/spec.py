@@ -1,31 +1,49 @@
-"""Model spec → forward program: an MLP written with the public expr API only.
+"""Model spec → network: an MLP written with the public expr API only, described by data.
 
-Stage 1 (build). `mlp(...)` checks the spec and returns a Model; `Model.forward()` is the SSA
-program  Z1 := W1 X + b1 1ᵀ ; A1 := σ(Z1) ; … ; L := loss  with symbolic layer sizes
-(d0, d1, …, batch N), so that one derivation holds for every size and the verifier can prove
-it at small ones. `Model.sizes` keeps the concrete sizes for printing and code.
+Networks (stage 3). `mlp(...)` checks the spec and returns a Model; `Model.network()` is the
+forward SSA program  Z1 := W1 X + b1 1ᵀ ; A1 := σ(Z1) ; … ; L := loss  with symbolic layer
+sizes (d0, d1, …, batch N), together with what later stages need as data: the parameters
+(symbol, layer, kind, init), which names get a δ, the targets' assumption, and the axis of
+the samples. Samples as rows are the columns network transposed (nn/layout.py), so no other
+module branches on the layout. One derivation holds for every size; the verifier proves it
+at small ones, and `Model.concrete` gives the model's own sizes for printing and code.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
 from ..core.errors import MatcalcError
-from ..core.expr import (T, add, apply, elementwise, entry_sum, hadamard, matmul, matrix, norm,
-                   ones, softmax, sub, transpose)
+from ..core.expr import add, apply, matmul, matrix, norm, ones, softmax
 from ..core.program import Assignment, Program
+from .layout import to_rows
+from .losses import ALIASES, LOSSES
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
+LAYOUTS = {"columns": 1, "rows": 0}        # layout -> the axis of the samples in X
 
-# loss name -> (output activation, what the targets Y are, the smallest output width)
-LOSSES = {
-    "cross-entropy": ("softmax", "one-hot columns", 2),
-    "binary-cross-entropy": ("sigmoid", "0/1 labels", 1),
-    "squared-error": ("identity", "real targets", 1),
-    "hinge": ("identity", "one-hot columns", 2),
-}
-LOSS_ALIASES = {"ce": "cross-entropy", "softmax-cross-entropy": "cross-entropy",
-                "bce": "binary-cross-entropy", "mse": "squared-error", "svm": "hinge",
-                "multiclass-hinge": "hinge"}
+
+@dataclass(frozen=True)
+class Param:
+    """A trainable parameter: its symbol, its layer (1…L), its kind and how to initialise it."""
+    symbol: sp.MatrixSymbol
+    layer: int
+    kind: str                   # "weight" or "bias"
+    init: str                   # "he" (relu layers), "glorot", or "zeros"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A model as data: the forward program and what the later stages read from it."""
+    forward: Program
+    X: sp.MatrixSymbol
+    Y: sp.MatrixSymbol
+    params: tuple               # Param, in the order the kernels take them
+    lam: object                 # the L2 weight λ (a Symbol), or None
+    deltas: dict                # forward name -> the symbol its adjoint is named (δ)
+    assumptions: tuple          # rewrite rules the targets satisfy
+    sample_axis: int            # 1: samples are the columns of X; 0: the rows
+    stable_loss: object         # L from the logits, finite for any logits (generated code)
 
 
 @dataclass(frozen=True)
@@ -46,8 +64,13 @@ class Model:
         return len(self.sizes) - 1
 
     @property
+    def loss_row(self):
+        """The loss's row of nn/losses.py."""
+        return LOSSES[self.loss]
+
+    @property
     def output_activation(self):
-        return LOSSES[self.loss][0]
+        return self.loss_row.output
 
     def dims(self):
         """The symbolic layer sizes d0 … dL and the batch size N."""
@@ -66,71 +89,55 @@ class Model:
 
     def variables(self):
         """(X, Y, [W1, b1, W2, b2, …], lam) as symbols of the symbolic sizes."""
-        ds, n = self.dims()
-        rows = self.layout == "rows"
-        X = matrix("X", n, ds[0]) if rows else matrix("X", ds[0], n)
-        Y = matrix("Y", n, ds[-1]) if rows else matrix("Y", ds[-1], n)
-        params = []
-        for l in range(1, len(ds)):
-            W = matrix(f"W{l}", ds[l - 1], ds[l]) if rows else matrix(f"W{l}", ds[l], ds[l - 1])
-            params.append(W)
-            if self.bias:
-                params.append(matrix(f"b{l}", ds[l], 1))
-        lam = sp.Symbol("lam", positive=True) if self.l2 else None
-        return X, Y, params, lam
+        net = self.network()
+        return net.X, net.Y, [p.symbol for p in net.params], net.lam
 
     def weights(self):
-        return [p for p in self.variables()[2] if p.name.startswith("W")]
+        return [p.symbol for p in self.network().params if p.kind == "weight"]
 
-    def forward(self):
-        """The forward program, ending in the scalar loss L."""
-        X, Y, params, lam = self.variables()
+    def network(self):
+        """The Network: forward program ending in the scalar loss L, and its data."""
+        return _network(self)
+
+    def _columns(self):
+        """The network with samples as columns: Z_l = W_l A_{l-1} + b_l 1ᵀ."""
         ds, n = self.dims()
-        rows = self.layout == "rows"
-        out, a = [], X
+        X, Y = matrix("X", ds[0], n), matrix("Y", ds[-1], n)
+        lam = sp.Symbol("lam", positive=True) if self.l2 else None
+        params, deltas, out, a, Z = [], {}, [], X, None
         for l in range(1, len(ds)):
-            W = next(p for p in params if p.name == f"W{l}")
-            z = matmul(a, W) if rows else matmul(W, a)
+            act = self.activations[l - 1] if l < self.depth else self.output_activation
+            W = matrix(f"W{l}", ds[l], ds[l - 1])
+            params.append(Param(W, l, "weight", "he" if act == "relu" else "glorot"))
+            z = matmul(W, a)
             if self.bias:
-                b = next(p for p in params if p.name == f"b{l}")
-                z = add(z, matmul(ones(n, 1), transpose(b)) if rows else matmul(b, ones(1, n)))
+                b = matrix(f"b{l}", ds[l], 1)
+                params.append(Param(b, l, "bias", "zeros"))
+                z = add(z, matmul(b, ones(1, n)))
             Z = matrix(f"Z{l}", *z.shape)
             out.append(Assignment(Z, z))
-            act = self.activations[l - 1] if l < len(ds) - 1 else self.output_activation
+            deltas[Z] = matrix(f"delta{l}", *z.shape)
             if act == "identity":
                 a = Z
                 continue
-            name = {"softmax": "S"}.get(act, f"A{l}") if l == len(ds) - 1 else f"A{l}"
-            if act == "softmax":
-                value = softmax(Z, 1 if rows else 0)
-            else:
-                value = apply(act, Z)
-            A = matrix(name, *value.shape)
-            out.append(Assignment(A, value))
-            a = A
+            value = softmax(Z, 0) if act == "softmax" else apply(act, Z)
+            a = matrix("S" if act == "softmax" else f"A{l}", *value.shape)
+            out.append(Assignment(a, value))
         scale = sp.S.One / n if self.reduction == "mean" else sp.S.One
-        L = scale * self._loss(a, Y, n)
-        if self.l2:
-            L = L + lam / 2 * sp.Add(*[norm(W) ** 2 for W in self.weights()])
+        penalty = lam / 2 * sp.Add(*[norm(p.symbol) ** 2 for p in params
+                                     if p.kind == "weight"]) if self.l2 else sp.S.Zero
+        L = scale * self.loss_row.build(a, Y) + penalty
         out.append(Assignment(sp.Symbol("L"), L))
-        return Program(tuple(out))
+        rule = self.loss_row.assumption
+        return Network(Program(tuple(out)), X, Y, tuple(params), lam, deltas,
+                       (rule(Y),) if rule else (), LAYOUTS["columns"],
+                       scale * self.loss_row.stable(Z, Y) + penalty)
 
-    def _loss(self, out, Y, n):
-        """The loss summed over the batch, of the output activation `out`."""
-        if self.loss == "cross-entropy":
-            return -entry_sum(hadamard(Y, apply("log", out)))
-        if self.loss == "binary-cross-entropy":
-            return -entry_sum(add(hadamard(Y, apply("log", out)),
-                                  hadamard(sub(1, Y), elementwise(sp.log(1 - T), out))))
-        if self.loss == "squared-error":
-            return norm(sub(out, Y)) ** 2 / 2
-        # hinge: Σ_{j ≠ y} max(0, s_j − s_y + 1), the true score s_y picked by the one-hot Y
-        rows = self.layout == "rows"
-        c = out.shape[1] if rows else out.shape[0]
-        true = matmul(hadamard(Y, out), ones(c, c)) if rows else matmul(ones(c, c),
-                                                                        hadamard(Y, out))
-        margins = add(sub(out, true), 1)
-        return entry_sum(hadamard(apply("relu", margins), sub(1, Y)))
+
+@lru_cache(maxsize=64)
+def _network(model):
+    net = model._columns()
+    return to_rows(net) if model.layout == "rows" else net
 
 
 def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
@@ -154,18 +161,16 @@ def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
     for a in acts:
         if a not in ACTIVATIONS:
             raise MatcalcError(f"unknown activation {a!r}; choose one of {', '.join(ACTIVATIONS)}")
-    loss = LOSS_ALIASES.get(loss, loss)
+    loss = ALIASES.get(loss, loss)
     if loss not in LOSSES:
         raise MatcalcError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-    act, targets, least = LOSSES[loss]
-    if sizes[-1] < least:
-        raise MatcalcError(f"{loss} needs at least {least} output units ({act} output over "
-                           f"{targets}), but the last layer has {sizes[-1]}")
-    if loss == "binary-cross-entropy" and sizes[-1] != 1:
-        pass   # several independent sigmoid outputs are fine
+    row = LOSSES[loss]
+    if sizes[-1] < row.min_outputs:
+        raise MatcalcError(f"{loss} needs at least {row.min_outputs} output units ({row.output} "
+                           f"output over {row.targets}), but the last layer has {sizes[-1]}")
     if reduction not in ("mean", "sum"):
         raise MatcalcError(f"reduction must be 'mean' or 'sum', not {reduction!r}")
-    if layout not in ("columns", "rows"):
+    if layout not in LAYOUTS:
         raise MatcalcError(f"layout must be 'columns' (X is features×N) or 'rows' "
                            f"(X is N×features), not {layout!r}")
     if not isinstance(l2, (bool, int, float)) or (not isinstance(l2, bool) and l2 < 0):

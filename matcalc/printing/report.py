@@ -1,7 +1,7 @@
 """Programs, derivations and whole documents, in text and in LaTeX.
 
-Stage 4 (print). Consumes Programs (program.py), Derivations (steps.py) and the backprop of a
-model (backprop.py, read through its attributes); produces the text `matcalc derive` prints,
+Printing (stage 4). Consumes Programs (core/program.py), Derivations (calculus/steps.py),
+gradients and the backprop of a model (read through their attributes); produces the text `matcalc derive` prints,
 the amsmath `align*` blocks of `--format latex`, and the standalone document of `matcalc
 report`. Every formula goes through the text or LaTeX printer; nothing here edits their output.
 """
@@ -67,6 +67,31 @@ def steps_text(derivation):
             lines.append(f"{text(s.before)} := {text(s.after)}        [{s.rule}]")
         else:
             lines.append(f"  {text(s.before)}  →  {text(s.after)}        [{s.rule}]")
+    return "\n".join(lines)
+
+
+def gradient_steps_text(g):
+    """The derivation of a Gradient (api.py) as text: differentials, trace moves, simplification."""
+    d = g.derivation
+    lines = [f"f = {text(g.f)}", "", "Differentials, one rule per node:"]
+    for s in d.of_kind("differential"):
+        lines.append(f"  d({text(s.before)}) = {text(s.after)}")
+        lines.append(f"      by {s.rule}")
+    for s in d.of_kind("result"):
+        lines += ["", f"df = {text(s.after)}"]
+    moves = d.of_kind("move")
+    if moves:
+        lines += ["", "Trace moves, tr(AB) = tr(BA), tr(Aᵀ) = tr(A), tr(Gᵀ(F ⊙ L)) = tr((G ⊙ F)ᵀ L):"]
+        lines += [f"  {text(s.before)} = {text(s.after)}" for s in moves]
+    simp = d.of_kind("simplify")
+    if simp:
+        lines += ["", "Simplify:"]
+        for s in simp:
+            lines.append(f"  {text(s.before)} = {text(s.after)}")
+            lines.append(f"      by {s.rule}")
+    lines += ["", f"df = tr(Gᵀ d{text(g.wrt)})  ⇒  {g}"]
+    if g.assumptions:
+        lines.append("given that " + "; ".join(str(a) for a in g.assumptions))
     return "\n".join(lines)
 
 

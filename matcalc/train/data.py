@@ -1,10 +1,12 @@
 """Training data: the embedded digits set, an MNIST IDX reader, the user's .npy arrays.
 
-Stage 5 (train). Consumes files (the packaged digits.csv.gz, IDX files, .npy arrays) and
+Train (stage 6). Consumes files (the packaged digits.csv.gz, IDX files, .npy arrays) and
 produces a Dataset: float X of shape (samples, features) and int64 labels 0..K-1, split into
 train and test. Dataset.columns() gives matcalc's features×N layout; check_inputs is what a
 trainer calls before its first step. Every bad input raises DataError naming the file or
 array and what is wrong with it; the split is stratified and reproducible (stratified_split).
+The read_* and check functions return or check plain arrays with NumPy and the standard
+library only: the standalone script (train/script.py) includes them verbatim.
 """
 import gzip
 import zlib
@@ -100,20 +102,28 @@ class Dataset:
 
     def binary(self, a, b):
         """Only the samples of classes a and b, relabelled a → 0 and b → 1 (n_classes = 2)."""
-        if a == b or not all(isinstance(c, (int, np.integer)) and 0 <= c < self.n_classes
-                             for c in (a, b)):
-            raise DataError(f"binary({a!r}, {b!r}) on {self.name!r}: need two different "
-                            f"classes in 0..{self.n_classes - 1}")
-        keep_train = (self.y_train == a) | (self.y_train == b)
-        keep_test = (self.y_test == a) | (self.y_test == b)
-        return Dataset(self.X_train[keep_train], (self.y_train[keep_train] == b).astype(np.int64),
-                       self.X_test[keep_test], (self.y_test[keep_test] == b).astype(np.int64),
-                       2, f"{self.name} {a} vs {b}")
+        check_pair(a, b, self.n_classes, f"binary({a!r}, {b!r}) on {self.name!r}")
+        return Dataset(*two_classes(self.X_train, self.y_train, a, b),
+                       *two_classes(self.X_test, self.y_test, a, b), 2, f"{self.name} {a} vs {b}")
 
     def astype(self, dtype):
         """The same dataset with X cast to dtype (np.float32 halves memory); labels unchanged."""
         return Dataset(self.X_train.astype(dtype), self.y_train, self.X_test.astype(dtype),
                        self.y_test, self.n_classes, self.name)
+
+
+def check_pair(a, b, n_classes, what):
+    """Two different classes in 0..n_classes-1, or DataError saying so."""
+    if a == b or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and
+                         0 <= c < n_classes for c in (a, b)):
+        raise DataError(f"{what}: need two different classes in 0..{n_classes - 1}, "
+                        f"got {a!r} and {b!r}")
+
+
+def two_classes(X, y, a, b):
+    """(X, y) of the samples of classes a and b only, relabelled a → 0 and b → 1."""
+    keep = (y == a) | (y == b)
+    return X[keep], (y[keep] == b).astype(np.int64)
 
 
 def stratified_split(y, test_fraction=0.25, seed=0):
@@ -156,21 +166,11 @@ def _split(X, y, n_classes, name, test_fraction, seed):
     return Dataset(X[train], y[train], X[test], y[test], n_classes, name)
 
 
-def load_digits(test_fraction=0.25, seed=0, scale=True):
-    """The embedded 8×8 digits (UCI, as shipped by scikit-learn; CC BY 4.0, Alpaydin & Kaynak).
-
-    1,797 samples of 64 pixels valued 0..16 (divided by 16 when scale=True), labels 0..9,
-    split by stratified_split.
-
-    >>> ds = load_digits()
-    >>> ds
-    Dataset('digits': 10 classes, 64 features, 1346 train / 451 test, float64)
-    >>> float(ds.X_train.max())
-    1.0
-    """
-    source = str(DIGITS_FILE)
+def read_digits(source, scale=True):
+    """(X, y) of the digits file: 1,797 rows of 64 pixels 0..16 (then / 16 when scale) and a
+    label 0..9, checked."""
     try:
-        with DIGITS_FILE.open("rb") as raw, gzip.open(raw, "rt") as text:
+        with source.open("rb") as raw, gzip.open(raw, "rt") as text:
             table = np.loadtxt(text, delimiter=",", dtype=np.float64, ndmin=2)
     except (OSError, EOFError, zlib.error, ValueError) as e:
         raise DataError(f"cannot read the digits file {source}: {e}") from e
@@ -183,7 +183,23 @@ def load_digits(test_fraction=0.25, seed=0, scale=True):
             raise DataError(f"digits file {source}: {what} values must be integers 0..{top}; "
                             f"line {bad[0][0] + 1} has {values[tuple(bad[0])]}")
     X, y = table[:, :64], table[:, 64].astype(np.int64)
-    return _split(X / 16 if scale else X, y, 10, "digits", test_fraction, seed)
+    return (X / 16 if scale else X), y
+
+
+def load_digits(test_fraction=0.25, seed=0, scale=True):
+    """The embedded 8×8 digits (UCI, as shipped by scikit-learn; CC BY 4.0, Alpaydin & Kaynak).
+
+    1,797 samples of 64 pixels valued 0..16 (divided by 16 when scale=True), labels 0..9,
+    split by stratified_split.
+
+    >>> ds = load_digits()
+    >>> ds
+    Dataset('digits': 10 classes, 64 features, 1346 train / 451 test, float64)
+    >>> float(ds.X_train.max())
+    1.0
+    """
+    X, y = read_digits(DIGITS_FILE, scale)
+    return _split(X, y, 10, "digits", test_fraction, seed)
 
 
 def read_idx(path):
@@ -240,11 +256,9 @@ def _find(data_dir, base):
     return next((data_dir / n for n in names if (data_dir / n).is_file()), None), names
 
 
-def load_mnist(data_dir, scale=True):
-    """MNIST (or any set in its four IDX files) from data_dir; pixels / 255 when scale=True.
-
-    Images (n, rows, cols) are flattened to (n, rows·cols); labels must be 0..9.
-    """
+def read_mnist(data_dir, scale=True):
+    """(X_train, y_train, X_test, y_test) from the four MNIST IDX files in data_dir (plain or
+    gzipped); images (n, rows, cols) flattened to (n, rows·cols), pixels / 255 when scale."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataError(f"MNIST directory {data_dir} does not exist or is not a directory")
@@ -262,6 +276,8 @@ def load_mnist(data_dir, scale=True):
         if images.ndim != 3 or labels.ndim != 1:
             raise DataError(f"{ipath} must hold 3-D images (n, rows, cols) and {lpath} 1-D "
                             f"labels; got shapes {images.shape} and {labels.shape}")
+        if len(images) == 0:
+            raise DataError(f"{ipath} holds no images")
         if len(images) != len(labels):
             raise DataError(f"{ipath} holds {len(images)} images but {lpath} holds "
                             f"{len(labels)} labels")
@@ -273,7 +289,15 @@ def load_mnist(data_dir, scale=True):
     if parts[0].shape[1] != parts[2].shape[1]:
         raise DataError(f"train images in {data_dir} have {parts[0].shape[1]} pixels but test "
                         f"images have {parts[2].shape[1]}")
-    return Dataset(*parts, 10, "mnist")
+    return parts
+
+
+def load_mnist(data_dir, scale=True):
+    """MNIST (or any set in its four IDX files) from data_dir; pixels / 255 when scale=True.
+
+    Images (n, rows, cols) are flattened to (n, rows·cols); labels must be 0..9.
+    """
+    return Dataset(*read_mnist(data_dir, scale), 10, "mnist")
 
 
 def _load_npy(path, what):
@@ -287,12 +311,10 @@ def _load_npy(path, what):
     return array
 
 
-def load_arrays(x_path, y_path, test_fraction=0.25, seed=0):
-    """The user's own data: X (N × features, numeric) and y from .npy files, split stratified.
-
-    y holds integer labels 0..K-1, shape (N,) or (N, 1), or is one-hot of shape (N, K) with
-    K > 1; then n_classes = K, else the largest label + 1.
-    """
+def read_arrays(x_path, y_path):
+    """(X, y, n_classes) from the user's .npy files: X (N × features, numeric) and y integer
+    labels 0..K-1, shape (N,) or (N, 1), or one-hot of shape (N, K) with K > 1 (then
+    n_classes = K, else the largest label + 1)."""
     X, y = _load_npy(x_path, "X"), _load_npy(y_path, "y")
     if X.ndim != 2:
         raise DataError(f"X file {x_path}: X must be 2-D (samples × features), got shape "
@@ -321,7 +343,12 @@ def load_arrays(x_path, y_path, test_fraction=0.25, seed=0):
         raise DataError(f"y file {y_path} has {len(y)} labels but X file {x_path} has "
                         f"{len(X)} samples")
     y = _labels(y, f"y file {y_path}", n_classes)
-    n_classes = n_classes or int(y.max()) + 1
+    return X, y, n_classes or int(y.max()) + 1
+
+
+def load_arrays(x_path, y_path, test_fraction=0.25, seed=0):
+    """The user's own data (see read_arrays), split stratified into train and test."""
+    X, y, n_classes = read_arrays(x_path, y_path)
     return _split(X, y, n_classes, Path(x_path).stem, test_fraction, seed)
 
 

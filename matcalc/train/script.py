@@ -1,111 +1,163 @@
-"""The standalone training script: kernels, training loop and data loading in one file.
+"""The standalone training script: kernels, trainer and data loading in one NumPy-only file.
 
-Stage 5 (train). Consumes the Backprop of a model; produces the source of a script that needs
-NumPy alone. The kernels come from codegen.py; the training loop and the IDX reader are the
-functions of train.py and data.py, copied verbatim (inspect.getsource), so each exists once.
+Train (stage 6). Consumes the Backprop of a model; produces the source of a script that needs
+NumPy alone. The kernels come from codegen/kernels.py; the trainer (train/trainer.py, with
+its checks, divergence guard and atomic saving) and the data readers (train/data.py) are
+copied verbatim (inspect.getsource), so each exists once and the script keeps the same
+guarantees as `matcalc train`.
 """
 import inspect
 
-from . import data
-from . import trainer as train
 from ..codegen.kernels import kernel_source
+from . import data, trainer
 
+# Copied verbatim, in this order; the script's header imports what they use.
+TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options", "partial_path",
+                 "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
+                 "adam", "OPTIMIZERS", "evaluate", "Diverged", "fit", "save_weights", "train")
+DATA_PARTS = ("IDX_TYPES", "MNIST_FILES", "check_pair", "two_classes", "stratified_split",
+              "read_digits", "read_idx", "_find", "read_mnist", "_load_npy", "read_arrays",
+              "check_inputs", "_check_finite", "_labels")
+IMPORTS = ("argparse", "gzip", "math", "os", "sys", "time", "zlib")
+DIGITS_FEATURES = 64
 
-# The standalone script reuses these functions verbatim (inspect.getsource), so that the
-# training loop and the IDX reader exist once, in train.py and data.py.
-_TRAIN_PARTS = ("TrainingError", "init_params", "targets", "predictions", "batches", "sgd",
-                "adam", "evaluate", "fit", "save_weights")
-_DATA_PARTS = ("read_idx", "_find", "stratified_split")
-
-_SCRIPT_MAIN = '''
+_MAIN = '''
 class DataError(ValueError):
     """A data file that cannot be trained on; the message names it."""
 
 
-IDX_TYPES = {idx_types!r}
-MNIST_FILES = {mnist_files!r}
-DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits.csv.gz")
+DIGITS = Path(__file__).resolve().parent / "digits.csv.gz"
 
 
-def load(data_dir, seed):
-    """(X_train, y_train, X_test, y_test), samples as rows: MNIST from data_dir, else digits."""
-    if data_dir:
-        parts = []
-        for part in ("train", "test"):
-            images = read_idx(_find(Path(data_dir), MNIST_FILES[part + " images"])[0] or
-                              _missing(data_dir, part + " images"))
-            labels = read_idx(_find(Path(data_dir), MNIST_FILES[part + " labels"])[0] or
-                              _missing(data_dir, part + " labels"))
-            parts += [images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)]
-        return parts
-    if not os.path.exists(DIGITS):
+def load(args):
+    """(X_train, y_train, X_test, y_test, what), samples as rows, checked against the network."""
+    classes = 2 if OUTPUTS == 1 else OUTPUTS
+    if args.data:
+        X, y, _ = read_arrays(*args.data)
+        check_inputs(X, y, FEATURES, classes, f"X file {{args.data[0]}}")
+        train, test = stratified_split(y, 0.25, args.seed)
+        parts, what = [X[train], y[train], X[test], y[test]], args.data[0]
+    elif args.data_dir:
+        parts, what = read_mnist(args.data_dir), args.data_dir
+    elif FEATURES != {digits_features}:
+        raise DataError(f"this network takes {{FEATURES}} inputs but the embedded digits have "
+                        f"{digits_features}; pass --data-dir MNIST_DIR (28×28 = 784 pixels) or "
+                        f"--data X.npy y.npy")
+    elif not DIGITS.exists():
         raise DataError(f"{{DIGITS}} is missing: keep digits.csv.gz beside this script, or "
-                        "pass --data-dir with the MNIST IDX files")
-    table = np.loadtxt(DIGITS, delimiter=",")
-    X, y = table[:, :-1] / 16.0, table[:, -1].astype(np.int64)
-    train, test = stratified_split(y, 0.25, seed)
-    return X[train], y[train], X[test], y[test]
+                        "pass --data-dir with the MNIST IDX files or --data X.npy y.npy")
+    else:
+        X, y = read_digits(DIGITS)
+        train, test = stratified_split(y, 0.25, args.seed)
+        parts, what = [X[train], y[train], X[test], y[test]], "the embedded digits"
+    if OUTPUTS == 1:
+        a, b = args.binary
+        check_pair(a, b, int(max(parts[1].max(), parts[3].max())) + 1, "--binary")
+        parts = [*two_classes(*parts[:2], a, b), *two_classes(*parts[2:], a, b)]
+    for X, y, name in ((parts[0], parts[1], "training data"), (parts[2], parts[3], "test data")):
+        check_inputs(X, y, FEATURES, classes, name)
+    return (*parts, what)
 
 
-def _missing(data_dir, role):
-    raise DataError(f"no {{role}} file ({{MNIST_FILES[role]}}[.gz]) in {{data_dir}}")
+def _pair(text):
+    try:
+        a, b = (int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes two class labels such as 3,8, not {{text!r}}")
+    return a, b
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
+    p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
+                   help="your own arrays: X (N×features), labels (N,)")
+    p.add_argument("--binary", type=_pair, default=(3, 8),
+                   help="the two classes a one-output network is trained on")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"])
     p.add_argument("--lam", type=float, default={lam}, help="the L2 weight λ")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
     p.add_argument("-o", "--output", default="weights.npz")
     args = p.parse_args(argv)
     k = sys.modules[__name__]
+    names = {{"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+             "lam": "--lam", "optimizer": "--optimizer"}}
     try:
-        X, y, X_test, y_test = load(args.data_dir, args.seed)
-    except (DataError, OSError) as e:
-        sys.exit(f"error: {{e}}")
-    if X.shape[1] != SIZES[0]:
-        sys.exit(f"error: the data has {{X.shape[1]}} features per sample but the network's "
-                 f"first layer expects {{SIZES[0]}}")
+        check_options(args.epochs, args.batch_size, args.lr, args.lam, args.optimizer, names)
+        check_output(args.output)
+        X, y, X_test, y_test, what = load(args)
+    except (TrainingError, DataError, OSError) as e:
+        print(f"error: {{e}}", file=sys.stderr)
+        return 2
     dtype = np.dtype(args.dtype)
-    if LAYOUT == "columns":
-        X, X_test = X.T, X_test.T
-    X, X_test = np.ascontiguousarray(X, dtype), np.ascontiguousarray(X_test, dtype)
-    params = init_params(k, np.random.default_rng(args.seed), dtype)
+    X, X_test = (np.ascontiguousarray(np.moveaxis(a.astype(dtype), 0, SAMPLE_AXIS))
+                 for a in (X, X_test))
+    print(f"training on {{what}}: {{len(y)}} training and {{len(y_test)}} test samples",
+          file=sys.stderr)
     try:
-        fit(k, params, X, y, X_test, y_test, epochs=args.epochs, batch_size=args.batch_size,
-            lr=args.lr, optimizer=args.optimizer, lam=args.lam, seed=args.seed)
-    finally:
-        save_weights(args.output, k, params)
-        print(f"saved weights to {{args.output}}")
+        _, history, note = train(k, X, y, X_test, y_test, args.output, epochs=args.epochs,
+                                 batch_size=args.batch_size, lr=args.lr,
+                                 optimizer=args.optimizer, lam=args.lam, seed=args.seed,
+                                 dtype=args.dtype, names=names)
+    except TrainingError as e:
+        print(f"error: {{e}}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"stopped: {{e}}", file=sys.stderr)
+        return 130
+    print(f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{history[-1]['epoch']}} "
+          f"epochs; {{note}}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
 '''
+
+
+def needs_other_data(model):
+    """What to pass instead of the embedded digits, or None when they fit the model."""
+    if model.sizes[0] == DIGITS_FEATURES:
+        return None
+    return (f"this network takes {model.sizes[0]} inputs but the embedded digits have "
+            f"{DIGITS_FEATURES}: train it with --data-dir MNIST_DIR (28×28 = 784 pixels) or "
+            "--data X.npy y.npy")
 
 
 def script_source(b):
     """A single file that trains the network with NumPy alone (see `matcalc codegen`)."""
     kernels = kernel_source(b)
     doc, rest = kernels.split('"""', 2)[1:]
+    data_line = ("Without --data-dir or --data it trains on digits.csv.gz beside it (UCI "
+                 "optical digits, CC BY 4.0)." if needs_other_data(b.model) is None else
+                 "It needs --data-dir (MNIST IDX files) or --data X.npy y.npy: "
+                 f"the network takes {b.model.sizes[0]} inputs.")
     head = ('"""Train a ' + "-".join(map(str, b.model.sizes)) + " network with NumPy alone "
-            "(generated by matcalc).\n\nUsage: python THIS_FILE [--data-dir MNIST_DIR] "
-            "[--epochs 30] [--optimizer sgd|adam] …\nWithout --data-dir it trains on "
-            "digits.csv.gz beside it (UCI optical digits, CC BY 4.0).\n\n" + doc.strip() +
-            '\n"""\nimport argparse\nimport os\nimport sys\nimport tempfile\nimport time\n'
-            'from pathlib import Path\n')
-    parts = [head + rest.lstrip("\n").replace("import numpy as np\n", "import numpy as np\n", 1)]
-    parts.append("# ---- training (from matcalc/train.py)")
-    parts += [inspect.getsource(getattr(train, n)) for n in _TRAIN_PARTS]
-    parts.append('OPTIMIZERS = {"sgd": sgd, "adam": adam}')
-    parts.append("# ---- data (from matcalc/data.py)")
-    parts += [inspect.getsource(getattr(data, n)) for n in _DATA_PARTS]
-    lam = 1e-4 if b.model.l2 is True else float(b.model.l2 or 0.0)
-    parts.append(_SCRIPT_MAIN.format(idx_types=data.IDX_TYPES, mnist_files=data.MNIST_FILES,
-                                     lam=lam))
+            "(generated by matcalc).\n\nUsage: python THIS_FILE [--data-dir MNIST_DIR | --data "
+            "X.npy y.npy] [--epochs 30] [--optimizer sgd|adam] …\n" + data_line + "\nExit "
+            "codes: 0 trained, 2 bad input or a diverging run, 130 interrupted (Ctrl-C).\n\n"
+            + doc.strip() + '\n"""\n' + "".join(f"import {m}\n" for m in IMPORTS) +
+            "from pathlib import Path\n")
+    parts = [head + rest.lstrip("\n")]
+    parts.append("# ---- training (from matcalc/train/trainer.py)")
+    parts += [_source(trainer, n) for n in TRAINER_PARTS]
+    parts.append("# ---- data (from matcalc/train/data.py)")
+    parts += [_source(data, n) for n in DATA_PARTS]
+    lam = trainer.DEFAULTS["lam"] if b.model.l2 is True else float(b.model.l2 or 0.0)
+    parts.append(_MAIN.format(lam=lam, digits_features=DIGITS_FEATURES))
     return "\n\n".join(p.rstrip() + "\n" for p in parts)
+
+
+def _source(module, name):
+    """The source of a function or class, or `NAME = value` for a constant."""
+    value = getattr(module, name)
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return inspect.getsource(value)
+    if isinstance(value, dict) and all(inspect.isfunction(v) for v in value.values()):
+        return f"{name} = {{" + ", ".join(f"{k!r}: {v.__name__}" for k, v in value.items()) + "}"
+    return f"{name} = {value!r}"

@@ -1,56 +1,118 @@
 """Minibatch training over generated kernels: init, SGD with momentum or Adam, metrics, saving.
 
-Stage 5 (train). Consumes a kernel module (codegen.py: PARAMS, SIZES, predict,
-loss_and_gradients …) and arrays in matcalc's layout; produces trained weights, a history of
-per-epoch loss and accuracy, and an .npz written atomically. The functions below use NumPy
-only: the standalone script that `matcalc codegen` writes includes their source verbatim.
+Train (stage 6). Consumes a kernel module (codegen/kernels.py: PARAMS, SAMPLE_AXIS, OUTPUTS,
+L2, predict, loss_and_gradients) and arrays in the kernels' layout; `train` checks the
+options and the output path, initialises, fits, and saves the weights (.npz, atomically),
+guarding against divergence and Ctrl-C so that a run never loses or corrupts work. The
+functions below use NumPy and the standard library only: the standalone script that
+`matcalc codegen` writes includes their source verbatim, so both share one trainer.
 """
+import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
+# The one place for training defaults: the CLI, the Python API and the script read them here.
+DEFAULTS = {"epochs": 30, "batch_size": 32, "lr": 0.1, "optimizer": "sgd", "lam": 1e-4,
+            "seed": 0, "dtype": "float64"}
+DIVERGENCE = 1e3     # a step loss this many times its start (or a non-finite one) diverged
+
 
 class TrainingError(ValueError):
-    """Training cannot go on (the loss became NaN or Inf); the last good weights are kept."""
+    """Training cannot start or go on; the message says why and what was kept."""
+
+
+def check_options(epochs, batch_size, lr, lam, optimizer, names=None):
+    """Refuse options that cannot train, before anything is written. `names` maps each
+    option to how the user spelled it (--lr for the command line)."""
+    name = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "lam": "lam",
+            "optimizer": "optimizer", **(names or {})}
+    for key, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise TrainingError(f"{name[key]} must be a positive integer, not {value!r}")
+    for key, value in (("lr", lr), ("lam", lam)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or \
+                not math.isfinite(value) or value < 0:
+            raise TrainingError(f"{name[key]} must be a finite number ≥ 0, not {value!r}")
+    if optimizer not in OPTIMIZERS:
+        raise TrainingError(f"{name['optimizer']} must be one of {', '.join(OPTIMIZERS)}, "
+                            f"not {optimizer!r}")
+
+
+def partial_path(path):
+    """Where `save_weights` writes before renaming: fixed, so that the next run finds a
+    leftover of a killed save and removes it."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(head, f".{tail}.partial")
+
+
+def check_output(path):
+    """Refuse an output path that cannot be written, before training; clear a leftover."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise TrainingError(f"the output {path} is a folder; give a file name such as "
+                            f"{os.path.join(path, 'weights.npz')}")
+    if not os.path.isdir(folder):
+        raise TrainingError(f"cannot write the weights to {path}: the folder {folder} does "
+                            "not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or \
+            (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise TrainingError(f"cannot write the weights to {path}: no permission to write "
+                            f"in {folder}")
+    leftover = partial_path(path)
+    if os.path.exists(leftover):
+        os.unlink(leftover)
+
+
+def check_memory(k, dtype, batch_size):
+    """Refuse a network whose training would not fit in the memory available now: the
+    parameters about six times over (gradients, optimizer state, kept epochs) and a batch's
+    activations a few times."""
+    size = np.dtype(dtype).itemsize
+    params = sum(int(np.prod(p["shape"], dtype=object)) for p in k.PARAMS)
+    widths = sum(p["shape"][0] + p["shape"][1] for p in k.PARAMS if p["kind"] == "weight")
+    need = size * (6 * params + 4 * batch_size * widths)
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):     # not on this system: do not guess
+        return
+    if need > free:
+        raise TrainingError(f"training this network needs about {need / 2**30:.1f} GiB "
+                            f"({params:,} parameters in {np.dtype(dtype).name}), but only "
+                            f"{free / 2**30:.1f} GiB of memory is available")
 
 
 def init_params(k, rng, dtype=np.float64):
     """Weights by the layer's activation: He (relu) or Xavier/Glorot; biases zero."""
     params = []
-    for name in k.PARAMS:
-        layer = int(name[1:])
-        fan_in, fan_out = k.SIZES[layer - 1], k.SIZES[layer]
-        rows = k.LAYOUT == "rows"
-        if name.startswith("W"):
-            act = k.ACTIVATIONS[layer - 1] if layer - 1 < len(k.ACTIVATIONS) else k.OUTPUT
-            scale = np.sqrt(2.0 / fan_in) if act == "relu" else np.sqrt(2.0 / (fan_in + fan_out))
-            shape = (fan_in, fan_out) if rows else (fan_out, fan_in)
-            params.append((rng.standard_normal(shape) * scale).astype(dtype))
-        else:
-            params.append(np.zeros((fan_out, 1), dtype=dtype))
+    for p in k.PARAMS:
+        if p["init"] == "zeros":
+            params.append(np.zeros(p["shape"], dtype=dtype))
+            continue
+        scale = np.sqrt(2.0 / (p["fan_in"] if p["init"] == "he" else p["fan_in"] + p["fan_out"]))
+        params.append((rng.standard_normal(p["shape"]) * scale).astype(dtype))
     return params
 
 
 def targets(k, y, dtype=np.float64):
-    """Labels → the target matrix Y: one-hot per sample, or 0/1 for one sigmoid output."""
-    n_out = k.SIZES[-1]
-    if k.LOSS == "binary-cross-entropy" and n_out == 1:
+    """Labels → the target matrix Y along the kernels' sample axis: one-hot columns, or the
+    0/1 labels themselves for a single output."""
+    if k.OUTPUTS == 1:
         Y = y.reshape(1, -1).astype(dtype)
     else:
-        Y = np.zeros((n_out, y.size), dtype=dtype)
+        Y = np.zeros((k.OUTPUTS, y.size), dtype=dtype)
         Y[y, np.arange(y.size)] = 1
-    return Y.T if k.LAYOUT == "rows" else Y
+    return np.ascontiguousarray(np.moveaxis(Y, 1, k.SAMPLE_AXIS))
 
 
 def predictions(k, out):
-    """Predicted labels from the network output (argmax, or threshold ½ for one sigmoid)."""
-    if k.LAYOUT == "rows":
-        out = out.T
+    """Predicted labels from the network output: the arg-max, or output > ½ for one output."""
+    out = np.moveaxis(out, k.SAMPLE_AXIS, 1)
     if out.shape[0] == 1:
-        return (out[0] > (0.5 if k.OUTPUT == "sigmoid" else 0.0)).astype(np.int64)
+        return (out[0] > 0.5).astype(np.int64)
     return out.argmax(axis=0)
 
 
@@ -91,41 +153,46 @@ OPTIMIZERS = {"sgd": sgd, "adam": adam}
 
 def evaluate(k, params, X, y, batch=4096):
     """Accuracy of the predictions on (X, y), in chunks to bound memory."""
-    rows = k.LAYOUT == "rows"
-    n = X.shape[0] if rows else X.shape[1]
+    n = X.shape[k.SAMPLE_AXIS]
     correct = 0
     for i in range(0, n, batch):
-        Xb = X[i:i + batch] if rows else X[:, i:i + batch]
+        Xb = np.take(X, np.arange(i, min(i + batch, n)), axis=k.SAMPLE_AXIS)
         correct += int((predictions(k, k.predict(Xb, *params)) == y[i:i + batch]).sum())
     return correct / max(n, 1)
 
 
-def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=64, lr=0.1,
+class Diverged(Exception):
+    """Raised inside `fit` when a step's loss or gradients leave the finite range."""
+
+
+def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
         optimizer="sgd", lam=0.0, seed=0, log=True, on_epoch=None):
-    """Train params in place; returns the per-epoch history. Stops on NaN/Inf with the
-    weights of the last good epoch restored (TrainingError). `log`: True for stderr, a
-    file, or None for silence."""
+    """Train params in place; returns the per-epoch history.
+
+    Every step's loss and gradients are checked: a non-finite value, or a loss DIVERGENCE
+    times its start, raises Diverged with the step. `log`: True for stderr, a file, or None.
+    `on_epoch(row, params)` is called after each completed epoch."""
     log = sys.stderr if log is True else log
     rng = np.random.default_rng(seed)
     step, state = OPTIMIZERS[optimizer], {}
-    rows = k.LAYOUT == "rows"
-    n = X.shape[0] if rows else X.shape[1]
+    axis = k.SAMPLE_AXIS
+    n = X.shape[axis]
     Y = targets(k, y, X.dtype)
     extra = (lam,) if k.L2 else ()
-    history = []
+    history, start = [], None
     for epoch in range(1, epochs + 1):
-        t0, good = time.perf_counter(), [p.copy() for p in params]
-        total = 0.0
+        t0, total = time.perf_counter(), 0.0
         for idx in batches(n, batch_size, rng):
-            Xb, Yb = (X[idx], Y[idx]) if rows else (X[:, idx], Y[:, idx])
+            Xb, Yb = np.take(X, idx, axis=axis), np.take(Y, idx, axis=axis)
             loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra)
-            if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads):
-                for p, g0 in zip(params, good):
-                    p[...] = g0
-                raise TrainingError(f"the loss became {loss} in epoch {epoch}; kept the "
-                                    f"weights of epoch {epoch - 1}. Try a smaller learning "
-                                    f"rate than {lr}.")
-            total += float(loss) * len(idx)
+            loss = float(loss)
+            start = abs(loss) if start is None else start
+            # one sum per gradient: NaN or Inf anywhere makes it non-finite
+            if not (math.isfinite(loss) and all(np.isfinite(g.sum()) for g in grads)) or \
+                    abs(loss) > DIVERGENCE * max(start, 1e-3):
+                raise Diverged(f"the loss became {loss:.4g} in epoch {epoch} (it started at "
+                               f"{start:.4g})")
+            total += loss * len(idx)
             step(params, grads, state, lr)
         row = {"epoch": epoch, "loss": total / n, "train": evaluate(k, params, X, y),
                "test": evaluate(k, params, X_test, y_test), "seconds": time.perf_counter() - t0}
@@ -140,15 +207,61 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=64, lr=0.1,
 
 
 def save_weights(path, k, params):
-    """Write the weights to an .npz atomically: a temporary file, then a rename."""
+    """Write the weights to an .npz atomically: a fixed partial file, then a rename. The file
+    gets the user's normal permissions (umask), as any file they write."""
     path = os.path.abspath(path)
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".weights-", suffix=".npz", dir=folder)
+    tmp = partial_path(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **dict(zip(k.PARAMS, params)))
+        with open(tmp, "wb") as f:
+            np.savez(f, **{p["name"]: v for p, v in zip(k.PARAMS, params)})
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
+          optimizer="sgd", lam=0.0, seed=0, dtype="float64", log=True, names=None):
+    """Check, initialise, fit and save: the whole run, shared by the CLI, matcalc.train and
+    the standalone script. Returns (params, history, note).
+
+    The output is validated before training. The weights of the best completed epoch are
+    kept: a diverging run stops there and saves them; Ctrl-C saves the last completed epoch;
+    a run that stops before completing an epoch writes nothing. `note` says what happened;
+    TrainingError (bad options, divergence) and KeyboardInterrupt carry it too, with
+    `.saved` telling whether weights were written."""
+    check_options(epochs, batch_size, lr, lam, optimizer, names)
+    check_output(output)
+    check_memory(k, dtype, batch_size)
+    log = sys.stderr if log is True else log
+    params = init_params(k, np.random.default_rng(seed), np.dtype(dtype))
+    best = {"loss": math.inf, "epoch": 0, "params": None}
+    last = {"epoch": 0, "params": None}
+
+    def keep(row, ps):
+        last.update(epoch=row["epoch"], params=[p.copy() for p in ps])
+        if row["loss"] < best["loss"]:
+            best.update(loss=row["loss"], epoch=row["epoch"], params=last["params"])
+
+    def save(kept, what):
+        if kept["params"] is None:
+            return f"{what}; no epoch was completed, so nothing was written to {output}"
+        save_weights(output, k, kept["params"])
+        return f"{what}; saved the weights of epoch {kept['epoch']} to {output}"
+
+    try:
+        history = fit(k, params, X, y, X_test, y_test, epochs=epochs, batch_size=batch_size,
+                      lr=lr, optimizer=optimizer, lam=lam, seed=seed, log=log, on_epoch=keep)
+    except Diverged as e:
+        lr_name = (names or {}).get("lr", "lr")
+        err = TrainingError(save(best, f"training diverged: {e}. Try a smaller {lr_name} "
+                                       f"than {lr}"))
+        err.saved = best["params"] is not None
+        raise err from None
+    except KeyboardInterrupt:
+        err = KeyboardInterrupt(save(last, f"interrupted in epoch {last['epoch'] + 1}"))
+        err.saved = last["params"] is not None
+        raise err from None
+    save_weights(output, k, params)
+    return params, history, f"saved weights to {output}"
