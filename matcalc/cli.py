@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import sympy as sp
 
 from .api import derive, grad, verify_backprop

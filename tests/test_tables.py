@@ -30,7 +30,7 @@ def test_every_node_has_a_printer_method(printer):
 
 @pytest.mark.parametrize("table", ["EXPLICIT", "NUMERIC"])
 def test_every_node_has_an_evaluator(table):
-    from matcalc.verify.evaluate import EXPLICIT, NUMERIC
+    from matcalc.verify.evaluator import EXPLICIT, NUMERIC
     t = {"EXPLICIT": EXPLICIT, "NUMERIC": NUMERIC}[table]
     missing = [c.__name__ for c in nodes.NODES if not t.covers(c)]
-    assert not missing, f"{table} in verify/evaluate.py lacks {missing}"
+    assert not missing, f"{table} in verify/evaluator.py lacks {missing}"

@@ -112,7 +112,7 @@ def test_the_package_reexports_its_public_names():
     import matcalc.verify as verify
     from matcalc.verify import exact, numeric, sample
     # The function evaluate shadows its module as an attribute of the package: by sys.modules.
-    evaluate = sys.modules["matcalc.verify.evaluate"]
+    evaluate = sys.modules["matcalc.verify.evaluator"]
     assert verify.verify_exact is exact.verify_exact
     assert verify.verify_numeric is numeric.verify_numeric
     assert verify.evaluate is evaluate.evaluate

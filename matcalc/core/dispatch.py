@@ -29,6 +29,10 @@ class Table(dict):
         super().__setitem__(cls, rule)
         self._cache.clear()
 
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        self._cache.clear()
+
     def covers(self, cls):
         """Has cls (or a base class of it) an entry?"""
         return any(c in self for c in cls.__mro__)

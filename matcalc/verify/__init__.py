@@ -3,10 +3,10 @@
 Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes a scalar matcalc
 expression f, the variable X (a MatrixSymbol) and a claimed gradient G of X's shape
 (denominator layout); returns None or raises VerificationError naming the entry or direction,
-both values, the errors and the tolerance. evaluate.py holds the two evaluators, sample.py the
+both values, the errors and the tolerance. evaluator.py holds the two evaluators, sample.py the
 random points, exact.py and numeric.py the two proofs; assert_gradient runs either or both.
 """
-from .evaluate import EXPLICIT, NUMERIC, evaluate
+from .evaluator import EXPLICIT, NUMERIC, evaluate
 from .exact import verify_exact
 from .numeric import verify_numeric
 from .sample import CONSTRAINTS, _check_shapes

@@ -18,7 +18,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from ..core.errors import ShapeError
 from ..core.expr import Elementwise, EntrySum, is_matrix
 from ..core.functions import T
-from .evaluate import EXPLICIT, _Evaluator
+from .evaluator import EXPLICIT, _Evaluator
 from .sample import _fail, _find_point, _Problem, _sizes_used
 
 __all__ = ["verify_exact"]

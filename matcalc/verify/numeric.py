@@ -8,7 +8,7 @@ and the tolerance. Sizes are realistic (5 to 12) and everything is float64 throu
 import numpy as np
 import sympy as sp
 
-from .evaluate import NUMERIC, _Evaluator
+from .evaluator import NUMERIC, _Evaluator
 from .sample import _fail, _find_point, _Problem
 
 __all__ = ["verify_numeric"]

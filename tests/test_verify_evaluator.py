@@ -1,4 +1,4 @@
-"""Tests of matcalc.verify.evaluate: the EXPLICIT and NUMERIC tables and `evaluate`.
+"""Tests of matcalc.verify.evaluator: the EXPLICIT and NUMERIC tables and `evaluate`.
 
 Every node class has an entry in both tables (found along the MRO), a class without one is
 named in the error, and the two tables agree on the value of every kind of node.
@@ -16,7 +16,7 @@ from matcalc.core.expr import (Differential, Elementwise, EntrySum, FrobeniusNor
                                matrix, neg, norm, ones, softmax, sub, trace, transpose, vector)
 from matcalc.core.functions import T
 from matcalc.verify import verify_exact, verify_numeric
-from matcalc.verify.evaluate import EXPLICIT, NUMERIC, evaluate
+from matcalc.verify.evaluator import EXPLICIT, NUMERIC, evaluate
 from test_verify import W, Wr, Xr, Yr, Zr, lam
 
 METHODS = [verify_exact, verify_numeric]
@@ -42,10 +42,10 @@ class Foo(MatrixExpr):
 
 def test_a_node_without_an_evaluator_names_the_table():
     with pytest.raises(NoRuleError, match=r"^no explicit evaluator for Foo; add an entry to "
-                                          r"EXPLICIT in verify/evaluate\.py$"):
+                                          r"EXPLICIT in verify/evaluator\.py$"):
         verify_exact(EntrySum(Foo(W)), W, W)
     with pytest.raises(NoRuleError, match=r"^no numeric evaluator for Foo; add an entry to "
-                                          r"NUMERIC in verify/evaluate\.py$"):
+                                          r"NUMERIC in verify/evaluator\.py$"):
         verify_numeric(EntrySum(Foo(W)), W, W)
 
 

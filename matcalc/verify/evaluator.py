@@ -146,7 +146,7 @@ def _x_element(ev, e):
 
 
 # Node class → explicit SymPy value (a Matrix, or a scalar expression in the entry symbols).
-EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluate.py", {
+EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
@@ -224,7 +224,7 @@ def _n_logdet(ev, e):
 
 
 # Node class → NumPy float64 value (a 2-D array, or a float).
-NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluate.py", {
+NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluator.py", {
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: _n_matmul,
