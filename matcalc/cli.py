@@ -1,7 +1,9 @@
-"""The command line: `matcalc grad EXPR --wrt X`, `matcalc derive --layers …`, `matcalc report`.
+"""The command line: `matcalc grad EXPR --wrt X`, `matcalc derive --layers …`, `train`, ….
 
-Stage 6. Turns every MatcalcError into a one-paragraph message on stderr and exit code 2;
-any other exception becomes an 'internal error' line and exit code 3, never a traceback.
+CLI (stage 8, the top). The result goes to stdout; provenance ("verified …", "given that …")
+and progress go to stderr, so `matcalc grad … --format latex > eq.tex` keeps the formula
+alone. Exit codes (EXIT_CODES): every MatcalcError is a one-paragraph message and code 2;
+any other exception an 'internal error' line and code 3, never a traceback.
 """
 import argparse
 import os
@@ -17,17 +19,31 @@ from .nn.spec import mlp
 from .printing import report
 from .core.errors import MatcalcError
 from .parse import parse_shape
+from .core.functions import T
 from .printing.text import text
 from .train.trainer import DEFAULTS, TrainingError
+
+EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the message says "
+              "what and where)", 3: "a bug in matcalc (please report the input)",
+              130: "interrupted (Ctrl-C)"}
+
+
+def _say(*lines):
+    """Provenance and progress: stderr, so that stdout holds the result alone."""
+    for line in lines:
+        print(line, file=sys.stderr)
 
 
 def _shapes(specs):
     shapes = {}
     for spec in specs or ():
         name, sep, shape = spec.partition("=")
-        if not sep or not name.strip().isidentifier():
+        name = name.strip()
+        if not sep or not name.isidentifier():
             raise MatcalcError(f"--shape takes NAME=SHAPE (e.g. X=3x4 or X=n x m), not {spec!r}")
-        shapes[name.strip()] = parse_shape(shape)
+        if name in shapes:
+            raise MatcalcError(f"--shape gives {name} twice; declare each name once")
+        shapes[name] = parse_shape(shape)
     return shapes
 
 
@@ -36,34 +52,36 @@ def _shape_line(g):
                   if m.name in g.symbols else len(g.symbols))
     parts = [f"{m.name}: {text(m.shape[0])}×{text(m.shape[1])}" for m in mats]
     scalars = [text(s) for s in g.f.free_symbols
-               if isinstance(s, sp.Symbol) and not s.is_integer]
+               if isinstance(s, sp.Symbol) and not s.is_integer and s != T]
     if scalars:
         parts.append(", ".join(sorted(scalars)) + ": scalar")
     return "(" + ", ".join(parts) + ")"
 
 
 def cmd_grad(args):
-    g = grad(args.expr, args.wrt, shapes=_shapes(args.shape), assume=args.assume or ())
+    shapes = _shapes(args.shape)
+    g = grad(args.expr, args.wrt, shapes=shapes, assume=args.assume or ())
+    unused = sorted(set(shapes) - set(g.symbols))
+    if unused:
+        raise MatcalcError(f"--shape declares {', '.join(unused)}, which the expression does "
+                           f"not use (its variables: {', '.join(g.symbols) or 'none'})")
     if args.verify != "none":
         g.verify(method=args.verify)
-    out = []
     if args.format == "text":
-        out.append(f"{g}    {_shape_line(g)}")
+        print(f"{g}    {_shape_line(g)}")
     elif args.format == "latex":
-        out.append(g.latex(layout=args.layout))
+        print(g.latex(layout=args.layout))
     elif args.format == "numpy":
-        out.append(g.numpy_source())
-    elif args.format == "steps":
-        out.append(g.steps())
-    if args.format != "numpy":
-        if g.assumptions:
-            out.append("given that " + "; ".join(str(a) for a in g.assumptions))
-        if args.verify != "none":
-            how = {"both": "exactly (sympy.diff, entrywise) and by central differences",
-                   "exact": "exactly (sympy.diff, entrywise)",
-                   "numeric": "by central differences"}[args.verify]
-            out.append(f"verified {how}")
-    print("\n".join(o for o in out if o and not (args.format == "steps" and o.startswith("given"))))
+        print(g.numpy_source())
+    else:
+        print(g.steps())      # the derivation ends with its own "given that"
+    if g.assumptions and args.format != "steps":
+        _say("given that " + "; ".join(str(a) for a in g.assumptions))
+    if args.verify != "none":
+        how = {"both": "exactly (sympy.diff, entrywise) and by central differences",
+               "exact": "exactly (sympy.diff, entrywise)",
+               "numeric": "by central differences"}[args.verify]
+        _say(f"verified {how}")
 
 
 def _model(args):
@@ -100,14 +118,13 @@ def cmd_derive(args):
     else:
         out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
                report.program_text(b.backward)]
-    if b.assumptions and args.format != "latex":
-        out.append("given that " + "; ".join(str(a) for a in b.assumptions) +
-                   " (one-hot targets)")
     if args.verify:
         verify_backprop(b)
-        if args.format != "latex":
-            out.append("verified: every gradient, by central differences")
     print("\n".join(out))
+    if b.assumptions and args.format != "latex":
+        _say("given that " + "; ".join(str(a) for a in b.assumptions) + " (one-hot targets)")
+    if args.verify:
+        _say("verified: every gradient, by central differences")
 
 
 def cmd_report(args):
@@ -204,55 +221,67 @@ def _model_arguments(p):
     p.add_argument("--loss", default="cross-entropy",
                    help="cross-entropy (softmax) | binary-cross-entropy (sigmoid) | "
                         "squared-error (identity) | hinge (linear scores)")
-    p.add_argument("--l2", metavar="LAMBDA", help="L2 penalty (λ/2)Σ‖W‖²: a value ≥ 0, or lam")
+    p.add_argument("--l2", metavar="LAMBDA", help="L2 penalty (λ/2)Σ‖W‖²: a value ≥ 0, or lam "
+                   f"(a symbol; trained with λ = {DEFAULTS['lam']})")
     p.add_argument("--no-bias", action="store_true", help="layers without bias")
-    p.add_argument("--reduction", choices=["mean", "sum"], default="mean")
+    p.add_argument("--reduction", choices=["mean", "sum"], default="mean",
+                   help="the loss over the batch")
     p.add_argument("--layout", choices=["columns", "rows"], default="columns",
-                   help="samples as columns (X: features×N, default) or rows")
+                   help="samples as columns (X: features×N) or rows (X: N×features)")
 
 
 def build_parser():
+    epilog = "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
     p = argparse.ArgumentParser(prog="matcalc", description="Symbolic matrix calculus for "
-                                "neural networks: gradients by the trace trick, proven.")
+                                "neural networks: gradients by the trace trick, proven.",
+                                epilog=epilog)
+    p.add_argument("--version", action="version", version=f"matcalc {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("grad", help="the gradient of a scalar matrix expression")
+
+    def command(name, help):
+        return sub.add_parser(name, help=help, description=help, epilog=epilog,
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+    g = command("grad", "the gradient of a scalar matrix expression")
     g.add_argument("expr", help='e.g. "tr(X.T @ A @ X)"')
     g.add_argument("--wrt", required=True, help="the matrix or vector to differentiate by")
-    g.add_argument("--format", choices=["text", "latex", "numpy", "steps"], default="text")
+    g.add_argument("--format", choices=["text", "latex", "numpy", "steps"], default="text",
+                   help="how to print the result")
     g.add_argument("--shape", action="append", metavar="NAME=SHAPE",
                    help="declare a shape: X=3x4, X='n x m', lam=scalar (repeatable)")
     g.add_argument("--assume", action="append", metavar="EQUATION",
                    help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1)')
     g.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
-                   help="prove the result before printing it (default: both ways)")
+                   help="prove the result before printing it")
     g.add_argument("--layout", choices=["denominator", "numerator"], default="denominator",
                    help="LaTeX layout; matcalc computes in denominator layout")
     g.set_defaults(run=cmd_grad)
 
-    d = sub.add_parser("derive", help="textbook backprop formulas for an MLP")
+    d = command("derive", "textbook backprop formulas for an MLP")
     _model_arguments(d)
-    d.add_argument("--format", choices=["text", "latex", "steps"], default="text")
+    d.add_argument("--format", choices=["text", "latex", "steps"], default="text",
+                   help="how to print the formulas")
     d.add_argument("--shapes", action="store_true", help="print the shape of each formula")
     d.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip the proof by central differences")
     d.set_defaults(run=cmd_derive)
 
-    r = sub.add_parser("report", help="a standalone LaTeX document (and PDF with pdflatex)")
+    r = command("report", "a standalone LaTeX document (and PDF with pdflatex)")
     _model_arguments(r)
-    r.add_argument("-o", "--output", default="report.tex")
+    r.add_argument("-o", "--output", default="report.tex", help="the .tex file to write")
     r.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     r.set_defaults(run=cmd_report)
 
-    t = sub.add_parser("train", help="train the network with its generated kernels")
+    t = command("train", "train the network with its generated kernels")
     _model_arguments(t)
     _training_arguments(t)
     t.add_argument("-o", "--output", default="mlp.npz", help="where the weights go (.npz)")
     t.add_argument("--plot", metavar="PNG", help="learning curves (needs matplotlib)")
     t.set_defaults(run=cmd_train)
 
-    c = sub.add_parser("codegen", help="a standalone NumPy training script")
+    c = command("codegen", "a standalone NumPy training script")
     _model_arguments(c)
-    c.add_argument("-o", "--output", default="train_mlp.py")
+    c.add_argument("-o", "--output", default="train_mlp.py", help="the script to write")
     c.set_defaults(run=cmd_codegen)
     return p
 
@@ -260,6 +289,14 @@ def build_parser():
 # How the trainer's options are spelled here, for its messages.
 TRAINING_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
                   "lam": "--l2", "optimizer": "--optimizer"}
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("matcalc-nn")
+    except PackageNotFoundError:      # run from a source tree without installing
+        return "(not installed)"
 
 
 def _pair(text):
@@ -271,24 +308,33 @@ def _pair(text):
 
 
 def _training_arguments(p):
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the data")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"],
+                   help="samples per step")
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=DEFAULTS["optimizer"],
                    help="sgd (with momentum 0.9) or adam")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                   help="for the initial weights, the split and the batches")
+    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"],
+                   help="the floating-point type of the training arrays")
     p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
                    help="your own arrays: X (N×features), labels (N,)")
     p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
-    p.add_argument("--binary", type=_pair, default=(3, 8),
-                   help="the two classes of a one-output model's split (default 3,8)")
+    p.add_argument("--binary", type=_pair, default="3,8",
+                   help="the two classes a one-output model is trained on")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
+    except BrokenPipeError:       # `matcalc … | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("matcalc: interrupted", file=sys.stderr)
+        return 130
     except (MatcalcError, TrainingError) as e:
         print(f"matcalc: error: {e}", file=sys.stderr)
         return 2
