@@ -49,7 +49,8 @@ def partial_path(path):
 
 
 def check_output(path):
-    """Refuse an output path that cannot be written, before training; clear a leftover."""
+    """Refuse an output path that cannot be written, before training: the partial file the
+    save will use is created and removed (which also clears a leftover of a killed run)."""
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     if os.path.isdir(path):
@@ -58,13 +59,14 @@ def check_output(path):
     if not os.path.isdir(folder):
         raise TrainingError(f"cannot write the weights to {path}: the folder {folder} does "
                             "not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or \
-            (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise TrainingError(f"cannot write the weights to {path}: no permission to write "
-                            f"in {folder}")
-    leftover = partial_path(path)
-    if os.path.exists(leftover):
-        os.unlink(leftover)
+    try:
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+        with open(partial_path(path), "wb"):
+            pass
+        os.unlink(partial_path(path))
+    except OSError as e:
+        raise TrainingError(f"cannot write the weights to {path}: {e.strerror or e}") from None
 
 
 def check_memory(k, dtype, batch_size):
