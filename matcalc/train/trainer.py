@@ -199,12 +199,12 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
         row = {"epoch": epoch, "loss": total / n, "train": evaluate(k, params, X, y),
                "test": evaluate(k, params, X_test, y_test), "seconds": time.perf_counter() - t0}
         history.append(row)
+        if on_epoch is not None:      # before the log line: a logged epoch is a kept one
+            on_epoch(row, params)
         if log is not None:
             print(f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train "
                   f"{100 * row['train']:5.1f}%  test {100 * row['test']:5.1f}%  "
                   f"{row['seconds']:.2f} s", file=log, flush=True)
-        if on_epoch is not None:
-            on_epoch(row, params)
     return history
 
 
