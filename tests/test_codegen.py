@@ -1,6 +1,7 @@
 """Generated kernels: the derivation's formulas, line by line, equal to an independent
 evaluation of the symbolic gradients, finite at extreme logits, readable."""
 import dataclasses
+import itertools
 import re
 
 import numpy as np
@@ -114,3 +115,78 @@ def test_script_needs_numpy_alone():
     src = script_source(derive(mlp([64, 32, 10])))
     assert not re.search(r"^\s*(import matcalc|from matcalc)", src, re.M)
     assert "def fit(" in src and "def read_idx(" in src and "def loss_and_gradients(" in src
+
+
+# ---------------------------------------------------------------- every kind of network
+
+def _combos():
+    from matcalc.nn.losses import LOSSES
+    from matcalc.nn.spec import ACTIVATIONS
+    for act, loss, bias, reduction, layout, l2 in itertools.product(
+            ACTIVATIONS, LOSSES, (True, False), ("mean", "sum"), ("columns", "rows"),
+            (False, True)):
+        outputs = 1 if loss == "binary-cross-entropy" else 3
+        yield mlp([4, 5, outputs], hidden=act, loss=loss, bias=bias, reduction=reduction,
+                  layout=layout, l2=l2)
+
+
+def _directional_check(k, X, Y, params, extra, rng):
+    """⟨∇L, V⟩ of the float64 and the float32 kernel against the central difference
+    (L(θ + hV) − L(θ − hV)) / 2h of the kernel's own loss (in float64, h = 1e-6: a kink of
+    relu or the hinge is not crossed at this seed), along random directions V."""
+    def at(dtype, ps):
+        return k.loss_and_gradients(X.astype(dtype), Y.astype(dtype),
+                                    *[np.asarray(p, dtype) for p in ps], *extra)
+    grads = {}
+    for dtype in (np.float64, np.float32):
+        L, grads[dtype] = at(dtype, params)
+        assert np.asarray(L).dtype == dtype and all(g.dtype == dtype for g in grads[dtype])
+    h = 1e-6
+    for _ in range(2):
+        V = [rng.standard_normal(p.shape) for p in params]
+        plus = at(np.float64, [p + h * v for p, v in zip(params, V)])[0]
+        minus = at(np.float64, [p - h * v for p, v in zip(params, V)])[0]
+        reference = (plus - minus) / (2 * h)
+        for dtype, rtol in ((np.float64, 1e-6), (np.float32, 1e-4)):
+            terms = [g.astype(np.float64) * v for g, v in zip(grads[dtype], V)]
+            claimed = sum(float(t.sum()) for t in terms)
+            scale = max(1.0, abs(reference), sum(float(np.abs(t).sum()) for t in terms))
+            assert abs(claimed - reference) <= rtol * scale, (dtype, claimed, reference)
+
+
+@pytest.mark.parametrize("model", list(_combos()), ids=lambda m: (
+    f"{m.activations[0]}-{m.loss}-{'bias' if m.bias else 'nobias'}-{m.reduction}-"
+    f"{m.layout}-{'l2' if m.l2 else 'nol2'}"))
+def test_every_kernel_matches_central_differences_of_its_own_loss(model):
+    """Every hidden activation × loss × bias × reduction × layout × L2, float64 and float32."""
+    k = compile(derive(model))
+    rng = np.random.default_rng(0)
+    n, classes = 7, max(2, model.sizes[-1])
+    labels = rng.integers(0, classes, n)
+    Y = (labels[None, :] % 2).astype(float) if model.sizes[-1] == 1 else \
+        np.eye(model.sizes[-1])[:, labels]
+    if model.loss == "squared-error":
+        Y = Y + 0.1 * rng.standard_normal(Y.shape)
+    X = rng.standard_normal((model.sizes[0], n))
+    X, Y = (np.ascontiguousarray(np.moveaxis(a, 1, k.SAMPLE_AXIS)) for a in (X, Y))
+    params = [0.7 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    extra = (0.3,) if k.L2 else ()
+    _directional_check(k, X, Y, params, extra, rng)
+
+
+def test_the_kernel_check_catches_a_gradient_off_by_a_tenth_of_a_percent():
+    k = compile(derive(mlp([4, 5, 3], hidden="tanh")))
+
+    class Off:
+        def __getattr__(self, name):
+            return getattr(k, name)
+
+        def loss_and_gradients(self, *args):
+            L, grads = k.loss_and_gradients(*args)
+            return L, tuple(g * 1.001 if i == 2 else g for i, g in enumerate(grads))
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 7)), np.eye(3)[:, rng.integers(0, 3, 7)]
+    params = [0.7 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    _directional_check(k, X, Y, params, (), rng)
+    with pytest.raises(AssertionError):
+        _directional_check(Off(), X, Y, params, (), rng)
