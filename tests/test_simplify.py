@@ -92,11 +92,6 @@ def test_factor_scalar_needs_a_common_factor():
     assert factor_scalar(matmul(2, lam, P)) == matmul(2, lam, P)      # not a sum
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "factor_scalar takes the first term's coefficient as the common factor whenever every "
-    "ratio is rational, so plain numbers with no common factor are factored into fractions: "
-    "2*P + 3*Q -> 2*(P + 3/2*Q) and 4*Q - 2*P -> 4*(Q - 1/2*P), no shorter (size 7 = 7) "
-    "and not what a person writes"))
 def test_factor_scalar_does_not_introduce_fractions():
     assert text(factor_scalar(add(matmul(2, P), matmul(3, Q)))) == "2*P + 3*Q"
     assert text(factor_scalar(add(matmul(4, Q), matmul(-2, P)))) == "2*(2*Q - P)"

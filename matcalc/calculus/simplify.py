@@ -6,7 +6,9 @@ and all-ones factors and fuse f(g(X)); the rules here need a view of a whole sum
 user's assumptions. Each rule takes an expression and returns it, rewritten or unchanged;
 `simplify` applies a tuple of rules bottom-up until nothing changes, recording a Step each.
 """
+import math
 from dataclasses import dataclass
+from functools import reduce
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
@@ -151,10 +153,16 @@ def factor_scalar(e):
     if not isinstance(e, MatAdd):
         return e
     cs = [sp.sympify(coefficient(t)[0]) for t in e.args]
-    common = cs[0]
+    common = reduce(sp.gcd, cs)
+    ratios = [c / common for c in cs]
+    if not all(r.is_Rational for r in ratios):
+        return e
+    # the largest common factor that leaves whole numbers: 4Q − 2P = 2(2Q − P), never 2(P + 3/2 Q)
+    common *= sp.Rational(reduce(math.gcd, [r.p for r in ratios]),
+                          reduce(math.lcm, [r.q for r in ratios]))
     if common.could_extract_minus_sign():
         common = -common
-    if common == 1 or not all((c / common).is_Rational for c in cs):
+    if common == 1:
         return e
     return matmul(common, add(*[matmul(c / common, coefficient(t)[1])
                                 for c, t in zip(cs, e.args)]))

@@ -23,15 +23,7 @@ class Table(dict):
 
     def __init__(self, what, where, entries=()):
         super().__init__(entries)
-        self.what, self.where, self._cache = what, where, {}
-
-    def __setitem__(self, cls, rule):
-        super().__setitem__(cls, rule)
-        self._cache.clear()
-
-    def update(self, *args, **kwargs):
-        super().update(*args, **kwargs)
-        self._cache.clear()
+        self.what, self.where = what, where
 
     def covers(self, cls):
         """Has cls (or a base class of it) an entry?"""
@@ -39,9 +31,7 @@ class Table(dict):
 
     def rule(self, node):
         cls = type(node)
-        if cls not in self._cache:
-            self._cache[cls] = next((self[c] for c in cls.__mro__ if c in self), None)
-        found = self._cache[cls]
+        found = next((self[c] for c in cls.__mro__ if c in self), None)
         if found is None:
             raise NoRuleError(f"no {self.what} for {cls.__name__}; add an entry to "
                               f"{self.where}")
