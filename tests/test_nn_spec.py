@@ -98,11 +98,6 @@ def test_defaults_and_derived_properties():
     assert mlp([3, 4, 5, 2], hidden="tanh").activations == ("tanh", "tanh")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mlp accepts batch=1.0 (the check is `batch == 1`, which 1.0 passes) and stores it, but "
-    "Model.dims() only treats `isinstance(batch, int)` as a number, so network() calls "
-    "sp.Symbol(1.0) and fails with TypeError 'name should be a string'; mlp should refuse "
-    "it (as it refuses the layer size 4.0) or treat it as 1"))
 def test_float_batch_is_refused_or_works():
     try:
         m = mlp([3, 4, 2], batch=1.0)
@@ -112,9 +107,6 @@ def test_float_batch_is_refused_or_works():
     assert m.dims()[1] == 1 and str(m.network().forward.assignments[0]) == "Z1 := W1 @ X + b1"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mlp's l2 check `l2 < 0` is False for NaN, so l2=float('nan') passes as 'a number ≥ 0' and "
-    "the model trains with λ = NaN; mlp should refuse it with the L2 message"))
 def test_nan_l2_is_refused():
     with pytest.raises(MatcalcError, match="the L2 weight λ must be a number ≥ 0"):
         mlp([3, 4, 2], l2=float("nan"))

@@ -164,10 +164,6 @@ def test_escape(plain, escaped):
     assert escape(plain) == escaped
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "escape's docstring says TeX's special characters are escaped, but only _ # % & $ are: "
-    "^ ~ \\ { } pass through unchanged, so a title such as 'x^2 net' makes backprop_report "
-    "write a document pdflatex rejects ('Missing $ inserted')"))
 @pytest.mark.parametrize("ch", ["^", "~", "\\", "{", "}"])
 def test_escape_all_tex_specials(ch):
     assert escape(f"a{ch}b") != f"a{ch}b"

@@ -243,11 +243,6 @@ def _values(e, seed=0):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TextPrinter._print_MatAdd prints a negative broadcast scalar term c·1 (c = -(lam + 1)) "
-    "as ' - ' + the negated scalar without parentheses: sub(A, (lam + 1)·ones) prints "
-    "'A - lam + 1' (and (lam - 1) prints 'A - lam - 1'), which parses back, and evaluates, "
-    "as a different matrix; it should print 'A - (lam + 1)' (the LaTeX printer does)"))
 @pytest.mark.parametrize("k", [lam + 1, lam - 1, 2 * lam + 3])
 def test_negative_broadcast_sum_is_grouped(k):
     e = sub(A, matmul(k, ones(2, 3)))
@@ -266,20 +261,5 @@ def test_elementwise_products_parse_back_equal_in_value():
         assert np.allclose(evaluate(back, values), evaluate(e, values), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the text printer's docstring promises parse(text(e)) gives back e, but an elementwise "
-    "body mixing T and a sum of T, e.g. Elementwise(T*(1 - T), A) (the σ′ that backprop "
-    "prints as 'A1*(1 - A1)'), prints as 'A*(1 - A)', which parses to the different tree "
-    "HadamardProduct(A, 1 - A); equal in value (see the test above), not structurally"))
-def test_elementwise_product_parses_back_structurally():
-    e = elementwise(T * (1 - T), A)
-    assert parse(text(e), _shapes(e)).expr == e
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "a square root of a compound argument prints with doubled parentheses: sqrt(A @ X) "
-    "prints 'sqrt((A @ X))' (StrPrinter._print_Pow writes sqrt(%s) around the placeholder, "
-    "which ElementwiseMixin._print_T already grouped); function calls such as "
-    "'sigmoid(W @ X)' are not doubled"))
 def test_sqrt_of_a_product_is_not_doubly_parenthesised():
     assert text(apply("sqrt", matmul(A, X))) == "sqrt(A @ X)"

@@ -8,6 +8,7 @@ the samples. Samples as rows are the columns network transposed (nn/layout.py), 
 module branches on the layout. One derivation holds for every size; the verifier proves it
 at small ones, and `Model.concrete` gives the model's own sizes for printing and code.
 """
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -173,11 +174,13 @@ def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
     if layout not in LAYOUTS:
         raise MatcalcError(f"layout must be 'columns' (X is features×N) or 'rows' "
                            f"(X is N×features), not {layout!r}")
-    if not isinstance(l2, (bool, int, float)) or (not isinstance(l2, bool) and l2 < 0):
+    if not isinstance(l2, (bool, int, float)) or (
+            not isinstance(l2, bool) and not (math.isfinite(l2) and l2 >= 0)):
         raise MatcalcError(f"the L2 weight λ must be a number ≥ 0 (or True for a symbol), "
                            f"not {l2!r}")
     if l2 is not True and not l2:
         l2 = False
-    if not (batch == 1 or (isinstance(batch, str) and batch.isidentifier())):
+    if not ((batch == 1 and type(batch) is int) or (isinstance(batch, str) and
+                                                     batch.isidentifier())):
         raise MatcalcError(f"batch is a name such as 'N', or 1 for a single sample, not {batch!r}")
     return Model(sizes, acts, loss, l2, bias, reduction, layout, batch)

@@ -130,7 +130,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-_SPECIAL = {c: "\\" + c for c in "_#%&$"}
+_SPECIAL = {**{c: "\\" + c for c in "_#%&${}"}, "\\": r"\textbackslash{}",
+            "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
 
 
 def escape(plain):

@@ -1,10 +1,11 @@
 """The text printer: expressions in the syntax matcalc parses (NumPy-like: @, *, .T).
 
 Printing (stage 4). Consumes expressions, produces one line of text; `parse(text(e))` gives
-back e, so a printed result can be pasted back. Loading it makes error messages of the core
+back e, or an expression equal to it entry by entry where an elementwise body prints as a
+product (σ(1 − σ) as A1*(1 - A1)), so a printed result can be pasted back. Loading it makes error messages of the core
 name their operands in this syntax (core/errors.py, `show_operands_with`).
 """
-from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, S
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
@@ -66,11 +67,19 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
                 rest = ()
             if c.could_extract_minus_sign():
                 neg = scaled_term(-c, rest)
-                out.append(("-" if i == 0 else " - ") + self._wrap(neg, PRECEDENCE["Add"],
-                                                                    strict=True))
+                # a subtracted sum is grouped: A - (lam + 1)
+                out.append(("-" if i == 0 else " - ") + self._wrap(neg, PRECEDENCE["Add"]))
             else:
                 out.append(("" if i == 0 else " + ") + self._print(t))
         return "".join(out)
+
+    def _print_Pow(self, e, rational=False):
+        """sqrt(A @ X) with the argument printed once, not sqrt((A @ X))."""
+        stack = self._elementwise_args()
+        if e.base == T and stack and e.exp in (S.Half, -S.Half):
+            root = f"sqrt({self._print(stack[-1])})"
+            return root if e.exp == S.Half else f"1/{root}"
+        return super()._print_Pow(e, rational=rational)
 
     def _print_Transpose(self, e):
         return self._wrap(e.arg, PRECEDENCE["Func"], strict=True) + ".T"
