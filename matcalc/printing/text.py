@@ -1,9 +1,9 @@
 """The text printer: expressions in the syntax matcalc parses (NumPy-like: @, *, .T).
 
 Printing (stage 4). Consumes expressions, produces one line of text; `parse(text(e))` gives
-back e, or an expression equal to it entry by entry where an elementwise body prints as a
-product (σ(1 − σ) as A1*(1 - A1)), so a printed result can be pasted back. Loading it makes error messages of the core
-name their operands in this syntax (core/errors.py, `show_operands_with`).
+back e (or, where an elementwise body prints as a product, σ(1 − σ) as A1*(1 - A1), an
+expression equal to it entry by entry), so a printed result can be pasted back. Loading it
+makes error messages of the core name their operands in this syntax (core/errors.py).
 """
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, S
 from sympy.printing.precedence import PRECEDENCE, precedence
