@@ -1,54 +1,42 @@
 """Time ONE training step (forward, backward, SGD-with-momentum update) of matcalc's generated
-kernels against a careful hand-written NumPy step of the same network, and PyTorch CPU eager
-where `import torch` works.
+kernels against the hand-written NumPy step of benchmarks/reference.py, and PyTorch CPU eager
+where `import torch` works. Ratios from one run on a shared machine; no assertions on time.
 
-A script, not a test (no assertions); one run on a shared, noisy machine. Run:
+    python benchmarks/train_step.py            # full run, ~2 min on 2 cores
+    python benchmarks/train_step.py --quick    # fewer repeats and steps (~30 s)
+    python benchmarks/train_step.py --no-micro # skip ablations, per-line profile, micro
 
-    PYTHONPATH=. python3 benchmarks/train_step.py            # full run, < 3 min on 2 cores
-    PYTHONPATH=. python3 benchmarks/train_step.py --quick    # shorter (~25 s)
-    ... --no-micro                                           # skip ablations/profile/micro
+Per config × dtype: generated = matcalc.compile(derive(mlp(sizes, hidden=act)))
+.loss_and_gradients + matcalc.train.trainer.sgd (the update `fit` uses); hand = HandMLP;
+torch = autograd + torch.optim.SGD(momentum), the same trajectory (torch's buffer is -v/lr).
+All start from the same seeded weights and batch; gradients and one full step are compared
+with np.allclose before timing. Timing and memory: see harness.py.
 
-Per config × dtype: (a) generated = matcalc.compile(derive(mlp(sizes, hidden=act)))
-.loss_and_gradients + matcalc.train.sgd (the very update `fit` uses); (b) hand = the class
-`HandMLP` below; (c) torch = autograd + torch.optim.SGD(momentum) (same trajectory: torch's
-buffer is -v/lr). All start from the same weights (train.init_params, seeded) and the same
-seeded random batch; before timing, the generated and hand-written gradients (and one full
-step) are compared with np.allclose. Timing: warm-up, then R repeats; in each repeat every
-implementation runs n steps back to back, the order rotated per repeat (interleaved, to
-spread drift); n is chosen so that each implementation gets ≥ 0.5 s and ≥ 20 steps in all
-(full run). Reported: the median over repeats of the per-step time. Peak memory: tracemalloc
-(NumPy reports its buffers to it) over 200 steps, started before the implementation's own
-buffers are made (hand's workspace, both momentum buffers), so those count; parameters and
-data are made before and do not. BLAS threads: left at the default (printed).
-
-Two timing passes: A with glibc's allocator as it comes, B after mallopt() stops glibc from
-trimming its heap. The generated step allocates its temporaries afresh every step; under
-glibc's defaults, depending on what else lives on the heap (here: the hand-written step's
-buffers), the freed memory is handed back to the OS and page-faulted in again on the next step
-(thousands of minor faults per step in the big config; the 'flt' columns). B shows the cost
-of the operations themselves. Then: FLOPs of the big config's step vs the machine's GEMM peak;
-ablations (the generated module with one printer change at a time, by editing its source);
-a per-line profile of the generated loss_and_gradients; micro-benchmarks of alternative
-spellings on the configs' shapes.
+Two passes: A with glibc's allocator as it comes, B after mallopt() stops glibc from trimming
+its heap. The generated step allocates its temporaries afresh every step, and under glibc's
+defaults the freed memory can go back to the OS and be page-faulted in again next step (the
+'flt' columns); B shows the cost of the operations themselves. Then the big config's FLOP rate
+vs the machine's GEMM peak, and (unless --no-micro) ablations: the generated module with one
+printer change at a time, a per-line profile, and micro-benchmarks of alternative spellings.
+Every ablation checks that it changes the code it runs, so none can silently become a no-op.
 
 Targets (printed with the table): generated / hand-written ≤ 1.05 in every config; peak
 memory ≤ 1.1× hand-written.
 """
 import argparse
-import gc
-import math
-import os
-import platform
+import inspect
 import re
-import statistics
 import time
-import tracemalloc
-import types
 
 import numpy as np
 
 import matcalc
-from matcalc.train.trainer import init_params, sgd, targets
+from matcalc.train.trainer import sgd
+
+from harness import (blas_summary, gemm_gflops, glibc_no_trim, line_profile, micro_time,
+                     module_from_source, peak_memory, print_table, run_steps,
+                     time_interleaved)
+from reference import SIGMOID_SPELLINGS, HandMLP, init_params, one_hot
 
 LR, MU = 0.01, 0.9
 SEED = 0
@@ -58,183 +46,30 @@ CONFIGS = [  # (name, sizes, hidden activation, batch)
     ("784-1024-1024-10 relu", [784, 1024, 1024, 10], "relu", 256),
     ("784-256x4-10 tanh", [784, 256, 256, 256, 256, 10], "tanh", 64),
 ]
-BIG = 2  # index of the config whose FLOP count is compared with the GEMM peak
+SIG, BIG, TANH = 0, 2, 3  # configs the FLOP count, the profile and the micro-benchmarks use
+
+
+class Stale(AssertionError):
+    """An ablation or a micro-benchmark no longer matches the generated code."""
 
 
 # ---------------------------------------------------------------------------------------------
-# (b) the hand-written step
+# the three steps
 # ---------------------------------------------------------------------------------------------
-class HandMLP:
-    """A hand-written MLP step, samples as columns like matcalc's kernels (X: features×N).
-
-    Careful plain NumPy: every activation, delta and gradient lives in a buffer allocated once
-    (matmul / ufuncs with out=), activations are applied in place over Z (A overwrites Z, the
-    backward pass needs only A), the 1/N of the mean loss is folded once into the output delta
-    (S - Y)/N, so no gradient is rescaled afterwards, and the update is in place.
-
-    Numerically stable formulations, the same as the generated code where it matters:
-      * softmax: max-shifted exp (exp is taken ONCE: S = E / ΣE; the generated code takes it
-        twice, in _softmax and in _logsumexp — 10×N entries, negligible);
-      * loss: -Σ Y ⊙ logsoftmax(Z) / N with logsoftmax = (Z - max) - log Σ exp(Z - max), i.e.
-        logsumexp, never log of an underflowed 0 (the generated code's formula too);
-      * sigmoid: CHOSEN = whatever spelling the generated kernel uses (sigmoid_spelling() reads
-        it from the kernel source: since commit 3fcb0f5 0.5 + 0.5·tanh(z/2), before it
-        exp(-logaddexp(0, -z))), only done in place, so that the table compares like with
-        like. Both are overflow-free; the tanh form rounds the far left tail to 0 (σ(-40) =
-        4e-18 → 0.0; absolute error ≤ 1e-16), logaddexp keeps full relative accuracy but costs
-        ~10×. The sigmoid config is also timed against hand-written steps with the other
-        spellings (lines under the table), incl. 1/(1 + exp(-z)) under errstate(over='ignore'):
-        as accurate as logaddexp in both tails (exp overflows to inf → 1/inf = 0, the right
-        limit), as cheap as the tanh form, but needs the overflow warning silenced;
-      * relu' = [A > 0] as a bool mask multiplied in place (np.heaviside is ~10× slower, see
-        the micro-benchmarks); tanh' = 1 - A², sigmoid' = A (1 - A), both into one buffer.
-    """
-
-    def __init__(self, sizes, act, N, dtype, sigmoid="tanh"):
-        self.sizes, self.act, self.N, self.dtype = sizes, act, N, dtype
-        self.sigmoid = sigmoid  # "tanh", "logaddexp" or "recip" (see SIGMOID_SPELLINGS)
-        L = len(sizes) - 1
-        self.A = [None] + [np.empty((sizes[l], N), dtype) for l in range(1, L + 1)]
-        self.D = [None] + [np.empty((sizes[l], N), dtype) for l in range(1, L)]
-        self.T = np.empty((max(sizes[1:L] or [1]), N), dtype)  # derivative-factor scratch
-        self.mask = np.empty((max(sizes[1:L] or [1]), N), bool)
-        self.col = np.empty((1, N), dtype)  # column max / column sums of the output layer
-        self.S = np.empty((sizes[-1], N), dtype)
-        self.grads = []
-        for l in range(1, L + 1):
-            self.grads += [np.empty((sizes[l], sizes[l - 1]), dtype), np.empty((sizes[l], 1), dtype)]
-        self.v = None
-
-    def _activate(self, Z):
-        if self.act == "relu":
-            np.maximum(Z, 0, out=Z)
-        elif self.act == "tanh":
-            np.tanh(Z, out=Z)
-        elif self.act == "sigmoid" and self.sigmoid == "tanh":
-            Z *= 0.5                       # 0.5 + 0.5·tanh(z/2), in place
-            np.tanh(Z, out=Z)
-            Z *= 0.5
-            Z += 0.5
-        elif self.act == "sigmoid" and self.sigmoid == "logaddexp":
-            np.negative(Z, out=Z)          # exp(-logaddexp(0, -z)), in place
-            np.logaddexp(0, Z, out=Z)
-            np.negative(Z, out=Z)
-            np.exp(Z, out=Z)
-        elif self.act == "sigmoid" and self.sigmoid == "recip":
-            np.negative(Z, out=Z)          # 1/(1 + exp(-z)) in place: exp(-z) = inf for
-            with np.errstate(over="ignore"):  # z < -709 (f64) gives 1/inf = 0, the right
-                np.exp(Z, out=Z)           # limit; only the overflow warning is silenced
-            Z += 1
-            np.reciprocal(Z, out=Z)
-        else:
-            raise ValueError(self.act)
-
-    def _derivative(self, D, A):
-        """D ⊙= f'(Z), written with the activation A = f(Z)."""
-        n = A.shape[0]
-        if self.act == "relu":
-            m = np.greater(A, 0, out=self.mask[:n])
-            np.multiply(D, m, out=D)
-        else:
-            T = self.T[:n]
-            if self.act == "tanh":  # 1 - A²
-                np.multiply(A, A, out=T)
-                np.subtract(1, T, out=T)
-            else:  # sigmoid: A (1 - A)
-                np.subtract(1, A, out=T)
-                T *= A
-            D *= T
-
-    def loss_and_gradients(self, X, Y, params):
-        """(L, [dW1, db1, …]) — the gradient arrays are this object's buffers (reused)."""
-        L, N = len(self.sizes) - 1, X.shape[1]
-        prev = X
-        for l in range(1, L + 1):
-            Z = self.A[l]
-            np.matmul(params[2 * l - 2], prev, out=Z)
-            Z += params[2 * l - 1]
-            if l < L:
-                self._activate(Z)
-            prev = Z
-        Z, S, c = self.A[L], self.S, self.col
-        np.max(Z, axis=0, keepdims=True, out=c)
-        Z -= c                                   # Z - max
-        np.exp(Z, out=S)
-        np.sum(S, axis=0, keepdims=True, out=c)  # Σ exp(Z - max)
-        S /= c                                   # softmax
-        np.log(c, out=c)
-        Z -= c                                   # logsoftmax
-        loss = -np.vdot(Y, Z) / N
-        S -= Y
-        S *= 1 / N                               # δ_L = (S - Y)/N: the mean's 1/N, once
-        delta = S
-        g = self.grads
-        for l in range(L, 0, -1):
-            prev = X if l == 1 else self.A[l - 1]
-            np.matmul(delta, prev.T, out=g[2 * l - 2])
-            np.sum(delta, axis=1, keepdims=True, out=g[2 * l - 1])
-            if l > 1:
-                D = self.D[l - 1]
-                np.matmul(params[2 * l - 2].T, delta, out=D)
-                self._derivative(D, self.A[l - 1])
-                delta = D
-        return loss, g
-
-    def step(self, X, Y, params):
-        """One SGD-with-momentum step in place: v ← μ v − α g; θ ← θ + v."""
-        if self.v is None:
-            self.v = [np.zeros_like(p) for p in params]
-        loss, grads = self.loss_and_gradients(X, Y, params)
-        for p, g, v in zip(params, grads, self.v):
-            v *= MU
-            g *= LR        # the gradient buffer is scratch now
-            v -= g
-            p += v
-        return loss
-
-
-# ---------------------------------------------------------------------------------------------
-# (a) generated and (c) torch steps
-# ---------------------------------------------------------------------------------------------
-def generated_stepper(k, X, Y, params, inplace_update=False):
-    """k.loss_and_gradients + train.sgd; inplace_update (ablation only): the same update with
-    the lr·g temporary avoided (g *= lr; v -= g; the kernel's gradients are fresh arrays)."""
+def generated_stepper(k, X, Y, params):
+    """k.loss_and_gradients + the trainer's sgd, in place on params."""
     state = {}
 
     def step():
         loss, grads = k.loss_and_gradients(X, Y, *params)
         sgd(params, grads, state, LR, MU)
         return loss
-
-    def step_inplace():
-        loss, grads = k.loss_and_gradients(X, Y, *params)
-        if not state:
-            state["v"] = [np.zeros_like(p) for p in params]
-        for p, g, v in zip(params, grads, state["v"]):
-            v *= MU
-            g *= LR
-            v -= g
-            p += v
-        return loss
-    return step_inplace if inplace_update else step
+    return step
 
 
-def sigmoid_spelling(source):
-    """Which σ spelling a generated kernel uses: 'logaddexp', 'tanh' or 'recip'."""
-    if "logaddexp" in source:
-        return "logaddexp"
-    if "np.tanh(0.5*" in source:
-        return "tanh"
-    return "recip"
-
-
-SIGMOID_SPELLINGS = {"tanh": "0.5 + 0.5·tanh(z/2)", "logaddexp": "exp(-logaddexp(0,-z))",
-                     "recip": "1/(1+exp(-z))"}
-
-
-def hand_stepper(sizes, act, X, Y, params, sigmoid="tanh"):
+def hand_stepper(sizes, act, X, Y, params, sigmoid):
     h = HandMLP(sizes, act, X.shape[1], X.dtype, sigmoid)
-    return lambda: h.step(X, Y, params)
+    return lambda: h.step(X, Y, params, LR, MU)
 
 
 def torch_module():
@@ -255,109 +90,106 @@ def torch_stepper(torch, act, X, labels, params):
     opt = torch.optim.SGD(tp, lr=LR, momentum=MU)
     L = len(tp) // 2
 
-    def forward():
+    def step():
+        opt.zero_grad(set_to_none=True)
         A = Xt
         for l in range(L):
             Z = torch.addmm(tp[2 * l + 1], tp[2 * l], A)  # b (out×1) broadcast over columns
             A = f(Z) if l < L - 1 else Z
-        return torch.nn.functional.cross_entropy(A.T, yt)  # mean, log-softmax inside
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = forward()
+        loss = torch.nn.functional.cross_entropy(A.T, yt)  # mean, log-softmax inside
         loss.backward()
         opt.step()
         return loss
-    return step, tp, forward
+    return step
+
+
+def sigmoid_spelling(source):
+    """The σ spelling a generated kernel uses, so that the hand-written step compares like with
+    like; Stale if the generator found a new one."""
+    if "np.exp(-np.logaddexp(0, -(" in source:
+        return "logaddexp"
+    if "(0.5 + 0.5*np.tanh(0.5*(" in source:
+        return "tanh"
+    if "1/(1 + np.exp(-" in source:
+        return "recip"
+    raise Stale("unknown sigmoid spelling in the generated kernel; teach sigmoid_spelling")
+
+
+class Setup:
+    """One config × dtype: its kernel, data, initial weights and σ spelling."""
+
+    def __init__(self, cfg, k, dtype):
+        self.name, self.sizes, self.act, self.N = cfg
+        self.k, self.dtype, self.dn = k, dtype, np.dtype(dtype).name
+        rng = np.random.default_rng(SEED)
+        self.X = rng.standard_normal((self.sizes[0], self.N)).astype(dtype)
+        self.labels = rng.integers(0, self.sizes[-1], self.N)
+        self.Y = one_hot(self.labels, self.sizes[-1], dtype)
+        self.params0 = init_params(self.sizes, self.act, np.random.default_rng(SEED + 1), dtype)
+        self.sigmoid = sigmoid_spelling(k.source) if self.act == "sigmoid" else "tanh"
+        self.tol = dict(rtol=1e-9, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=1e-6)
+
+    def params(self):
+        return [p.copy() for p in self.params0]
+
+    def gen(self, k=None, params=None):
+        return generated_stepper(self.k if k is None else k, self.X, self.Y,
+                                 self.params() if params is None else params)
+
+    def hand(self, sigmoid=None, params=None):
+        return hand_stepper(self.sizes, self.act, self.X, self.Y,
+                            self.params() if params is None else params,
+                            sigmoid or self.sigmoid)
+
+    def peak(self, make, steps):
+        """peak_memory of the stepper make(params=…) makes; the weights are copied before
+        tracing starts (they are not the step's memory), its own buffers are made after."""
+        P = self.params()
+        return peak_memory(lambda: make(params=P), steps)
+
+    def hand_gradients(self):
+        h = HandMLP(self.sizes, self.act, self.N, self.dtype, self.sigmoid)
+        return h.loss_and_gradients(self.X, self.Y, self.params())
+
+    def grads_close(self, k):
+        """k's gradients allclose to the hand-written ones, same shapes and dtype."""
+        _, gh = self.hand_gradients()
+        _, gg = k.loss_and_gradients(self.X, self.Y, *self.params0)
+        return len(gg) == len(gh) and all(
+            a.shape == b.shape and a.dtype == self.dtype and np.allclose(a, b, **self.tol)
+            for a, b in zip(gg, gh))
+
+
+def check(s):
+    """Generated vs hand-written: loss and gradients, the largest relative difference, one step."""
+    Lg, gg = s.k.loss_and_gradients(s.X, s.Y, *s.params0)
+    Lh, gh = s.hand_gradients()
+    worst = abs(float(Lg) - float(Lh)) / max(abs(float(Lh)), 1e-30)
+    for a, b in zip(gg, gh):
+        worst = max(worst, float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30)))
+    ok = bool(np.allclose(Lg, Lh, **s.tol)) and s.grads_close(s.k)
+    pg, ph = s.params(), s.params()
+    generated_stepper(s.k, s.X, s.Y, pg)()
+    hand_stepper(s.sizes, s.act, s.X, s.Y, ph, s.sigmoid)()
+    step_ok = all(np.allclose(a, b, **s.tol) for a, b in zip(pg, ph))
+    return ok, step_ok, worst, sorted({np.asarray(Lg).dtype.name} | {g.dtype.name for g in gg})
 
 
 # ---------------------------------------------------------------------------------------------
-# measurement helpers
+# FLOPs of the big config vs the GEMM peak
 # ---------------------------------------------------------------------------------------------
-def minflt():
-    try:
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    except Exception:  # noqa: BLE001  (not on this platform)
-        return 0
-
-
-def glibc_no_trim():
-    """Stop glibc from handing freed heap memory back to the OS (and from mmap-ing arrays up to
-    32 MiB), so that a temporary allocated again on the next step is not page-faulted in again.
-    Process-wide and for good; False where there is no glibc."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return (libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 and
-                libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1)
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def run_steps(step, n):
-    t = time.perf_counter()
-    for _ in range(n):
-        step()
-    return time.perf_counter() - t
-
-
-def time_interleaved(steppers, repeats, min_total_s, min_total_steps, warmup=3):
-    """{name: (median s/step, best s/step, steps, minor page faults per step)}; each repeat runs
-    all the steppers, n steps each, the order rotated by one per repeat."""
-    names = list(steppers)
-    est = {}
-    for name in names:
-        run_steps(steppers[name], warmup)
-        est[name] = run_steps(steppers[name], 2) / 2
-    n = {name: max(math.ceil(min_total_s / repeats / max(est[name], 1e-9)),
-                   math.ceil(min_total_steps / repeats), 1) for name in names}
-    times = {name: [] for name in names}
-    faults = dict.fromkeys(names, 0)
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        for r in range(repeats):
-            order = names[r % len(names):] + names[:r % len(names)]
-            for name in order:
-                f0 = minflt()
-                times[name].append(run_steps(steppers[name], n[name]) / n[name])
-                faults[name] += minflt() - f0
-    finally:
-        if gc_was:
-            gc.enable()
-    return {name: (statistics.median(ts), min(ts), n[name] * repeats,
-                   faults[name] / (n[name] * repeats)) for name, ts in times.items()}
-
-
-def peak_memory(make_stepper, steps):
-    """tracemalloc peak (bytes) over `steps` steps, the stepper's own buffers included."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        step = make_stepper()
-        for _ in range(steps):
-            step()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def gemm_gflops(dtype, n=2048, repeats=3):
-    rng = np.random.default_rng(1)
-    A = rng.standard_normal((n, n)).astype(dtype)
-    B = rng.standard_normal((n, n)).astype(dtype)
-    C = np.empty((n, n), dtype)
-    np.matmul(A, B, out=C)  # warm-up
-    best = min(run_steps(lambda: np.matmul(A, B, out=C), 1) for _ in range(repeats))
-    return 2 * n ** 3 / best / 1e9
+def step_flops(sizes, N):
+    """Matmul FLOPs of one step (elementwise work, softmax and update ignored): forward
+    Z_l = W_l A_{l-1} and backward dW_l = δ_l A_{l-1}ᵀ are 2·N·in·out per layer each;
+    δ_{l-1} ∝ W_lᵀ δ_l is that for every layer but the first (no gradient w.r.t. X)."""
+    pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    fwd = 2 * N * sum(pairs)
+    return fwd + fwd + (fwd - 2 * N * pairs[0]), fwd
 
 
 def matmul_only_seconds(sizes, N, dtype, repeats):
-    """Best time of just the step's matmuls (forward W A, backward δ Aᵀ and Wᵀ δ) on its shapes,
-    into preallocated outputs: what the step would cost if everything else were free."""
+    """Best time of just the step's matmuls on its shapes, into preallocated outputs: what the
+    step would cost if everything else were free."""
     rng = np.random.default_rng(2)
     L = len(sizes) - 1
     W = [rng.standard_normal((sizes[l + 1], sizes[l])).astype(dtype) for l in range(L)]
@@ -378,80 +210,119 @@ def matmul_only_seconds(sizes, N, dtype, repeats):
     return min(run_steps(once, 1) for _ in range(repeats))
 
 
-def step_flops(sizes, N):
-    """Matmul FLOPs of one training step (multiply + add = 2 per term; elementwise ops, the
-    softmax and the update ignored). Forward Z_l = W_l A_{l-1}: 2·N·in·out per layer. Backward:
-    dW_l = δ_l A_{l-1}ᵀ: 2·N·in·out per layer; δ_{l-1} ∝ W_lᵀ δ_l: 2·N·in·out for every layer
-    but the first (no gradient w.r.t. X is formed). Total 2N(3Σ in·out − in_1·out_1) ≈ 3× fwd."""
-    pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    fwd = 2 * N * sum(pairs)
-    return fwd + fwd + (fwd - 2 * N * pairs[0]), fwd
+# ---------------------------------------------------------------------------------------------
+# ablations: the generated module with one printer change at a time (source edits)
+# ---------------------------------------------------------------------------------------------
+_SIGMOID_HELPER = '''
+def _sigmoid(Z):
+    """1/(1 + exp(-Z)): exp(-Z) = inf for very negative Z gives 1/inf = 0, the right limit."""
+    with np.errstate(over="ignore"):
+        E = np.exp(-Z)
+    E += 1
+    return np.reciprocal(E, out=E)
+'''
+
+# name: (applies to hidden activations, [(pattern, replacement)]); EVERY pattern must match
+# where the edit applies (edited_source raises Stale otherwise).
+EDITS = {
+    # σ(z) = 1/(1 + exp(-z)) in a helper instead of the generated 0.5 + 0.5·tanh(z/2)
+    "sigmoid: 1/(1+exp(-z))": ({"sigmoid"}, [
+        (r"\(0\.5 \+ 0\.5\*np\.tanh\(0\.5\*\((\w+)\)\)\)", r"_sigmoid(\1)"),
+        (r"\n\n\ndef predict", "\n" + _SIGMOID_HELPER + "\n\ndef predict")]),
+    # the mean's 1/N once, in δ_L = (S - Y)/N, instead of 1/N * … for every dW_l and db_l
+    "1/N folded into δ_L": ({"sigmoid", "relu", "tanh"}, [
+        (r"(delta\d+) = S - Y\n", r"\1 = (S - Y) / N\n"),
+        (r"= 1/N \* ", "= ")]),
+    # Z = W A; Z += b (no second N-column temporary)
+    "bias add in place": ({"sigmoid", "relu", "tanh"}, [
+        (r"^( +)(Z\d+) = (.+) \+ (b\d+)$", r"\1\2 = \3\n\1\2 += \4")]),
+    # δ = Wᵀδ'; δ *= f'(…) (no second temporary of the layer's size)
+    "δ ⊙= f' in place": ({"sigmoid", "relu", "tanh"}, [
+        (r"^( +)(delta\d+) = (W\d+\.T @ delta\d+) \* (.+)$", r"\1\2 = \3\n\1\2 *= \4")]),
+}
 
 
-def blas_summary():
-    lines = [f"os.cpu_count() = {os.cpu_count()}; NumPy {np.__version__}; Python "
-             f"{platform.python_version()}; {platform.machine()}"]
-    try:
-        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        lines.append(f"BLAS: {cfg.get('name')} {cfg.get('version')} "
-                     f"({cfg.get('openblas configuration', '').strip()})")
-    except Exception:  # noqa: BLE001
-        lines.append("BLAS: (np.show_config(mode='dicts') unavailable)")
-    env = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                      "MKL_NUM_THREADS") if k in os.environ}
-    lines.append(f"BLAS threads: default (thread env vars: {env or 'none set'})")
-    try:
-        from threadpoolctl import threadpool_info
-        for i in threadpool_info():
-            lines.append(f"  threadpool: {i.get('internal_api')} {i.get('version')} "
-                         f"num_threads={i.get('num_threads')} arch={i.get('architecture')}")
-    except Exception:  # noqa: BLE001
-        lines.append("  (threadpoolctl not installed: per-library thread counts not shown)")
-    return lines
+def edited_source(src, names, where):
+    """src with the EDITS `names` applied; Stale unless every pattern matched and the source
+    changed (so an ablation cannot silently time the unedited kernel)."""
+    out, count = src, 0
+    for name in names:
+        for pat, rep in EDITS[name][1]:
+            out, n = re.subn(pat, rep, out, flags=re.M)
+            if n == 0:
+                raise Stale(f"ablation {name!r}: {pat!r} no longer matches the generated "
+                            f"kernel of {where}; update the edit or delete the ablation")
+            count += n
+    if out == src:
+        raise Stale(f"ablations {names} leave the kernel of {where} unchanged")
+    return out, count
 
 
-def make_data(sizes, N, dtype, k):
-    rng = np.random.default_rng(SEED)
-    X = rng.standard_normal((sizes[0], N)).astype(dtype)
-    labels = rng.integers(0, sizes[-1], N)
-    Y = targets(k, labels, dtype)
-    params = init_params(k, np.random.default_rng(SEED + 1), dtype)
-    return X, Y, labels, params
+def ablation_variants(s):
+    """[(label, edited kernel module, substitutions)]: each applicable edit alone, then all."""
+    names = [e for e, (acts, _) in EDITS.items() if s.act in acts]
+    groups = [(e, [e]) for e in names] + ([("all of these", names)] if len(names) > 1 else [])
+    out = []
+    for label, group in groups:
+        src, n = edited_source(s.k.source, group, s.name)
+        out.append((label, module_from_source(src, f"{s.name}_{label}"), n))
+    return out
 
 
-def check(k, sizes, act, X, Y, params, dtype):
-    """Generated vs hand-written: loss, gradients (np.allclose), dtypes, and one full step."""
-    rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-6)
-    Lg, gg = k.loss_and_gradients(X, Y, *params)
-    sp = sigmoid_spelling(k.source)
-    h = HandMLP(sizes, act, X.shape[1], dtype, sp)
-    Lh, gh = h.loss_and_gradients(X, Y, [p.copy() for p in params])
-    ok = bool(np.allclose(Lg, Lh, rtol=rtol, atol=atol))
-    worst = abs(float(Lg) - float(Lh)) / max(abs(float(Lh)), 1e-30)
-    for a, b in zip(gg, gh):
-        ok &= a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-        worst = max(worst, float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30)))
-    dtypes = {np.asarray(Lg).dtype.name} | {g.dtype.name for g in gg}
-    pg, ph = [p.copy() for p in params], [p.copy() for p in params]
-    generated_stepper(k, X, Y, pg)()
-    HandMLP(sizes, act, X.shape[1], dtype, sp).step(X, Y, ph)
-    step_ok = all(np.allclose(a, b, rtol=rtol, atol=atol) for a, b in zip(pg, ph))
-    return ok, step_ok, worst, dtypes
+def ablations(setups, variants, repeats, min_s, min_steps, mem_steps):
+    """Step time and peak memory of the generated kernel with each edit, vs generated and hand."""
+    out = []
+    for s in setups:
+        steppers = {"generated": s.gen()}
+        steppers.update((label, s.gen(mod)) for label, mod, _ in variants[s.name])
+        steppers["hand"] = s.hand()
+        res = time_interleaved(steppers, repeats, min_s, min_steps)
+        mods = dict([("generated", s.k)] + [(label, mod) for label, mod, _ in variants[s.name]])
+        mem = {label: s.peak(lambda params, m=m: s.gen(m, params), mem_steps)
+               for label, m in mods.items()}
+        mem["hand"] = s.peak(s.hand, mem_steps)
+        bad = [label for label, mod in mods.items() if not s.grads_close(mod)]
+        edits = {label: n for label, _, n in variants[s.name]}
+        hand, gen = res["hand"][0], res["generated"][0]
+        out.append(f"  {s.name} {s.dn}: hand {hand * 1e3:.3f} ms, {mem['hand'] / 2**20:.2f} MiB"
+                   + (f"; WRONG GRADIENTS: {bad}" if bad else
+                      "; every variant's gradients allclose to hand's"))
+        for label in mods:
+            t, n = res[label][0], edits.get(label)
+            subs = f"({n} edit{'s' * (n != 1)})" if n else ""
+            out.append(f"    {label:<24s}{subs:>19s} {t * 1e3:8.3f} ms  /hand {t / hand:5.2f}  "
+                       f"vs generated {t / gen - 1:+6.1%}   peak {mem[label] / 2**20:6.2f} MiB "
+                       f"= {mem[label] / mem['hand']:4.2f}× hand")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
-# micro-benchmarks of the generated spellings vs alternatives, on the configs' shapes
+# micro-benchmarks: the generated spelling of one operation vs alternatives, on the configs'
+# shapes. Each group names the generated line it stands for; it must occur in that kernel.
 # ---------------------------------------------------------------------------------------------
-def micro_time(fn, target_s):
-    fn()
-    n = max(1, math.ceil(target_s / 5 / max(run_steps(fn, 1), 1e-7)))
-    return statistics.median(run_steps(fn, n) / n for _ in range(5))
+GENERATED_LINES = {  # group: (config, a substring of the generated kernel)
+    "σ'": (SIG, "delta1 = W2.T @ delta2 * (A1*(1 - A1))"),
+    "tanh'": (TANH, "delta2 = W3.T @ delta3 * (1 - A2**2)"),
+    "relu'": (BIG, "delta1 = W2.T @ delta2 * (Z1 > 0)"),
+    "dW": (BIG, "dW2 = 1/N * delta2 @ A1.T"),
+    "bias": (BIG, "Z2 = W2 @ A1 + b2"),
+    "softmax": (BIG, "S = _softmax(Z3, axis=0)\n    L = -np.sum(Y * _logsoftmax(Z3, axis=0))/N"),
+}
 
 
-def micro(quick, gen_sigmoid):
+def check_generated_lines(kernels):
+    for group, (cfg, line) in GENERATED_LINES.items():
+        if line not in kernels[cfg].source:
+            raise Stale(f"micro-benchmark {group!r}: {line!r} is no longer in the kernel of "
+                        f"{CONFIGS[cfg][0]}; update or delete the group")
+
+
+def micro(kernels, quick):
     target = 0.04 if quick else 0.12
     rng = np.random.default_rng(3)
     out = []
+    gen_sigmoid = sigmoid_spelling(kernels[SIG].source)
+    helpers = module_from_source(kernels[BIG].source, "micro")  # the kernel's own softmax
 
     def group(title, cases):
         base = None
@@ -463,7 +334,7 @@ def micro(quick, gen_sigmoid):
 
     for dtype in (np.float64, np.float32):
         dn = np.dtype(dtype).name
-        # sigmoid forward: config 1 (128×128) and the 1024×256 shape for throughput
+        # σ forward: config SIG's shape (128×128) and a bigger one for throughput
         for shape in ((128, 128), (1024, 256)):
             Z = rng.standard_normal(shape).astype(dtype) * 4
             B = np.empty_like(Z)
@@ -501,23 +372,22 @@ def micro(quick, gen_sigmoid):
                 ("1/(1 + np.exp(-Z)) under errstate(over='ignore')" + g["recip"], sig_recip),
                 ("  same, in place", sig_inplace_recip),
             ])
-        # sigmoid' factor, config 1 (128×128)
-        A = 1 / (1 + np.exp(-rng.standard_normal((128, 128)))).astype(dtype)
+        # σ' factor, config SIG (128×128)
+        A = (1 / (1 + np.exp(-rng.standard_normal((128, 128))))).astype(dtype)
         G = rng.standard_normal((128, 128)).astype(dtype)
         T = np.empty_like(A)
 
         def sigp_inplace(A=A, G=G, T=T):
-            D = G.copy()
+            D = G.copy()  # the generated line makes a fresh δ too
             np.subtract(1, A, out=T)
             T *= A
             D *= T
-
         group(f"δ = G ⊙ σ', {dn} 128×128 (G = W2ᵀδ2 given)", [
             ("generated: G * (A1*(1 - A1))", lambda: G * (A * (1 - A))),
             ("G * A1 * (1 - A1)", lambda: G * A * (1 - A)),
             ("copy + in place (T = 1-A; T *= A; D *= T)", sigp_inplace),
         ])
-        # tanh' factor, config 4 (256×64)
+        # tanh' factor, config TANH (256×64)
         A = np.tanh(rng.standard_normal((256, 64))).astype(dtype)
         G = rng.standard_normal((256, 64)).astype(dtype)
         T = np.empty_like(A)
@@ -532,7 +402,7 @@ def micro(quick, gen_sigmoid):
             ("G * (1 - A2*A2)", lambda: G * (1 - A * A)),
             ("copy + in place (T = A*A; T = 1-T; D *= T)", tanhp_inplace),
         ])
-        # relu' factor, config 3 (1024×256)
+        # relu' factor, config BIG (1024×256)
         Z = rng.standard_normal((1024, 256)).astype(dtype)
         G = rng.standard_normal((1024, 256)).astype(dtype)
         M = np.empty(Z.shape, bool)
@@ -542,31 +412,30 @@ def micro(quick, gen_sigmoid):
             np.greater(Z, 0, out=M)
             np.multiply(D, M, out=D)
         group(f"δ = G ⊙ relu', {dn} 1024×256", [
-            ("generated: G * np.heaviside(Z2, 0.0)", lambda: G * np.heaviside(Z, 0.0)),
-            ("G * (Z2 > 0)", lambda: G * (Z > 0)),
-            ("np.where(Z2 > 0, G, 0)", lambda: np.where(Z > 0, G, 0)),
+            ("generated: G * (Z1 > 0)", lambda: G * (Z > 0)),
+            ("np.where(Z1 > 0, G, 0)", lambda: np.where(Z > 0, G, 0)),
             ("copy + in place (np.multiply(D, Z > 0, out=D))", relup_inplace),
         ])
-        # 1/N scaling of the weight gradient: big config layer 1 and 2 shapes
+        # the 1/N of the weight gradient: config BIG, layers 1 and 2
         for (o, i) in ((1024, 784), (1024, 1024)):
             N = 256
             d = rng.standard_normal((o, N)).astype(dtype)
             Aprev = rng.standard_normal((i, N)).astype(dtype)
-            out_buf = np.empty((o, i), dtype)
+            buf = np.empty((o, i), dtype)
 
-            def scale_after_inplace(d=d, Aprev=Aprev, N=N):
+            def scale_after(d=d, Aprev=Aprev, N=N):
                 W = d @ Aprev.T
                 W *= 1 / N
                 return W
             group(f"dW = δ Aᵀ / N, {dn} ({o}×{N})·({N}×{i})", [
                 ("generated: 1/N * delta @ A.T  (= (δ/N) @ Aᵀ)", lambda d=d, A=Aprev, N=N: 1 / N * d @ A.T),
                 ("(delta @ A.T) / N", lambda d=d, A=Aprev, N=N: (d @ A.T) / N),
-                ("delta @ A.T; dW *= 1/N", scale_after_inplace),
+                ("delta @ A.T; dW *= 1/N", scale_after),
                 ("delta @ A.T (1/N folded into δ_L once)", lambda d=d, A=Aprev: d @ A.T),
                 ("np.matmul(delta, A.T, out=buf) (folded, no alloc)",
-                 lambda d=d, A=Aprev, o=out_buf: np.matmul(d, A.T, out=o)),
+                 lambda d=d, A=Aprev, o=buf: np.matmul(d, A.T, out=o)),
             ])
-        # bias add, big config layer 2
+        # bias add, config BIG layer 2
         W = rng.standard_normal((1024, 1024)).astype(dtype)
         A1 = rng.standard_normal((1024, 256)).astype(dtype)
         b = rng.standard_normal((1024, 1)).astype(dtype)
@@ -580,181 +449,53 @@ def micro(quick, gen_sigmoid):
             ("np.matmul(W, A, out=Z); Z += b", bias_inplace),
             ("W2 @ A1 alone (the matmul)", lambda: W @ A1),
         ])
-        # softmax + loss on the output layer (10×256)
+        # softmax + loss on config BIG's output layer (10×256)
         Z3 = rng.standard_normal((10, 256)).astype(dtype)
-        Y3 = np.zeros((10, 256), dtype)
-        Y3[rng.integers(0, 10, 256), np.arange(256)] = 1
-        k = matcalc.compile(matcalc.derive(matcalc.mlp([4, 10])))
-        sm, lsm = k.module._softmax, k.module._logsoftmax
+        Y3 = one_hot(rng.integers(0, 10, 256), 10, dtype)
+        sm, lsm = helpers._softmax, helpers._logsoftmax
 
-        def once(Z3=Z3, Y3=Y3):
+        def one_exp(Z3=Z3, Y3=Y3):
             Zs = Z3 - Z3.max(axis=0, keepdims=True)
             E = np.exp(Zs)
             s = E.sum(axis=0, keepdims=True)
-            S = E / s
-            L = -np.vdot(Y3, Zs - np.log(s)) / 256
-            return S, L
+            return E / s, -np.vdot(Y3, Zs - np.log(s)) / 256
         group(f"softmax + loss, {dn} 10×256", [
-            ("generated: _softmax(Z) and -sum(Y*_logsoftmax(Z))/N", lambda: (sm(Z3, axis=0), -np.sum(Y3 * lsm(Z3, axis=0)) / 256)),
-            ("one exp: S = E/ΣE; L from Z - max - log ΣE", once),
-        ])
-        # SGD update, big config W2 (1024×1024)
-        p = rng.standard_normal((1024, 1024)).astype(dtype)
-        g = rng.standard_normal((1024, 1024)).astype(dtype)
-        p2 = p.copy()
-        sst, v2, s2 = {}, np.zeros_like(p), np.empty_like(p)
-
-        def upd_inplace(p=p2, g=g, v=v2, s=s2):
-            v *= MU
-            np.multiply(g, LR, out=s)  # the hand-written step scales its own gradient buffer
-            v -= s
-            p += v
-        group(f"momentum update, {dn} 1024×1024", [
-            ("train.sgd (v *= μ; v -= lr*g; p += v)", lambda: sgd([p], [g], sst, LR, MU)),
-            ("in place (v *= μ; s = lr*g into a buffer; v -= s; p += v)", upd_inplace),
+            ("generated: _softmax(Z) and -sum(Y*_logsoftmax(Z))/N",
+             lambda: (sm(Z3, axis=0), -np.sum(Y3 * lsm(Z3, axis=0)) / 256)),
+            ("one exp: S = E/ΣE; L from Z - max - log ΣE", one_exp),
         ])
     return out
 
 
-def line_profile(k, X, Y, params, reps):
-    """Median seconds of each statement of the generated loss_and_gradients, run one by one."""
-    import ast
-    fn = next(n for n in ast.parse(k.source).body
-              if isinstance(n, ast.FunctionDef) and n.name == "loss_and_gradients")
-    stmts = [s for s in fn.body if not isinstance(s, (ast.Expr, ast.Return))]
-    codes = [(ast.unparse(s), compile(ast.Module([s], []), "<generated>", "exec"))
-             for s in stmts]
-    times = {src: [] for src, _ in codes}
-    for _ in range(reps):
-        ns = dict(vars(k.module), X=X, Y=Y, **dict(zip(k.PARAMS, params)))
-        for src, c in codes:
-            t = time.perf_counter()
-            exec(c, ns)  # noqa: S102  (the generated kernel's own lines)
-            times[src].append(time.perf_counter() - t)
-    return [(src, statistics.median(ts[1:] or ts)) for src, ts in times.items()]
-
 # ---------------------------------------------------------------------------------------------
-# ablations: the generated module with one printer change at a time (source edits)
-# ---------------------------------------------------------------------------------------------
-_SIGMOID_HELPER = '''
-def _sigmoid(Z):
-    """1/(1 + exp(-Z)): exp(-Z) = inf for very negative Z gives 1/inf = 0, the right limit."""
-    with np.errstate(over="ignore"):
-        E = np.exp(-Z)
-    E += 1
-    return np.reciprocal(E, out=E)
-'''
-
-EDITS = {
-    # [Z > 0] as a bool array (float × bool → float, dtype kept) instead of np.heaviside
-    "relu: (Z > 0)": [(r"np\.heaviside\((\w+), 0\.0\)", r"(\1 > 0)")],
-    # σ(z) = 1/(1 + exp(-z)) in a helper (errstate: no overflow warning), in place of the
-    # generated spelling (exp(-logaddexp(0, -z)) or 0.5 + 0.5·tanh(z/2))
-    "sigmoid: 1/(1+exp(-z))": [(r"np\.exp\(-np\.logaddexp\(0, -\((\w+)\)\)\)", r"_sigmoid(\1)"),
-                               (r"\(0\.5 \+ 0\.5\*np\.tanh\(0\.5\*\((\w+)\)\)\)", r"_sigmoid(\1)"),
-                               (r"\n\n\ndef predict", "\n" + _SIGMOID_HELPER + "\n\ndef predict")],
-    # the mean's 1/N once, in δ_L = (S - Y)/N, instead of 1/N * δ_l for every dW_l and db_l
-    "1/N folded into δ_L": [(r"(delta\d+) = S - Y\n", r"\1 = (S - Y) / N\n"),
-                            (r"= 1/N \* ", "= ")],
-    # Z = W A; Z += b (no second N-column temporary)
-    "bias add in place": [(r"^( +)(Z\d+) = (.+) \+ (b\d+)$", r"\1\2 = \3\n\1\2 += \4")],
-    # δ = Wᵀδ'; δ *= f'(…) (no second temporary of the layer's size)
-    "δ ⊙= f' in place": [(r"^( +)(delta\d+) = (W\d+\.T @ delta\d+) \* (.+)$",
-                          r"\1\2 = \3\n\1\2 *= \4")],
-}
-
-
-def edited_source(src, names):
-    for name in names:
-        for pat, rep in EDITS[name]:
-            if "def predict" in pat and "_sigmoid(" not in src:
-                continue  # the helper only where a sigmoid was replaced
-            src = re.sub(pat, rep, src, flags=re.M)
-    return src
-
-
-def module_from_source(src, tag):
-    mod = types.ModuleType(f"matcalc_bench_{tag}")
-    exec(compile(src, f"<matcalc kernel: {tag}>", "exec"), mod.__dict__)  # noqa: S102
-    return mod
-
-
-def ablations(setups, repeats, min_s, min_steps, mem_steps=20):
-    """Step time of the generated kernel with each edit alone and all together, vs hand."""
-    out = []
-    for name, sizes, act, N, k, dtype, X, Y, labels, params0 in setups:
-        dn = np.dtype(dtype).name
-        applicable = [e for e in EDITS if edited_source(k.source, [e]) != k.source]
-        variants = ([(e, [e], False) for e in applicable] +
-                    [("update: g *= lr in place", [], True), ("all of these", applicable, True)])
-        steppers = {"generated": generated_stepper(k, X, Y, [p.copy() for p in params0])}
-        sp = sigmoid_spelling(k.source)
-        _, gh = HandMLP(sizes, act, N, dtype, sp).loss_and_gradients(X, Y, params0)
-        rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 1e-6)
-        bad, mods = [], {"generated": (k, False)}
-        for i, (label, names, inplace) in enumerate(variants):
-            mod = module_from_source(edited_source(k.source, names), f"{i}") if names else k
-            _, g = mod.loss_and_gradients(X, Y, *params0)
-            if not all(a.dtype == dtype and np.allclose(a, b, rtol=rtol, atol=atol)
-                       for a, b in zip(g, gh)):
-                bad.append(label)
-            mods[label] = (mod, inplace)
-            steppers[label] = generated_stepper(mod, X, Y, [p.copy() for p in params0], inplace)
-        steppers["hand"] = hand_stepper(sizes, act, X, Y, [p.copy() for p in params0], sp)
-        res = time_interleaved(steppers, repeats, min_s, min_steps)
-        mem = {label: peak_memory(lambda m=m, i=i, P=[p.copy() for p in params0]:
-                                  generated_stepper(m, X, Y, P, i), mem_steps)
-               for label, (m, i) in mods.items()}
-        mem["hand"] = peak_memory(lambda P=[p.copy() for p in params0]:
-                                  hand_stepper(sizes, act, X, Y, P, sp), mem_steps)
-        hand = res["hand"][0]
-        out.append(f"  {name} {dn}: hand {hand * 1e3:.3f} ms, {mem['hand'] / 2**20:.2f} MiB"
-                   + (f"; WRONG GRADIENTS: {bad}" if bad else "; every variant's gradients "
-                      "allclose to hand's"))
-        for label in steppers:
-            if label != "hand":
-                t = res[label][0]
-                out.append(f"    {label:<26s} {t * 1e3:8.3f} ms  /hand {t / hand:5.2f}  "
-                           f"vs generated {t / res['generated'][0] - 1:+6.1%}   peak "
-                           f"{mem[label] / 2**20:6.2f} MiB = {mem[label] / mem['hand']:4.2f}× hand")
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-def make_steppers(torch, k, sizes, act, X, Y, labels, params0):
-    steppers = {
-        "gen": generated_stepper(k, X, Y, [p.copy() for p in params0]),
-        "hand": hand_stepper(sizes, act, X, Y, [p.copy() for p in params0],
-                             sigmoid_spelling(k.source)),
-    }
-    if act == "sigmoid":
+def make_steppers(torch, s):
+    steppers = {"gen": s.gen(), "hand": s.hand()}
+    if s.act == "sigmoid":  # the reference with the σ spellings the kernel does not use
         for sp in SIGMOID_SPELLINGS:
-            if sp != sigmoid_spelling(k.source):
-                steppers["hand σ=" + sp] = hand_stepper(sizes, act, X, Y,
-                                                         [p.copy() for p in params0], sp)
+            if sp != s.sigmoid:
+                steppers["hand σ=" + sp] = s.hand(sp)
     if torch is not None:
         try:
-            steppers["torch"] = torch_stepper(torch, act, X, labels, params0)[0]
+            steppers["torch"] = torch_stepper(torch, s.act, s.X, s.labels, s.params0)
         except Exception as e:  # noqa: BLE001
             print(f"  torch step failed ({type(e).__name__}: {e}); skipped")
     return steppers
 
 
-def print_table(rows, key, title, show_mem=True):
-    print(title)
-    hdr = (f"{'config':<22s} {'dtype':<7s} {'gen ms':>8s} {'hand ms':>8s} {'torch ms':>9s} "
-           f"{'gen/hand':>8s} {'(best)':>6s} {'gen flt':>7s} {'hand flt':>8s}" +
-           (f" {'gen MiB':>7s} {'hand MiB':>8s} {'mem ratio':>9s}" if show_mem else ""))
-    print(hdr)
-    print("-" * len(hdr))
+def show(rows, key, title, with_mem=True):
+    cols = [("config", "s"), ("dtype", "s"), ("gen ms", ".3f"), ("hand ms", ".3f"),
+            ("torch ms", ".3f"), ("gen/hand", ".2f"), ("(best)", ".2f"), ("gen flt", ".0f"),
+            ("hand flt", ".0f")]
+    cols += [("gen MiB", ".2f"), ("hand MiB", ".2f"), ("mem ratio", ".2f")] if with_mem else []
+    table = []
     for r in rows:
-        res = r[key]
-        g, h, t = res["gen"], res["hand"], res.get("torch")
-        ts = f"{t[0] * 1e3:9.3f}" if t else f"{'-':>9s}"
-        print(f"{r['name']:<22s} {r['dtype']:<7s} {g[0] * 1e3:8.3f} {h[0] * 1e3:8.3f} {ts} "
-              f"{g[0] / h[0]:8.2f} {g[1] / h[1]:6.2f} {g[3]:7.0f} {h[3]:8.0f}" +
-              (f" {r['mg'] / 2**20:7.2f} {r['mh'] / 2**20:8.2f} {r['mg'] / r['mh']:9.2f}"
-               if show_mem else ""))
+        g, h, t = r[key]["gen"], r[key]["hand"], r[key].get("torch")
+        row = [r["name"], r["dtype"], g[0] * 1e3, h[0] * 1e3, t and t[0] * 1e3,
+               g[0] / h[0], g[1] / h[1], g[3], h[3]]
+        if with_mem:
+            row += [r["mg"] / 2**20, r["mh"] / 2**20, r["mg"] / r["mh"]]
+        table.append(row)
+    print_table(title, cols, table)
     for r in rows:
         for label, t in r[key].items():
             if label.startswith("hand σ="):
@@ -764,11 +505,19 @@ def print_table(rows, key, title, show_mem=True):
                       f"{g[0] / t[0]:.2f}")
 
 
+def verdict(rows, key):
+    ratio = lambda r: r[key]["gen"][0] / r[key]["hand"][0]  # noqa: E731
+    worst = max(rows, key=ratio)
+    return (f"{'MET' if ratio(worst) <= 1.05 else 'NOT MET'} (worst {ratio(worst):.2f}, "
+            f"{worst['name']} {worst['dtype']}; {sum(ratio(r) <= 1.05 for r in rows)}/"
+            f"{len(rows)} rows within)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="shorter run (fewer repeats/steps)")
     ap.add_argument("--no-micro", action="store_true",
-                    help="skip the per-line profile and the micro-benchmarks")
+                    help="skip the ablations, the per-line profile and the micro-benchmarks")
     args = ap.parse_args()
     repeats, min_s, min_steps, mem_steps = (3, 0.15, 6, 20) if args.quick else (7, 0.5, 20, 200)
     t_start = time.perf_counter()
@@ -788,63 +537,53 @@ def main():
           f"tracemalloc over {mem_steps} steps. SGD: lr {LR}, momentum {MU}.")
     print()
 
-    setups, rows = [], []
-    for name, sizes, act, N in CONFIGS:
-        k = matcalc.compile(matcalc.derive(matcalc.mlp(sizes, hidden=act)))
-        for dtype in (np.float64, np.float32):
-            dn = np.dtype(dtype).name
-            X, Y, labels, params0 = make_data(sizes, N, dtype, k)
-            ok, step_ok, worst, dts = check(k, sizes, act, X, Y, params0, dtype)
-            print(f"check {name:<22s} {dn}: gradients {'allclose' if ok else 'DIFFER'} "
-                  f"(max rel. diff {worst:.1e}), one step {'allclose' if step_ok else 'DIFFERS'},"
-                  f" generated dtypes {sorted(dts)}", flush=True)
-            setups.append((name, sizes, act, N, k, dtype, X, Y, labels, params0))
+    kernels = [matcalc.compile(matcalc.derive(matcalc.mlp(sizes, hidden=act)))
+               for _, sizes, act, _ in CONFIGS]
+    setups = [Setup(cfg, k, dtype) for cfg, k in zip(CONFIGS, kernels)
+              for dtype in (np.float64, np.float32)]
+    # before any timing: every ablation and micro-benchmark still matches the generated code
+    variants = {s.name: ablation_variants(s) for s in setups}  # same source for both dtypes
+    check_generated_lines(kernels)
+    for s in setups:
+        ok, step_ok, worst, dts = check(s)
+        print(f"check {s.name:<22s} {s.dn}: gradients {'allclose' if ok else 'DIFFER'} "
+              f"(max rel. diff {worst:.1e}), one step {'allclose' if step_ok else 'DIFFERS'},"
+              f" generated dtypes {dts}", flush=True)
     print()
 
-    # pass 1: the allocator as it comes (glibc defaults), and peak memory
-    for name, sizes, act, N, k, dtype, X, Y, labels, params0 in setups:
-        res = time_interleaved(make_steppers(torch, k, sizes, act, X, Y, labels, params0),
-                               repeats, min_s, min_steps)
-        mg = peak_memory(lambda P=[p.copy() for p in params0]:
-                         generated_stepper(k, X, Y, P), mem_steps)
-        mh = peak_memory(lambda P=[p.copy() for p in params0]:
-                         hand_stepper(sizes, act, X, Y, P, sigmoid_spelling(k.source)),
-                         mem_steps)
-        kg = peak_memory(lambda: (lambda: k.loss_and_gradients(X, Y, *params0)), 20)
-        kh = peak_memory(lambda: (lambda h=HandMLP(sizes, act, N, dtype,
-                                                   sigmoid_spelling(k.source)):
-                                  h.loss_and_gradients(X, Y, params0)), 20)
-        rows.append(dict(name=name, sizes=sizes, dtype=np.dtype(dtype).name, default=res,
-                         mg=mg, mh=mh, kg=kg, kh=kh))
-    # pass 2: glibc told not to trim its heap (no page faults for re-allocated temporaries)
+    # pass A: the allocator as it comes (glibc defaults), and peak memory
+    rows = []
+    for s in setups:
+        def hand_lag(s=s):  # its workspace is made while tracemalloc traces, so it counts
+            h = HandMLP(s.sizes, s.act, s.N, s.dtype, s.sigmoid)
+            return lambda: h.loss_and_gradients(s.X, s.Y, s.params0)
+        kg = peak_memory(lambda: (lambda: s.k.loss_and_gradients(s.X, s.Y, *s.params0)), 20)
+        kh = peak_memory(hand_lag, 20)
+        rows.append(dict(name=s.name, sizes=s.sizes, dtype=s.dn,
+                         default=time_interleaved(make_steppers(torch, s), repeats, min_s,
+                                                  min_steps),
+                         mg=s.peak(s.gen, mem_steps), mh=s.peak(s.hand, mem_steps),
+                         kg=kg, kh=kh))
+    # pass B: glibc told not to trim its heap (no page faults for re-allocated temporaries)
     no_trim = glibc_no_trim()
     if no_trim:
-        for r, (name, sizes, act, N, k, dtype, X, Y, labels, params0) in zip(rows, setups):
-            r["no_trim"] = time_interleaved(
-                make_steppers(torch, k, sizes, act, X, Y, labels, params0),
-                repeats, min_s, min_steps)
+        for r, s in zip(rows, setups):
+            r["no_trim"] = time_interleaved(make_steppers(torch, s), repeats, min_s, min_steps)
 
-    print_table(rows, "default", "A. default allocator (glibc as it comes)")
+    show(rows, "default", "A. default allocator (glibc as it comes)")
     print("(ms: median per-step time; (best): ratio of the fastest repeats; flt: minor page "
           "faults per step while timing;\n MiB: tracemalloc peak over the steps, incl. the "
           "implementation's own buffers and momentum state)")
     print()
     if no_trim:
-        print_table(rows, "no_trim", "B. same, after mallopt(M_TRIM_THRESHOLD=1 GiB, "
-                    "M_MMAP_THRESHOLD=32 MiB): freed temporaries stay mapped", show_mem=False)
+        show(rows, "no_trim", "B. same, after mallopt(M_TRIM_THRESHOLD=1 GiB, "
+             "M_MMAP_THRESHOLD=32 MiB): freed temporaries stay mapped", with_mem=False)
     else:
         print("B. (no glibc mallopt here: the no-trim pass is skipped)")
     print()
-
-    def verdict(key):
-        worst = max(rows, key=lambda r: r[key]["gen"][0] / r[key]["hand"][0])
-        w = worst[key]["gen"][0] / worst[key]["hand"][0]
-        within = sum(r[key]["gen"][0] / r[key]["hand"][0] <= 1.05 for r in rows)
-        return (f"{'MET' if w <= 1.05 else 'NOT MET'} (worst {w:.2f}, {worst['name']} "
-                f"{worst['dtype']}; {within}/{len(rows)} rows within)")
-    print(f"target: generated / hand-written ≤ 1.05 in every config: {verdict('default')}")
+    print(f"target: generated / hand-written ≤ 1.05 in every config: {verdict(rows, 'default')}")
     if no_trim:
-        print(f"        (table B, no heap trimming: {verdict('no_trim')})")
+        print(f"        (table B, no heap trimming: {verdict(rows, 'no_trim')})")
     worst_m = max(rows, key=lambda r: r["mg"] / r["mh"])
     wm = worst_m["mg"] / worst_m["mh"]
     print(f"target: peak memory ≤ 1.1× hand-written: {'MET' if wm <= 1.1 else 'NOT MET'} "
@@ -858,7 +597,7 @@ def main():
               f"{r['kh'] / 2**20:6.2f} MiB, ratio {r['kg'] / r['kh']:.2f}")
     print()
 
-    name, sizes, act, N = CONFIGS[BIG]
+    name, sizes, _, N = CONFIGS[BIG]
     flops, fwd = step_flops(sizes, N)
     print(f"GEMM peak vs the {name} step (batch {N}): matmul FLOPs per step = "
           f"2N(3·Σ in·out − in1·out1) = {flops / 1e9:.3f} GFLOP (forward {fwd / 1e9:.3f}; "
@@ -867,42 +606,44 @@ def main():
         dn = np.dtype(dtype).name
         peak = gemm_gflops(dtype, 2048, 3 if args.quick else 5)
         mm = flops / matmul_only_seconds(sizes, N, dtype, 5 if args.quick else 15) / 1e9
-        r = next(r for r in rows if r["sizes"] == sizes and r["dtype"] == dn)
+        r = next(r for r in rows if r["name"] == name and r["dtype"] == dn)
         parts = [f"the step's matmuls alone (best) {mm:5.1f} GFLOP/s = {mm / peak:5.1%}"]
         for key, label in (("default", "A"), ("no_trim", "B")):
             if key in r:
-                fg = flops / r[key]["gen"][0] / 1e9
-                fh = flops / r[key]["hand"][0] / 1e9
+                fg, fh = flops / r[key]["gen"][0] / 1e9, flops / r[key]["hand"][0] / 1e9
                 parts.append(f"{label}: generated {fg:5.1f} GFLOP/s = {fg / peak:5.1%}, hand "
                              f"{fh:5.1f} = {fh / peak:5.1%}")
         print(f"  {dn}: GEMM 2048³ best {peak:6.1f} GFLOP/s; " + ";\n    ".join(parts))
     print()
 
     if not args.no_micro:
+        trim = ", no heap trimming" if no_trim else ""
+        a_mem = 5 if args.quick else 20
         print("ablations: the generated kernel with one printer change at a time (source edits "
-              "of the printed module), whole step incl. train.sgd"
-              f"{', no heap trimming' if no_trim else ''}; median ms; peak: tracemalloc over "
-              f"{5 if args.quick else 20} steps:")
+              f"of the printed module), whole step incl. the trainer's sgd{trim}; median ms; "
+              f"peak: tracemalloc over {a_mem} steps:")
         a_rep, a_s, a_n = (3, 0.05, 3) if args.quick else (5, 0.25, 10)
-        for line in ablations(setups, a_rep, a_s, a_n, 5 if args.quick else 20):
+        for line in ablations(setups, variants, a_rep, a_s, a_n, a_mem):
             print(line)
         print()
         reps = 10 if args.quick else 30
         print("per-line profile of the generated loss_and_gradients (median ms per statement, "
-              f"{reps} runs{', no heap trimming' if no_trim else ''}):")
-        for name, sizes, act, N, k, dtype, X, Y, labels, params0 in setups:
-            if name not in (CONFIGS[0][0], CONFIGS[BIG][0]):
+              f"{reps} runs{trim}):")
+        for s in setups:
+            if s.name not in (CONFIGS[SIG][0], CONFIGS[BIG][0]):
                 continue
-            prof = line_profile(k, X, Y, params0, reps)
-            print(f"  {name} {np.dtype(dtype).name} (sum {sum(t for _, t in prof) * 1e3:.3f} ms)")
+            # argument names from the public function's signature, values from this config
+            names = list(inspect.signature(s.k.loss_and_gradients).parameters)
+            prof = line_profile(s.k.source, "loss_and_gradients",
+                                dict(zip(names, [s.X, s.Y, *s.params0])), reps)
+            print(f"  {s.name} {s.dn} (sum {sum(t for _, t in prof) * 1e3:.3f} ms)")
             for src, t in prof:
                 if t >= 1e-5:
                     print(f"    {t * 1e3:8.3f}  {src}")
         print()
         print("micro-benchmarks (median µs per call; × relative to the first line of each group"
-              f"{'; no heap trimming' if no_trim else ''}):")
-        k1 = next(su[4] for su in setups if su[2] == "sigmoid")
-        for line in micro(args.quick, sigmoid_spelling(k1.source)):
+              f"{trim}):")
+        for line in micro(kernels, args.quick):
             print(line)
         print()
     print(f"total {time.perf_counter() - t_start:.1f} s")
