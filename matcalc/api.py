@@ -14,13 +14,14 @@ import numpy as np
 import sympy as sp
 
 from . import verify as verify_module
-from .calculus.simplify import assumption, simplify
+from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.function import numpy_function
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import MatcalcError, NotScalarError, ShapeError
 from .core.expr import is_matrix, trace
+from .core.functions import T
 from .core.program import Program
 from .nn.backprop import derive as _derive
 from .parse import parse, parse_assumption
@@ -60,13 +61,21 @@ class Gradient:
         return self._numpy(name)[1]
 
     def _numpy(self, name):
-        return numpy_function(self.expr, self.arguments(), name=name or f"grad_{self.wrt.name}")
+        """(source, function), the function run at the proof's points and compared with the
+        gradient's value there before either is handed out (InternalError if they differ)."""
+        args = self.arguments()
+        src, fn = numpy_function(self.expr, args, name=name or f"grad_{self.wrt.name}")
+        verify_module.verify_code(fn, args, self.f, self.wrt, self.expr,
+                                  assumptions=constraints(self.assumptions), source=src)
+        return src, fn
 
     def arguments(self):
-        """The variables the gradient is a function of, in order of appearance in f."""
+        """The variables the gradient is a function of, in order of appearance in f; then, by
+        name, the sizes no variable's shape gives (n in tr(ones(n, n)) * norm(A))."""
         free = self.f.atoms(sp.MatrixSymbol) | {s for s in self.f.free_symbols
-                                                if not _is_dim(s, self.f)}
-        order = list(self.symbols) or sorted(str(s) for s in free)
+                                                if not _is_dim(s, self.f) and s != T}
+        order = list(self.symbols)
+        order += sorted(str(s) for s in free if str(s) not in order)
         named = {str(s): s for s in free}
         return [named[n] for n in order if n in named]
 
@@ -97,11 +106,25 @@ def grad(f, wrt, shapes=None, assume=()):
 
     `f` is text ("tr(X.T @ A @ X)") or a matcalc expression; `wrt` a name or a MatrixSymbol;
     `shapes` maps names to (rows, cols) for text input; `assume` lists equations as text
-    ("sum(Y, axis=0) == 1") or rewrite rules from simplify.py.
+    ("sum(Y, axis=0) == 1"), inequalities that give the domain ("b - A @ x > 0", entrywise)
+    or rewrite rules from simplify.py; the proof (Gradient.verify) draws its points where
+    they hold.
 
     >>> print(grad("tr(X.T @ A @ X)", "X"))
     ∂f/∂X = (A + A.T) @ X
     """
+    if not isinstance(f, (str, sp.Basic)):
+        raise TypeError(f"grad: f must be text such as \"tr(X.T @ A @ X)\" or a matcalc "
+                        f"expression, not {type(f).__name__}")
+    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
+        raise TypeError(f"grad: wrt must be a variable's name such as \"X\" or a "
+                        f"MatrixSymbol, not {type(wrt).__name__}")
+    if shapes is not None and not isinstance(shapes, dict):
+        raise TypeError(f"grad: shapes must be a dict such as {{\"X\": (3, 4)}}, not "
+                        f"{type(shapes).__name__}")
+    if isinstance(assume, str) or not isinstance(assume, (list, tuple)) and \
+            callable(assume):
+        assume = [assume]          # one assumption given alone
     symbols = {}
     if isinstance(f, str):
         parsed = parse(f, shapes)
@@ -116,8 +139,9 @@ def grad(f, wrt, shapes=None, assume=()):
             symbols.setdefault(wrt, names[wrt])
         wrt = symbols[wrt]
     if not is_matrix(wrt):
-        raise MatcalcError(f"{text(wrt)} is a scalar; matcalc differentiates with respect to "
-                           f"matrices and vectors (declare it 1×1: --shape {text(wrt)}=1x1)")
+        msg = "{0} is a scalar; matcalc differentiates with respect to matrices and vectors "
+        raise MatcalcError(msg + "(declare it 1×1: shapes={{\"{0}\": (1, 1)}})", wrt,
+                           cli=msg + "(declare it 1×1: --shape {0}=1x1)")
     if not f.has(wrt):
         raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
                            f"occur in {text(f)}")
@@ -142,8 +166,9 @@ def _assumption(a, symbols, f):
     if not symbols:
         symbols = {str(s): s for s in f.atoms(sp.MatrixSymbol)}
     eq = parse_assumption(a, symbols)
-    lhs, rhs = (eq.lhs, eq.rhs) if hasattr(eq, "lhs") else eq
-    return assumption(lhs, rhs)
+    if eq.op != "==":
+        return inequality(eq.lhs, eq.rhs, eq.op)
+    return assumption(eq.lhs, eq.rhs)
 
 
 def derive(model):

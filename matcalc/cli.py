@@ -7,6 +7,7 @@ any other exception an 'internal error' line and code 3, never a traceback.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import sympy as sp
 from .api import derive, grad, verify_backprop
 from .nn.spec import mlp
 from .printing import report
-from .core.errors import MatcalcError
+from .core.errors import MatcalcError, speaking
 from .parse import parse_shape
 from .core.functions import T
 from .printing.text import text
@@ -243,14 +244,18 @@ def build_parser():
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
     g = command("grad", "the gradient of a scalar matrix expression")
+    # "-sum(log(x))" is the expression, not an unknown option: grad has no single-dash
+    # option but -h, so argparse may take any other "-…" as a positional (as it does "-1")
+    g._negative_number_matcher = re.compile(r"^-(?!-)")
     g.add_argument("expr", help='e.g. "tr(X.T @ A @ X)"')
     g.add_argument("--wrt", required=True, help="the matrix or vector to differentiate by")
     g.add_argument("--format", choices=["text", "latex", "numpy", "steps"], default="text",
                    help="how to print the result")
     g.add_argument("--shape", action="append", metavar="NAME=SHAPE",
                    help="declare a shape: X=3x4, X='n x m', lam=scalar (repeatable)")
-    g.add_argument("--assume", action="append", metavar="EQUATION",
-                   help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1)')
+    g.add_argument("--assume", action="append", metavar="RELATION",
+                   help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1), or a domain '
+                        '"b - A @ x > 0" (entrywise; the proof draws its points there)')
     g.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
                    help="prove the result before printing it")
     g.add_argument("--layout", choices=["denominator", "numerator"], default="denominator",
@@ -327,6 +332,11 @@ def _training_arguments(p):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    with speaking("cli"):     # advice in errors names this interface's flags (core/errors.py)
+        return _run(args)
+
+
+def _run(args):
     try:
         return args.run(args) or 0
     except BrokenPipeError:       # `matcalc … | head`: the reader left; end quietly

@@ -88,7 +88,7 @@ def test_grad_with_an_assumption():
      "cannot differentiate with respect to Z: it does not occur in tr(A @ X @ B)"),
     ("x.T @ A @ x + lam", "lam", MatcalcError,
      "lam is a scalar; matcalc differentiates with respect to matrices and vectors (declare "
-     "it 1×1: --shape lam=1x1)"),
+     "it 1×1: shapes={\"lam\": (1, 1)})"),
     ("W @ X", "W", NotScalarError,
      "W @ X is n×p, not a scalar: a gradient needs a scalar function; try sum(W @ X) or "
      "tr(W @ X)"),
@@ -186,7 +186,7 @@ def test_constraints():
     Q = matrix("Q", 3, 3)
     assert constraints(()) == []
     assert constraints([ColumnsSumToOne(Y), Equals(A, W), Symmetric(Q), RowsSumToOne(X)]) == \
-        [("colsum1", Y), ("symmetric", Q), ("rowsum1", X)]
+        [("colsum1", Y), ("equals", (A, W)), ("symmetric", Q), ("rowsum1", X)]
     h = grad("-sum(Y * logsoftmax(W @ X))", "W", assume=["sum(Y, axis=0) == 1"])
     assert constraints(h.assumptions) == [("colsum1", h.symbols["Y"])]
 

@@ -233,9 +233,19 @@ def test_assumption_between_matrices_and_scalars():
     assert parse_assumption("lam == 0.5", p.symbols).rhs == sp.Rational(1, 2)
 
 
+def test_inequalities_are_assumptions_too():
+    p = parse("-sum(log(b - A @ x))")
+    b, A, x = (p.symbols[n] for n in "bAx")
+    a = parse_assumption("b - A @ x > 0", p.symbols)
+    assert (a.lhs, a.rhs, a.op) == (E.sub(b, E.matmul(A, x)), E.zeros(*b.shape), ">")
+    for op in (">=", "<", "<="):
+        assert parse_assumption(f"b {op} A @ x", p.symbols).op == op
+
+
 @pytest.mark.parametrize("source, error, fragment", [
-    ("sum(Y)", ParseError, "one equation, lhs == rhs"),
-    ("Y < 1", ParseError, "one equation"),
+    ("sum(Y)", ParseError, "one equation or inequality: lhs == rhs, or lhs > rhs"),
+    ("Y != 1", ParseError, "one equation or inequality"),
+    ("0 < Y < 1", ParseError, "one equation or inequality"),
     ("Y == 1 == Y", ParseError, "one equation"),
     ("Z == 1", ParseError, "Z is not a variable of the expression"),
     ("Y == W", ShapeError, "the sides of the assumption differ"),

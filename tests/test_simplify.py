@@ -205,7 +205,9 @@ def test_equals_rule():
     rule = Equals(matmul(transpose(P), P), matrix("G", 3, 3))
     assert rule(matmul(transpose(P), P)) == matrix("G", 3, 3)
     assert rule(matmul(P, transpose(P))) == matmul(P, transpose(P))
-    assert str(rule) == "P.T @ P = G" and rule.constraint is None
+    # the proof honours it too (verify/assume.py): G takes the value of P.T @ P
+    assert str(rule) == "P.T @ P = G" and rule.constraint == "equals"
+    assert rule.var == (matmul(transpose(P), P), matrix("G", 3, 3))
     e = add(trace(matmul(transpose(P), P)), trace(matrix("H", 3, 3)))
     assert text(simplify(e, assumptions=[rule])) == "tr(G) + tr(H)"
     # a node equal to lhs is rewritten; a run of factors inside a longer product is not

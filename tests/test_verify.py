@@ -119,4 +119,5 @@ def test_the_package_reexports_its_public_names():
     assert verify.EXPLICIT is evaluate.EXPLICIT and verify.NUMERIC is evaluate.NUMERIC
     assert verify.CONSTRAINTS is sample.CONSTRAINTS
     assert sorted(verify.__all__) == sorted(["verify_exact", "verify_numeric", "assert_gradient",
-                                             "evaluate", "EXPLICIT", "NUMERIC", "CONSTRAINTS"])
+                                             "evaluate", "EXPLICIT", "NUMERIC", "CONSTRAINTS",
+                                             "verify_code"])

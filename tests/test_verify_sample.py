@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matcalc.core.errors import NotScalarError, ShapeError, VerificationError
+from matcalc.core.errors import NotScalarError, ShapeError, VerificationError, speaking
 from matcalc.core.expr import (apply, divide, entry_sum, hadamard, inverse, logsoftmax, matmul,
                                matrix, neg, ones, softmax, sub, trace, transpose, vector)
 from matcalc.verify import assert_gradient, verify_exact, verify_numeric
@@ -105,7 +105,7 @@ def test_an_assumption_on_an_expression_is_refused():
     with pytest.raises(ShapeError, match=r"^an assumption constrains a matrix variable, "
                                          r"not 2\*W$"):
         verify_exact(entry_sum(W), W, sp.OneMatrix(*W.shape),
-                     assumptions=[("positive", matmul(2, W))])
+                     assumptions=[("symmetric", matmul(2, W))])
     with pytest.raises(ValueError, match=r"an assumption is a pair \(constraint, M\), not 3"):
         verify_exact(entry_sum(W), W, sp.OneMatrix(*W.shape), assumptions=[3])
 
@@ -114,19 +114,20 @@ def test_shape_mismatch_names_both_shapes_and_the_layout():
     X34, G43 = matrix('X', 3, 4), matrix('G', 4, 3)
     f = entry_sum(hadamard(X34, X34))
     for check in (verify_exact, verify_numeric, assert_gradient):
-        with pytest.raises(ShapeError) as info:
+        with pytest.raises(VerificationError) as info:     # a wrong claim, not bad input
             check(f, X34, G43)
-        assert str(info.value).startswith("claimed gradient is 4×3 but X is 3×4; matcalc uses "
-                                          "the denominator layout")
-    with pytest.raises(ShapeError, match="claimed gradient is a scalar but X is 3×4"):
+        assert not isinstance(info.value, ShapeError)
+        assert str(info.value).startswith("claimed gradient is 4×3 but X is 3×4: the shapes "
+                                          "differ; matcalc uses the denominator layout")
+    with pytest.raises(VerificationError, match="claimed gradient is a scalar but X is 3×4"):
         assert_gradient(f, X34, sp.Integer(2))
 
 
 def test_shape_mismatch_message_in_full():
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(VerificationError) as info:
         verify_exact(entry_sum(W), W, transpose(W))
-    assert str(info.value) == ("claimed gradient is n×m but W is m×n; matcalc uses the "
-                               "denominator layout (∂f/∂W has the shape of W)")
+    assert str(info.value) == ("claimed gradient is n×m but W is m×n: the shapes differ; "
+                               "matcalc uses the denominator layout (∂f/∂W has the shape of W)")
 
 
 def test_wrt_must_be_a_matrix_variable():
@@ -156,8 +157,13 @@ def test_no_real_point_message_in_full():
     with pytest.raises(VerificationError) as info:
         verify_numeric(f, W, sp.ZeroMatrix(*W.shape))
     assert str(info.value) == ("could not find a point where f = sum(log(-exp(W))) is real and "
-                               "finite in 6 tries; constrain the inputs with "
-                               "assumptions=[(\"positive\", X)] or a function of your own")
+                               "finite in 6 tries; constrain the inputs: assume=[\"-exp(W) > 0\"] "
+                               "in grad, assumptions=[(\"positive\", -exp(W))] in "
+                               "assert_gradient, or a function of your own")
+    with speaking("cli"):                     # the command line names its own flag
+        assert str(info.value) == ("could not find a point where f = sum(log(-exp(W))) is "
+                                   "real and finite in 6 tries; constrain the inputs with "
+                                   "--assume, such as --assume \"-exp(W) > 0\"")
 
 
 def test_seed_makes_the_point_reproducible():

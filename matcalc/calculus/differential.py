@@ -46,9 +46,16 @@ def _inverse(e, d, dep):
     return matmul(-1, e, d(e.arg), e)
 
 
+def _almost_everywhere(df):
+    """A derivative where it exists: the DiracDelta of sign′ (= 2δ) is 0 off a null set, as
+    step′ is (functions.py); a gradient is a function, not a distribution."""
+    deltas = df.atoms(sp.DiracDelta)
+    return df.xreplace({x: sp.S.Zero for x in deltas}) if deltas else df
+
+
 def _elementwise(e, d, dep):
     """d f(A) = f′(A) ⊙ dA"""
-    return hadamard(elementwise(sp.diff(e.body, T), e.arg), d(e.arg))
+    return hadamard(elementwise(_almost_everywhere(sp.diff(e.body, T)), e.arg), d(e.arg))
 
 
 def _spread(e, m):
@@ -136,7 +143,7 @@ def _function(e, d, dep):
     """d f(a) = f′(a) da"""
     if len(e.args) != 1:
         raise NoRuleError(f"no differential for {type(e).__name__} of several arguments")
-    return e.fdiff(1) * d(e.args[0])
+    return _almost_everywhere(e.fdiff(1)) * d(e.args[0])
 
 
 DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py", {

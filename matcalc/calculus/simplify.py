@@ -15,7 +15,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
 
 from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
                    hadamard, is_matrix, matmul, rebuild, size)
-from ..core.errors import shown
+from ..core.errors import MatcalcError, shown
 from ..core.functions import sigmoid, softplus
 
 
@@ -56,8 +56,9 @@ def collect(e):
     return e
 
 
-# Each assumption names the constraint (verify/sample.py CONSTRAINTS) under which the
-# verifier draws its points, so that a proof respects what the simplifier used.
+# Each assumption names the constraint (verify/sample.py CONSTRAINTS, or verify/assume.py's
+# "equals" and "positive") under which the verifier draws its points, and `var` what it
+# constrains, so that a proof respects what the simplifier used.
 
 @dataclass(frozen=True)
 class ColumnsSumToOne:
@@ -117,13 +118,60 @@ class Equals:
     """lhs = rhs, used as a rewrite lhs → rhs."""
     lhs: sp.Basic
     rhs: sp.Basic
-    constraint = None
+    constraint = "equals"
+
+    @property
+    def var(self):
+        return (self.lhs, self.rhs)
 
     def __call__(self, e):
         return self.rhs if e == self.lhs else e
 
     def __str__(self):
+        c, core = coefficient(self.rhs) if is_matrix(self.rhs) else (None, None)
+        if isinstance(core, OneMatrix) and is_matrix(self.lhs):    # A = 2, broadcast
+            return shown("every entry of {0} is {1}", self.lhs, c)
         return shown("{0} = {1}", self.lhs, self.rhs)
+
+
+@dataclass(frozen=True)
+class Positive:
+    """lhs > rhs (or ≥, <, ≤) entrywise: no rewrite, a domain (log(b − A x) is real where
+    b − A x > 0); `var` is the expression that is positive, lhs − rhs or rhs − lhs."""
+    lhs: sp.Basic
+    rhs: sp.Basic
+    op: str = ">"
+    constraint = "positive"
+
+    @property
+    def var(self):
+        from ..core.expr import sub
+        a, b = (self.lhs, self.rhs) if self.op in (">", ">=") else (self.rhs, self.lhs)
+        if isinstance(b, sp.ZeroMatrix) or b == 0:
+            return a
+        return sub(a, b)
+
+    def __call__(self, e):
+        return e
+
+    def __str__(self):
+        rhs = 0 if isinstance(self.rhs, sp.ZeroMatrix) else self.rhs
+        return shown(f"{{0}} {self.op.replace('>=', '≥').replace('<=', '≤')} {{1}}",
+                     self.lhs, rhs)
+
+
+def inequality(lhs, rhs, op):
+    """The assumption lhs op rhs (op one of > >= < <=): entrywise, a domain for the proof."""
+    if op not in (">", ">=", "<", "<="):
+        raise ValueError(f"op must be one of > >= < <=, not {op!r}")
+    if not (_variables(lhs) | _variables(rhs)):
+        raise MatcalcError("the assumption {0} " + op + " {1} constrains no variable", lhs, rhs)
+    return Positive(lhs, rhs, op)
+
+
+def _variables(e):
+    e = sp.sympify(e)
+    return e.atoms(sp.MatrixSymbol) | {s for s in e.atoms(sp.Symbol) if not s.is_integer}
 
 
 def assumption(lhs, rhs):

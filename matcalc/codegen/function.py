@@ -52,8 +52,10 @@ def numpy_function(e, args, name="f"):
 
     `args` are the MatrixSymbols, differentials and scalar Symbols the function takes, in
     order. Symbolic dimensions the code needs are read from the arguments' shapes at the top
-    of the function (`N = X.shape[1]`). The source is compiled as generated and registered in
-    linecache, so that tracebacks show its lines.
+    of the function (`N = X.shape[1]`). A variable or dimension whose name the code needs for
+    itself (np, float, the function's own name) is renamed with a trailing underscore (np_),
+    as the docstring says. The source is compiled as generated and registered in linecache,
+    so that tracebacks show its lines.
 
     >>> from matcalc.core.expr import matrix, vector, matmul, add, ones
     >>> W, X, b = matrix('W', 3, 4), matrix('X', 4, 'N'), vector('b', 3)
@@ -63,17 +65,18 @@ def numpy_function(e, args, name="f"):
     (3, 5)
     """
     e = _sympify(e)
-    printer = MatcalcNumPyPrinter()
-    body = printer.doprint(e)
-    reserved = {"np", name} | set(HELPERS)
+    reserved = {"np", "float", name} | set(HELPERS)   # float: np.full(…, dtype=float)
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"function name {name!r} is not a Python identifier")
+    renames = _renames(reserved, [e, *args])
+    printer = MatcalcNumPyPrinter(names=renames)
+    body = printer.doprint(e)
     names = []
     for a in args:
         if not isinstance(a, (MatrixSymbol, Symbol, Differential)):
             raise TypeError(f"{name}: argument {a!r} must be a MatrixSymbol, a differential "
                             "or a Symbol")
-        n = MatcalcNumPyPrinter().doprint(a)
+        n = MatcalcNumPyPrinter(names=renames).doprint(a)
         if n in reserved or n in names:
             raise ValueError(f"{name}: argument name {n!r} is taken; rename it")
         names.append(n)
@@ -94,7 +97,9 @@ def numpy_function(e, args, name="f"):
             raise ValueError(f"{name}: the dimension {d} has the name of an argument; "
                              "rename one of them")
     lines = dimension_lines(printer, list(zip(args, names)), dims - given, name)
-    doc = f'    """{name}({", ".join(names)}) = {text(e)}"""'
+    note = "".join(f"; {new} is the variable {old} (np is NumPy here)" if old == "np" else
+                   f"; {new} is the variable {old}" for old, new in sorted(renames.items()))
+    doc = f'    """{name}({", ".join(names)}) = {text(e)}{note}"""'
     func = "\n".join([f"def {name}({', '.join(names)}):", doc, *lines, f"    return {body}"])
     blocks = ["\n".join(numpy_imports(printer))] if numpy_imports(printer) else []
     if printer.helpers_used:
@@ -105,6 +110,24 @@ def numpy_function(e, args, name="f"):
     namespace = {}
     exec(compile(source, filename, "exec"), namespace)
     return source, namespace[name]
+
+
+def _renames(reserved, exprs):
+    """{name: name_}: the variables and dimensions of exprs whose names are reserved."""
+    used = set()
+    for x in exprs:
+        for node in preorder_traversal(x):
+            if isinstance(node, (MatrixSymbol, Symbol)):
+                used.add(node.name)
+            if getattr(node, "is_Matrix", False):
+                used |= {s.name for d in node.shape for s in _sympify(d).free_symbols}
+    out = {}
+    for n in sorted(used & reserved):
+        new = n + "_"
+        while new in used or new in reserved or new in out.values():
+            new += "_"
+        out[n] = new
+    return out
 
 
 def _variables(e):

@@ -6,10 +6,18 @@ installs itself with `show_operands_with`), so that no module of the core import
 Template fields take a format spec: `{0}` the operand as text, `{0:shape}` "W (3×4)",
 `{0:dims}` "3×4". Subclasses also derive from ValueError or TypeError so that generic
 handlers still work. The CLI prints these messages and exits with code 2.
+
+Advice speaks the interface it is shown in: an error may carry a second template, `cli=`,
+that says the same with the command line's flags (--verify numeric, --assume "X > 0") where
+the first names Python arguments (verify_numeric, assumptions=[...]); the CLI shows its
+errors inside `speaking("cli")`. InternalError is the one error that is not a MatcalcError:
+a bug of matcalc's own (the CLI's exit code 3), never caused by the input.
 """
+from contextlib import contextmanager
 
 __all__ = ["MatcalcError", "ShapeError", "ParseError", "NoRuleError", "NotScalarError",
-           "VerificationError", "Message", "Shown", "shown", "show_operands_with"]
+           "VerificationError", "InternalError", "Message", "Shown", "shown",
+           "show_operands_with", "speaking", "interface"]
 
 
 def _plain(e):
@@ -22,6 +30,26 @@ _show = [_plain]          # the formatter of operands: str until a printer insta
 def show_operands_with(fn):
     """Format operands of messages with fn(expr) -> str (the text printer calls this)."""
     _show[0] = fn
+
+
+_interface = ["python"]    # whose options advice names: "python" or "cli"
+
+
+def interface():
+    """The interface messages are shown in now: "python" (default) or "cli"."""
+    return _interface[0]
+
+
+@contextmanager
+def speaking(name):
+    """Within the block, errors give their advice as `name` ("python" or "cli") spells it."""
+    if name not in ("python", "cli"):
+        raise ValueError(f"interface must be 'python' or 'cli', not {name!r}")
+    before, _interface[0] = _interface[0], name
+    try:
+        yield
+    finally:
+        _interface[0] = before
 
 
 class Shown:
@@ -68,17 +96,21 @@ class MatcalcError(Exception):
     """Base of every error matcalc raises on bad input.
 
     MatcalcError(message) with a finished message, or MatcalcError(template, *operands) with
-    `{0}`, `{0:shape}`, `{0:dims}` fields that are filled when the error is shown.
+    `{0}`, `{0:shape}`, `{0:dims}` fields that are filled when the error is shown. `cli`, a
+    template over the same operands, is what the command line shows instead (its flags in
+    place of Python arguments).
     """
 
-    def __init__(self, message, *operands):
+    def __init__(self, message, *operands, cli=None):
         super().__init__(message, *operands)
-        self.template, self.operands = message, operands
+        self.template, self.operands, self.cli = message, operands, cli
 
     def __str__(self):
+        template = self.cli if self.cli is not None and _interface[0] == "cli" else \
+            self.template
         if not self.operands:
-            return str(self.template)
-        return shown(self.template, *self.operands)
+            return str(template)
+        return shown(template, *self.operands)
 
 
 class ShapeError(MatcalcError, ValueError):
@@ -105,3 +137,9 @@ class NotScalarError(MatcalcError, ValueError):
 
 class VerificationError(MatcalcError, AssertionError):
     """A claimed gradient disagrees with the reference: which entry, both values, tolerance."""
+
+
+class InternalError(AssertionError):
+    """A bug in matcalc, not in the input (the CLI's exit code 3): never a MatcalcError, so
+    that no handler of bad input swallows it. Generated code that disagrees with the
+    expression it was printed from raises this."""

@@ -12,7 +12,7 @@ from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatM
                    MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from .errors import ShapeError
+from .errors import MatcalcError, ShapeError
 from .functions import FUNCTIONS, T
 from .nodes import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                     LogSumExp, Softmax, factor_key, size, term_key)
@@ -290,6 +290,9 @@ def elementwise(body, arg):
         body, arg = body.xreplace({T: arg.body}), arg.arg
     if body == T:
         return arg
+    _check_constant_entries(body, arg)
+    if isinstance(arg, (ZeroMatrix, OneMatrix)):     # every entry the same: f(0) or f(1)
+        body = body.xreplace({T: 0 if isinstance(arg, ZeroMatrix) else 1})
     if T not in body.free_symbols:
         return matmul(body, OneMatrix(*arg.shape))
     if body.is_polynomial(T) and sp.degree(body, T) == 1:
@@ -299,6 +302,16 @@ def elementwise(body, arg):
     if c != 1:      # a number scales the node: -relu(Z) is -1·relu(Z), so sums print "y - relu(Z)"
         return matmul(c, Elementwise(rest, arg))
     return Elementwise(body, arg)
+
+
+def _check_constant_entries(body, arg):
+    """f(0) for zeros(m, n) and eye(n), f(1) for ones(m, n) and eye(n), must be finite:
+    1 / eye(n) divides by zero off the diagonal, log(zeros(m, n)) is -∞ everywhere."""
+    values = {ZeroMatrix: (0,), OneMatrix: (1,), Identity: (1,) if arg.shape == (1, 1) else (0, 1)}
+    for v in values.get(type(arg), ()):
+        if body.xreplace({T: v}).has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            raise MatcalcError("{0} divides by zero or is not finite: {1} has entries equal "
+                               f"to {v}", Elementwise(body, arg), arg)
 
 
 def apply(name, x):
@@ -360,8 +373,11 @@ def transpose(a):
 
 
 def inverse(a):
-    """A⁻¹ of a square matrix."""
+    """A⁻¹ of a square matrix; a constant singular one (zeros, ones larger than 1×1) is an
+    error."""
     _require_square(a, "inv")
+    if isinstance(a, ZeroMatrix) or isinstance(a, OneMatrix) and a.shape[0] != 1:
+        raise MatcalcError("{0} is singular: it has no inverse", a)
     if isinstance(a, Inverse):
         return a.arg
     if isinstance(a, Identity):

@@ -15,6 +15,17 @@ import sympy as sp
 T = sp.Symbol("_t", real=True)
 
 
+def _real_arg(self):
+    return self.args[0].is_extended_real or None      # None: unknown, never a False claim
+
+
+def _finite_real_arg(self):
+    return self.args[0].is_real or None
+
+
+# Each custom function is real (and ≥ 0 or > 0) where its argument is real, as SymPy's own
+# are: |relu(x)| is then relu(x), and d|σ(x)|/dx is not written with re and im.
+
 class sigmoid(sp.Function):
     """σ(x) = 1 / (1 + e^(−x)); σ'(x) = σ(x)(1 − σ(x))."""
 
@@ -24,6 +35,8 @@ class sigmoid(sp.Function):
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
+
+    _eval_is_extended_real = _eval_is_finite = _eval_is_positive = _finite_real_arg
 
 
 class step(sp.Function):
@@ -37,6 +50,8 @@ class step(sp.Function):
         if x.is_number and x.is_real:
             return sp.S.One if x > 0 else sp.S.Zero
 
+    _eval_is_extended_real = _eval_is_finite = _eval_is_nonnegative = _real_arg
+
 
 class relu(sp.Function):
     """relu(x) = max(x, 0); relu'(x) = [x > 0] (a step, value 0 at the kink)."""
@@ -49,6 +64,8 @@ class relu(sp.Function):
         if x.is_number and x.is_real:
             return x if x > 0 else sp.S.Zero
 
+    _eval_is_extended_real = _eval_is_extended_nonnegative = _real_arg
+
 
 class softplus(sp.Function):
     """softplus(x) = log(1 + e^x); softplus'(x) = σ(x)."""
@@ -59,6 +76,8 @@ class softplus(sp.Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
 
+    _eval_is_extended_real = _eval_is_extended_positive = _real_arg
+
 
 @dataclass(frozen=True)
 class Fn:
@@ -67,6 +86,9 @@ class Fn:
     reference: Callable      # the same in elementary functions, for the verifier
     latex: str               # LaTeX operator name
     numpy: str               # NumPy spelling, '{}' standing for the argument
+    # A faster spelling that is right only as a factor of a product with a numeric factor
+    # (a boolean mask: `-mask`, `mask - mask`, `mask + mask` and a bare mask are not numbers)
+    mask: str = None
 
 
 FUNCTIONS = {
@@ -84,7 +106,8 @@ FUNCTIONS = {
     "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
                "np.maximum({}, 0)"),
     "step": Fn(step, lambda x: sp.Piecewise((1, x > 0), (0, True)), r"\left[{} > 0\right]",
-               "({} > 0)"),     # a boolean mask: 5–10× faster than np.heaviside in G * mask
+               "np.heaviside({}, 0.0)",
+               mask="({} > 0)"),   # a boolean mask: 5–10× faster than np.heaviside in G * mask
     "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
                    "np.logaddexp(0, {})"),
 }

@@ -97,6 +97,11 @@ class FrobeniusNorm(_ScalarOf):
     """norm(M) = ‖M‖_F = sqrt(tr(MᵀM))."""
     is_nonnegative = True
 
+    def _eval_Abs(self):
+        # |‖M‖| = ‖M‖. Without this, SymPy's Abs (and sqrt(‖M‖²)) sign-simplifies the
+        # argument into -(A - X): a scalar Mul of a matrix, which no later stage accepts.
+        return self
+
 
 class LogDet(_ScalarOf):
     """logdet(M) = log det M."""

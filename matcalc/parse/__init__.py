@@ -30,12 +30,17 @@ class Parsed:
 
 @dataclass(frozen=True)
 class Assumption:
-    """lhs == rhs; a scalar side facing a matrix is broadcast to the matrix's shape."""
+    """lhs op rhs, op "==" or an inequality (> >= < <=, entrywise); a scalar side facing a
+    matrix is broadcast to the matrix's shape."""
     lhs: object
     rhs: object
+    op: str = "=="
 
     def __iter__(self):   # unpacks as lhs, rhs = parse_assumption(...)
         return iter((self.lhs, self.rhs))
+
+
+_RELATIONS = {ast.Eq: "==", ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
 
 
 def parse(text, shapes=None):
@@ -62,7 +67,8 @@ def parse(text, shapes=None):
 
 
 def parse_assumption(text, symbols):
-    """Parse "lhs == rhs" over known symbols (a Parsed.symbols); returns Assumption(lhs, rhs).
+    """Parse "lhs == rhs" (or an inequality such as "b - A @ x > 0", which holds entrywise)
+    over known symbols (a Parsed.symbols); returns Assumption(lhs, rhs, op).
 
     >>> from matcalc.printing.text import text
     >>> Y = E.matrix("Y", "n", "N")
@@ -73,8 +79,10 @@ def parse_assumption(text, symbols):
     shapes = {name: s.shape if E.is_matrix(s) else "scalar" for name, s in symbols.items()}
     tree = read(text)
     p = Inference(text, tree, shapes, CALLS)
-    if type(tree) is not ast.Compare or len(tree.ops) != 1 or type(tree.ops[0]) is not ast.Eq:
-        p.fail(tree, "an assumption is one equation, lhs == rhs")
+    if type(tree) is not ast.Compare or len(tree.ops) != 1 or \
+            type(tree.ops[0]) not in _RELATIONS:
+        p.fail(tree, "an assumption is one equation or inequality: lhs == rhs, or lhs > rhs "
+                     "(also >=, <, <=; entrywise)")
     lhs, rhs = tree.left, tree.comparators[0]
     sa, sb = p.infer(lhs), p.infer(rhs)
     for name in p.kinds:
@@ -85,4 +93,4 @@ def parse_assumption(text, symbols):
         p.unify(sa, sb, lambda: f"the sides of the assumption differ: "
                                 f"{p.describe(lhs, sa)} and {p.describe(rhs, sb)}")
     p.resolve()
-    return Assumption(*equation(p, lhs, rhs))
+    return Assumption(*equation(p, lhs, rhs), _RELATIONS[type(tree.ops[0])])

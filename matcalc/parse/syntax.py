@@ -94,7 +94,7 @@ def check(text, node, calls):
     elif kind is ast.Call:
         _callee(text, node, calls)
     elif kind is ast.Compare:
-        fail(text, node, "comparisons are allowed only in assumptions (lhs == rhs)")
+        fail(text, node, "comparisons are allowed only in assumptions (lhs == rhs, lhs > rhs)")
     else:
         what = _FORBIDDEN.get(kind, type(node).__name__)
         fail(text, node, f"{what} is not allowed in a matcalc expression")

@@ -10,11 +10,16 @@ Broadcasting: besides its plain form (`_print_X`, an array of the node's own sha
 may have a loose form (`_loose_X`): an array that broadcasts to it (`b` for b 1ᵀ, `1` for the
 all-ones matrix). Sums and entrywise products combine loose forms, and the result is
 materialised (np.broadcast_to, np.full) only when no operand supplies the full shape.
+
+Masks: a function with a `mask` spelling in functions.py (step: `(Z > 0)`, a boolean array)
+prints as that mask only as a factor of a product that has a numeric factor printed before
+it (`G * (Z > 0)`, `relu(Z)*(Z > 0)`); everywhere else, where a boolean would be negated,
+subtracted, added, powered or returned, it prints as its numeric spelling (np.heaviside).
 """
 import keyword
 from typing import NamedTuple
 
-from sympy import Identity, OneMatrix, S
+from sympy import Identity, Mul, OneMatrix, S
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.core.sympify import _sympify
 from sympy.printing.numpy import NumPyPrinter
@@ -66,12 +71,14 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     After printing, `module_imports` holds the modules used and `helpers_used` the helper
     functions (see HELPERS) the code calls; `symbols_printed` every Symbol it printed.
+    `names` renames variables in the code ({"np": "np_"}: a variable that would shadow NumPy).
     """
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, names=None):
         super().__init__(settings)
         self.helpers_used = set()
         self.symbols_printed = set()
+        self.names = dict(names or {})
 
     # ------------------------------------------------------------ strictness and modules
 
@@ -155,6 +162,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
     def _print_Symbol(self, e):
         if e != T:
             self.symbols_printed.add(e)
+            if e.name in self.names:
+                return self.names[e.name]
         return super()._print_Symbol(e)
 
     def _identifier(self, e, name):
@@ -164,7 +173,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         return name
 
     def _print_MatrixSymbol(self, e):
-        return self._identifier(e, e.name)
+        return self._identifier(e, self.names.get(e.name, e.name))
 
     def _print_Differential(self, e):
         return self._identifier(e, "d" + self._print(e.var))
@@ -212,14 +221,21 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         return self._strict(e).text
 
     def _loose_HadamardProduct(self, e):
-        num, den = [], []
+        num, den, masks = [], [], []
         for f in e.args:   # f * g**-k prints as f / g**k
             b = f.body if isinstance(f, Elementwise) else None
             if b is not None and b.is_Pow and b.base == T and b.exp.is_negative:
                 g = f.arg if b.exp == -1 else Elementwise(T ** -b.exp, f.arg)
                 den.append(self._loose(g))
+            elif b is not None and _mask_spelling(b) and b.args == (T,):
+                masks.append(f)
             else:
                 num.append(self._loose(f))
+        if not num and masks:           # a product of masks alone: the first one a number
+            num.append(self._loose(masks.pop(0)))
+        # masks after a numeric factor: G * (Z > 0), never -(Z > 0) * G
+        num += [_Code(_mask_spelling(f.body).format(self._print(f.arg)), _ATOM, tuple(f.shape))
+                for f in masks]
         parts = [self._paren(c, _MUL, strict=(i == 0)) for i, c in enumerate(num)]
         s = " * ".join(parts) if parts else "1"
         s += "".join(" / " + self._paren(c, _MUL) for c in den)
@@ -390,6 +406,20 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
             self._no_rule(e)
         return _print_known_func(self, e)
 
+    def _print_Mul(self, e):
+        """A scalar product; a mask factor (see the module docstring) goes after the numeric
+        factors, as long as one of them is not a plain number (2*mask would be an int)."""
+        masks = [f for f in e.args if _mask_spelling(f) and len(f.args) == 1]
+        rest = [f for f in e.args if f not in masks]
+        if not masks or all(f.is_number for f in rest):
+            return super()._print_Mul(e)
+        stack = self._elementwise_args()
+        head = self.parenthesize(Mul(*rest), _MUL, strict=True)
+        return head + "".join(
+            "*" + _mask_spelling(f).format(self._print(stack[-1]) if f.args[0] == T and stack
+                                           else self._print(f.args[0]))
+            for f in masks)
+
     def _print_Pow(self, e, rational=False):
         if e.exp == -1:   # 1/x, not SymPy's x**(-1.0)
             return self._hprint_Pow(e, rational=rational, sqrt="numpy.sqrt")
@@ -400,6 +430,12 @@ for _name in {c.__name__ for c in BY_CLASS} | {k for k in {**PythonCodePrinter._
                               if getattr(NumPyPrinter, "_print_" + k, None) is _print_known_func}:
     setattr(MatcalcNumPyPrinter, "_print_" + _name, MatcalcNumPyPrinter._print_known)
 del _name
+
+
+def _mask_spelling(f):
+    """The mask spelling of a function node (functions.py's `mask`), or None."""
+    name = BY_CLASS.get(type(f))
+    return FUNCTIONS[name].mask if name is not None else None
 
 
 def _broadcast(shapes):

@@ -283,7 +283,10 @@ def read_mnist(data_dir, scale=True):
                             f"{len(labels)} labels")
         if scale and images.dtype != np.uint8:
             raise DataError(f"{ipath}: pixels are {images.dtype}, but scale=True divides by 255, "
-                            f"which assumes unsigned bytes; pass scale=False")
+                            f"which assumes unsigned bytes; pass scale=False",
+                            cli=f"{ipath}: pixels are {images.dtype}, but --data-dir reads "
+                                "MNIST pixels as unsigned bytes (0..255); save the images as "
+                                "X.npy and the labels as y.npy and pass --data X.npy y.npy")
         X = images.reshape(len(images), -1).astype(np.float64)
         parts += [X / 255 if scale else X, _labels(labels, str(lpath), 10)]
     if parts[0].shape[1] != parts[2].shape[1]:

@@ -4,22 +4,27 @@ Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes a scal
 expression f, the variable X (a MatrixSymbol) and a claimed gradient G of X's shape
 (denominator layout); returns None or raises VerificationError naming the entry or direction,
 both values, the errors and the tolerance. evaluator.py holds the two evaluators, sample.py the
-random points, exact.py and numeric.py the two proofs; assert_gradient runs either or both.
+random points (assume.py those tied by equations and inequalities), exact.py and numeric.py
+the two proofs; assert_gradient runs either or both. code.py puts generated code on trial:
+run at a proof's points, against the evaluator's value of the expression it was printed from.
 """
+from .code import verify_code
 from .evaluator import EXPLICIT, NUMERIC, evaluate
 from .exact import verify_exact
 from .numeric import verify_numeric
 from .sample import CONSTRAINTS, _check_shapes
 
 __all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
-           "NUMERIC", "CONSTRAINTS"]
+           "NUMERIC", "CONSTRAINTS", "verify_code"]
 
 
 def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
     """Raise VerificationError unless `claimed` is ∂f/∂wrt; for use in a user's own tests.
 
     `method` is "exact" (sympy.diff on small sizes), "numeric" (central differences at real
-    sizes) or "both". f may be a scalar expression or a 1×1 matrix expression.
+    sizes) or "both". f may be a scalar expression or a 1×1 matrix expression. A claim of
+    the wrong shape is a wrong claim: VerificationError, saying that the shapes differ.
+    `assumptions` as in verify_exact, and ("equals", (lhs, rhs)), ("positive", expression).
 
     Examples
     ========
@@ -31,7 +36,7 @@ def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    matcalc.core.errors.ShapeError: claimed gradient is n×m but X is m×n; matcalc uses the ...
+    matcalc.core.errors.VerificationError: claimed gradient is n×m but X is m×n: the shapes ...
     """
     if method not in ("exact", "numeric", "both"):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")

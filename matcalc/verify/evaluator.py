@@ -18,7 +18,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.matrices.utilities import dotprodsimp
 
 from ..core.dispatch import Table
-from ..core.errors import NoRuleError, ShapeError
+from ..core.errors import MatcalcError, NoRuleError, ShapeError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                          LogSumExp, Softmax)
 from ..core.functions import T, reference
@@ -118,9 +118,13 @@ def _x_det(M):
         return M.det(method="berkowitz")
 
 
-def _x_inverse(M):
+def _x_inverse(M, node=None):
     with dotprodsimp(False):
-        return M.adjugate(method="berkowitz") / _x_det(M)
+        d = _x_det(M)
+        if d == 0:       # in the entry symbols: singular wherever it is evaluated
+            raise MatcalcError("{0} is singular for every value of its variables: it has no "
+                               "inverse", M if node is None else node)
+        return M.adjugate(method="berkowitz") / d
 
 
 def _plug(body, values):
@@ -152,7 +156,7 @@ EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
     MatMul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
     MatAdd: lambda ev, e: reduce(_plus, [ev(a) for a in e.args]),
     Transpose: lambda ev, e: ev(e.arg).T,
-    Inverse: lambda ev, e: _x_inverse(ev(e.arg)),
+    Inverse: lambda ev, e: _x_inverse(ev(e.arg), e.arg),
     MatPow: lambda ev, e: ev(e.base) ** int(e.exp),
     HadamardProduct: lambda ev, e: reduce(lambda a, b: a.multiply_elementwise(b),
                                           [ev(a) for a in e.args]),
@@ -200,6 +204,14 @@ def _numpy_function(func, nargs):
     return sp.lambdify(xs, reference(func(*xs)), "numpy")
 
 
+def _n_inverse(M):
+    """M⁻¹, or NaN where M is singular (the point is off the domain: another is drawn)."""
+    try:
+        return np.linalg.inv(M)
+    except np.linalg.LinAlgError:
+        return np.full(M.shape, np.nan)
+
+
 def _n_matmul(ev, e):
     out = np.float64(1.0)
     for v in (ev(a) for a in e.args):
@@ -230,7 +242,7 @@ NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluator.py", {
     MatMul: _n_matmul,
     MatAdd: lambda ev, e: reduce(_plus, [ev(a) for a in e.args]),
     Transpose: lambda ev, e: ev(e.arg).T,
-    Inverse: lambda ev, e: np.linalg.inv(ev(e.arg)),
+    Inverse: lambda ev, e: _n_inverse(ev(e.arg)),
     MatPow: lambda ev, e: np.linalg.matrix_power(ev(e.base), int(e.exp)),
     HadamardProduct: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
     Elementwise: _n_elementwise,

@@ -57,6 +57,13 @@ def _chain(ex, x, dw):
     return sp.diff(ex, x) + sp.Add(*[sp.diff(ex, w) * dw[w] for w in ex.free_symbols if w in dw])
 
 
+def _spellable(ex):
+    """ex with what mpmath cannot spell replaced: an infinite branch (1/relu(x) for x ≤ 0) by
+    NaN, off the domain; sign′ = 2δ by 0, its value wherever the derivative exists."""
+    subs = {sp.zoo: sp.nan, **{d: sp.S.Zero for d in ex.atoms(sp.DiracDelta)}}
+    return ex.xreplace(subs)
+
+
 def _reference_program(F, xs, gs, args):
     """A function of the values of `args`: [f, ∂f/∂x for x in xs, *gs], in 50-digit mpmath.
 
@@ -64,8 +71,8 @@ def _reference_program(F, xs, gs, args):
     split into its common subexpressions w = e(…) (sympy.cse), and sympy.diff is applied to
     each through the chain rule: the same derivative, in linear size.
     """
-    reps, reduced = sp.cse([F, *gs], symbols=sp.numbered_symbols("w", cls=sp.Dummy),
-                           order="none")
+    reps, reduced = sp.cse([F, *gs], symbols=sp.numbered_symbols("w", cls=sp.Dummy, real=True),
+                           order="none")     # real: d|w|/dw is sign(w), not re/im derivatives
     program, outputs = list(reps), [reduced[0], *reduced[1:]]
     for x in xs:
         dw = {}
@@ -75,7 +82,9 @@ def _reference_program(F, xs, gs, args):
                 dw[w] = sp.Dummy("dw")
                 program.append((dw[w], d))
         outputs.insert(len(outputs) - len(gs), _chain(reduced[0], x, dw))
-    fn = sp.lambdify(args, outputs, "mpmath", cse=lambda exprs: (program, exprs))
+    program = [(w, _spellable(ex)) for w, ex in program]
+    fn = sp.lambdify(args, [_spellable(e) for e in outputs], "mpmath",
+                     cse=lambda exprs: (program, exprs))
 
     def run(values):
         with mpmath.workdps(EXACT_DPS):
@@ -128,6 +137,7 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
     ...
     """
     p = _Problem(f, wrt, G, assumptions)
+    G = p.G       # with the equations among other variables substituted (assume.py)
     sizes = p.sizes(range(2, 100))
     concrete = {d: sp.Integer(n) for d, n in sizes.items()}
     env, n_entries = dict(concrete), 0
@@ -136,9 +146,12 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
         n_entries += r * c
         env[m] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
     if n_entries > EXACT_MAX_ENTRIES:
-        raise ShapeError(f"verify_exact needs small matrices, but these have {n_entries} "
-                         f"entries ({_sizes_used(sizes, wrt)}); give the large dimensions "
-                         "names such as 'n', or use verify_numeric")
+        why = f"these have {n_entries} entries ({_sizes_used(sizes, wrt)})"
+        raise ShapeError(f"verify_exact needs small matrices, but {why}; give the large "
+                         "dimensions names such as 'n', or use verify_numeric",
+                         cli=f"the exact proof needs small matrices, but {why}; give the "
+                             "large dimensions names such as 'n' (--shape X='n x 3'), or "
+                             "use --verify numeric")
     ev = _Evaluator(EXPLICIT, env)
     F = ev(p.f)
     F = F[0, 0] if isinstance(F, sp.MatrixBase) else F

@@ -49,6 +49,7 @@ def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
     ...
     """
     p = _Problem(f, wrt, G, assumptions)
+    G = p.G       # with the equations among other variables substituted (assume.py)
     rng = np.random.default_rng(seed)
     sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)

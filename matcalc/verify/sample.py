@@ -2,7 +2,8 @@
 
 Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes f, the variable X,
 the claimed gradient G and the user's assumptions (CONSTRAINTS by name, or functions of the
-sampled array); produces a _Problem (its matrices, dimension symbols, scalars, constraints and
+sampled array; ("equals", (lhs, rhs)) and ("positive", e), which tie several values together,
+see assume.py); produces a _Problem (its matrices, dimension symbols, scalars, constraints and
 the square matrices shifted by n·I), sizes for its dimensions, random points drawn as floats
 or as exact Rationals, and the VerificationError that reports a failure at such a point.
 """
@@ -10,13 +11,16 @@ import numpy as np
 import sympy as sp
 from sympy import Determinant, Inverse, MatrixSymbol
 
-from ..core.errors import NotScalarError, ShapeError, VerificationError
-from ..core.expr import LogDet, is_matrix, shape
+from ..core.errors import (MatcalcError, NotScalarError, ShapeError, VerificationError,
+                           shown)
+from ..core.expr import Elementwise, LogDet, is_matrix, shape
 from ..core.functions import T
+from .assume import ties
 
 __all__ = ["CONSTRAINTS"]
 
 TRIES = 6      # points tried before giving up on a domain: signed first, then positive
+DRAWS = 200    # draws for a point where an assumption e > 0 holds that no variable solves
 
 
 def _colsum1(a):
@@ -41,17 +45,20 @@ CONSTRAINTS = {
 
 
 def _constraints(assumptions):
-    """[(name or callable, M), …] → {M: [constraint, …]}."""
+    """[(name or callable, M), …] → ({M: [constraint, …]}, [the pairs that tie values])."""
     if assumptions is None:
-        return {}
+        return {}, []
     if isinstance(assumptions, tuple) and len(assumptions) == 2 and is_matrix(assumptions[1]):
         assumptions = [assumptions]
-    out = {}
+    out, tied = {}, []
     for item in assumptions:
         try:
             kind, M = item
         except (TypeError, ValueError):
             raise ValueError(f"an assumption is a pair (constraint, M), not {item!r}") from None
+        if kind == "equals" or kind == "positive" and not isinstance(M, MatrixSymbol):
+            tied.append((kind, M))      # see assume.py
+            continue
         fn = CONSTRAINTS.get(kind) if isinstance(kind, str) else kind
         if not callable(fn):
             raise ValueError(f"unknown assumption {kind!r}; use one of "
@@ -59,7 +66,7 @@ def _constraints(assumptions):
         if not isinstance(M, MatrixSymbol):
             raise ShapeError("an assumption constrains a matrix variable, not {0}", M)
         out.setdefault(M, []).append(fn)
-    return out
+    return out, tied
 
 
 class _Problem:
@@ -68,8 +75,11 @@ class _Problem:
     def __init__(self, f, wrt, claimed, assumptions):
         _check_shapes(f, wrt, claimed)
         self.f, self.wrt, self.G = f, wrt, claimed
-        self.constraints = _constraints(assumptions)
-        exprs = [self.f, wrt, claimed, *self.constraints]
+        self.given = (f, claimed)       # as the user wrote them, for messages
+        self.constraints, tied = _constraints(assumptions)
+        self.f, self.G, self.ties = ties(tied, f, claimed, wrt)
+        exprs = [self.f, wrt, self.G, f, claimed, *self.constraints,
+                 *[x for t in self.ties for x in t.exprs]]
         self.matrices = sorted(set().union(*[sp.sympify(e).atoms(MatrixSymbol) for e in exprs]),
                                key=lambda m: m.name)
         self.dims, self.fixed, scalars = [], set(), set()
@@ -98,7 +108,19 @@ class _Problem:
         return dict(zip(self.dims, free))
 
     def sample(self, rng, sizes, exact, positive):
-        """{MatrixSymbol: array, scalar Symbol: value}, with constraints and shifts applied."""
+        """{MatrixSymbol: array, scalar Symbol: value}, with constraints and shifts applied,
+        where the assumptions that tie values together (assume.py) hold."""
+        for i in range(DRAWS if self.ties else 1):     # the second half positive
+            out = self._draw(rng, sizes, exact, positive or 2 * i >= DRAWS)
+            if all(t.apply(out, sizes, exact, rng) for t in self.ties) and \
+                    all(t.holds(out, sizes) for t in self.ties):
+                return out
+        raise MatcalcError(f"could not draw a point where the assumptions hold in {DRAWS} "
+                           f"tries: {_ties_shown(self.ties)}; matcalc solves e > 0 for a "
+                           "variable that e adds (X - 1 > 0 sets X), others it can only draw "
+                           "until they hold")
+
+    def _draw(self, rng, sizes, exact, positive):
         out = {}
         for m in self.matrices:
             r, c = (int(sp.sympify(d).xreplace(sizes)) for d in m.shape)
@@ -119,9 +141,37 @@ def _find_point(p, rng, sizes, exact, value):
         sample = p.sample(rng, sizes, exact, positive=attempt > 0)
         if value(sample) is not None:
             return sample
-    raise VerificationError(f"could not find a point where f = {{0}} is real and finite in "
-                            f"{TRIES} tries; constrain the inputs with "
-                            "assumptions=[(\"positive\", X)] or a function of your own", p.f)
+    hint = _domain_hint(p.f)
+    raise VerificationError(
+        f"could not find a point where f = {{0}} is real and finite in {TRIES} tries; "
+        "constrain the inputs: assume=[\"{1} > 0\"] in grad, assumptions=[(\"positive\", "
+        "{1})] in assert_gradient, or a function of your own", p.given[0], hint,
+        cli=f"could not find a point where f = {{0}} is real and finite in {TRIES} tries; "
+            "constrain the inputs with --assume, such as --assume \"{1} > 0\"")
+
+
+def _domain_hint(f):
+    """What an assumption > 0 would best constrain: the argument of the first log, sqrt or
+    fractional power of f, else its first matrix variable."""
+    def undefined_below_0(b):
+        return isinstance(b, sp.log) or b.is_Pow and not b.exp.is_integer
+
+    for node in sp.preorder_traversal(f):
+        if isinstance(node, Elementwise) and any(undefined_below_0(b)
+                                                 for b in sp.preorder_traversal(node.body)):
+            return node.arg
+        if not is_matrix(node) and isinstance(node, sp.Expr) and undefined_below_0(node) and \
+                (node.args[0].atoms(MatrixSymbol) or node.args[0].free_symbols):
+            return node.args[0]
+    mats = sorted(sp.sympify(f).atoms(MatrixSymbol), key=lambda m: m.name)
+    return mats[0] if mats else sp.Symbol("X")
+
+
+def _ties_shown(ts):
+    """The tied assumptions as text, for a message: "A = 2; b - A @ x > 0"."""
+    from .assume import Fix
+    return "; ".join(shown("{0} = {1}", t.var, t.rhs) if isinstance(t, Fix) else
+                     shown("{0} > 0", t.e) for t in ts)
 
 
 def _draw(rng, size, exact, positive):
@@ -143,10 +193,11 @@ def _check_shapes(f, wrt, claimed):
     if is_matrix(f) and tuple(f.shape) != (1, 1):
         raise NotScalarError("f = {0} is {0:dims}, not a scalar: a gradient needs a scalar "
                              "function (take entry_sum, trace or norm of it)", f)
-    if tuple(shape(claimed)) != tuple(wrt.shape):
+    if tuple(shape(claimed)) != tuple(wrt.shape):   # a wrong claim, not bad input
         what = "is {1:dims}" if is_matrix(claimed) else "is a scalar"
-        raise ShapeError(f"claimed gradient {what} but {{0}} is {{0:dims}}; matcalc uses the "
-                         "denominator layout (∂f/∂{0} has the shape of {0})", wrt, claimed)
+        raise VerificationError(f"claimed gradient {what} but {{0}} is {{0:dims}}: the shapes "
+                                "differ; matcalc uses the denominator layout (∂f/∂{0} has "
+                                "the shape of {0})", wrt, claimed)
 
 
 def _sizes_used(sizes, wrt):
@@ -168,4 +219,4 @@ def _fail(p, where, sizes, method, claimed, ref, abs_err, rel_err, tol):
         f"  claimed:   {claimed}\n"
         f"  reference: {ref}\n"
         f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}, tolerance: {tol}\n"
-        f"  method:    {method}", p.wrt, p.f, p.G)
+        f"  method:    {method}", p.wrt, *p.given)
