@@ -6,6 +6,7 @@ alone. Exit codes (EXIT_CODES): every MatcalcError is a one-paragraph message an
 any other exception an 'internal error' line and code 3, never a traceback.
 """
 import argparse
+import math
 import os
 import re
 import shutil
@@ -99,9 +100,12 @@ def _model(args):
 
 def _number(s, what):
     try:
-        return float(s)
+        value = float(s)
     except ValueError:
         raise MatcalcError(f"{what} takes a number (λ ≥ 0) or 'lam', not {s!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise MatcalcError(f"{what} must be a finite number ≥ 0, not {s}")
+    return value
 
 
 def cmd_derive(args):
