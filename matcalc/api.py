@@ -200,7 +200,7 @@ def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
     """The Dataset `data` names, checked against the model: None for the embedded digits, a
     folder of MNIST IDX files, a pair of .npy paths (X, y), or a Dataset. A one-output model
     trains on the two classes `binary` (relabelled 0 and 1)."""
-    classes = 2 if model.sizes[-1] == 1 else model.sizes[-1]
+    classes = 2 if model.n_outputs == 1 else model.n_outputs
     if data is None:
         ds = datasets.load_digits(seed=seed)
     elif isinstance(data, datasets.Dataset):
@@ -211,15 +211,15 @@ def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
         x_path, y_path = data
         X, y, _ = datasets.read_arrays(x_path, y_path)
         # checked whole, so that a bad label is named by its index in the user's file
-        datasets.check_inputs(X, y, model.sizes[0], None if model.sizes[-1] == 1 else classes,
+        datasets.check_inputs(X, y, model.n_inputs, None if model.n_outputs == 1 else classes,
                               f"X file {x_path}")
         ds = datasets.load_arrays(x_path, y_path, seed=seed)
-    if model.sizes[-1] == 1:
+    if model.n_outputs == 1:
         ds = ds.binary(*binary)
     ds = ds.astype(np.dtype(dtype))
     for X, y, name in ((ds.X_train, ds.y_train, "training data"),
                        (ds.X_test, ds.y_test, "test data")):
-        datasets.check_inputs(X, y, model.sizes[0], classes, name=name)
+        datasets.check_inputs(X, y, model.n_inputs, classes, name=name)
     return ds
 
 
@@ -243,7 +243,7 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
     X, X_test = (np.ascontiguousarray(np.moveaxis(a, 0, axis)) for a in (ds.X_train, ds.X_test))
     log = sys.stderr if log is True else log
     if log is not None:
-        print(f"training {'-'.join(map(str, model.sizes))} on {ds.name}: {len(ds.y_train)} "
+        print(f"training {model.name} on {ds.name}: {len(ds.y_train)} "
               f"training and {len(ds.y_test)} test samples", file=log)
     params, history, note = run_trainer(
         k, X, ds.y_train, X_test, ds.y_test, output, epochs=epochs, batch_size=batch_size,

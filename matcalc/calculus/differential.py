@@ -11,6 +11,8 @@ from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, Matrix
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table
+from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
+                              PoolSpread, ToChannels, ToSamples, Unfold)
 from ..core.errors import NoRuleError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
@@ -146,6 +148,33 @@ def _function(e, d, dep):
     return _almost_everywhere(e.fdiff(1)) * d(e.args[0])
 
 
+def _linear(build):
+    """d f(A) = f(dA) for a linear map f (unfold, fold, reshapes, pooling windows)"""
+    def rule(e, d, dep):
+        return build(d(e.arg), e.args[-1])
+    rule.__doc__ = f"d {build.__name__}(A) = {build.__name__}(dA): {build.__name__} is linear"
+    return rule
+
+
+def _linear_in_second(build):
+    """f(A, L) linear in L, with A data whose argmax changes nowhere on a set of measure > 0"""
+    def rule(e, d, dep):
+        return build(e.data, d(e.arg), e.args[-1]) if dep(e.arg) else zero_like(e)
+    rule.__doc__ = (f"d {build.__name__}(A, L) = {build.__name__}(A, dL): linear in L, the "
+                    "windows' maxima of A move nowhere almost everywhere")
+    return rule
+
+
+def _maxpool(e, d, dep):
+    """d maxpool(A) = select(A, dA): dA at the first maximum of each window"""
+    return PoolSelect(e.arg, d(e.arg), e.args[-1])
+
+
+def _constant(e, d, dep):
+    """d mask(A) = 0: a piecewise-constant function of A (almost everywhere)"""
+    return zero_like(e)
+
+
 DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py", {
     MatMul: _matmul,
     MatAdd: _matadd,
@@ -167,6 +196,16 @@ DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py
     sp.Mul: _mul,
     sp.Pow: _pow,
     sp.Function: _function,
+    ToChannels: _linear(ToChannels),
+    ToSamples: _linear(ToSamples),
+    Unfold: _linear(Unfold),
+    Fold: _linear(Fold),
+    AvgPool: _linear(AvgPool),
+    PoolSpread: _linear(PoolSpread),
+    MaxPool: _maxpool,
+    PoolSelect: _linear_in_second(PoolSelect),
+    PoolRoute: _linear_in_second(PoolRoute),
+    PoolMask: _constant,
 })
 
 

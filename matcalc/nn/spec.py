@@ -31,6 +31,8 @@ class Param:
     layer: int
     kind: str                   # "weight" or "bias"
     init: str                   # "he" (relu layers), "glorot", or "zeros"
+    fan_in: int                 # inputs and outputs of a unit, for the initial scale
+    fan_out: int
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,27 @@ class Model:
     def depth(self):
         """The number of weight layers."""
         return len(self.sizes) - 1
+
+    @property
+    def name(self):
+        """64-128-10"""
+        return "-".join(map(str, self.sizes))
+
+    @property
+    def n_inputs(self):
+        return self.sizes[0]
+
+    @property
+    def n_outputs(self):
+        return self.sizes[-1]
+
+    def summary(self):
+        """What a report or a generated module says about the model, as words."""
+        return {"architecture": "layer sizes " + ", ".join(map(str, self.sizes)),
+                "hidden": ", ".join(self.activations) or "none",
+                "output": self.output_activation, "loss": self.loss,
+                "reduction": self.reduction, "layout": self.layout,
+                "bias": "on" if self.bias else "off"}
 
     @property
     def loss_row(self):
@@ -109,11 +132,12 @@ class Model:
         for l in range(1, len(ds)):
             act = self.activations[l - 1] if l < self.depth else self.output_activation
             W = matrix(f"W{l}", ds[l], ds[l - 1])
-            params.append(Param(W, l, "weight", "he" if act == "relu" else "glorot"))
+            fans = (self.sizes[l - 1], self.sizes[l])
+            params.append(Param(W, l, "weight", "he" if act == "relu" else "glorot", *fans))
             z = matmul(W, a)
             if self.bias:
                 b = matrix(f"b{l}", ds[l], 1)
-                params.append(Param(b, l, "bias", "zeros"))
+                params.append(Param(b, l, "bias", "zeros", *fans))
                 z = add(z, matmul(b, ones(1, n)))
             Z = matrix(f"Z{l}", *z.shape)
             out.append(Assignment(Z, z))

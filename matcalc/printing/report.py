@@ -158,14 +158,13 @@ def backprop_report(backprop, title=None):
     m = backprop.model
     names = gradient_names(backprop)
     subs = m.concrete()
-    described = ", ".join(str(s) for s in m.sizes)
-    acts = ", ".join(m.activations) or "none"
+    about = m.summary()
     l2 = r"; L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$" if m.l2 else ""
-    intro = (f"A feed-forward network with layer sizes {described} (hidden activations: "
-             f"{acts}; output: {m.output_activation}; loss: {m.loss}; {m.reduction} over "
-             f"the batch of $N$ samples; samples as {m.layout}; bias "
-             f"{'on' if m.bias else 'off'}{l2}). Gradients are in denominator layout: "
-             r"$\partial L/\partial W$ has the shape of $W$.")
+    intro = (f"A feed-forward network with {escape(about['architecture'])} (hidden "
+             f"activations: {about['hidden']}; output: {about['output']}; loss: "
+             f"{about['loss']}; {about['reduction']} over the batch of $N$ samples; samples as "
+             f"{about['layout']}; bias {about['bias']}{l2}). Gradients are in denominator "
+             r"layout: $\partial L/\partial W$ has the shape of $W$.")
     shape_rows = []
     X, Y, params, lam = m.variables()
     for v in [X, Y] + params:
