@@ -12,7 +12,8 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from ..core.dispatch import Table
 from ..core.errors import NoRuleError
 from ..core.structure import (AvgPool, Fold, PoolRoute, PoolSelect, PoolSpread, ToChannels,
-                              ToSamples, Unfold)
+                              ToSamples, Unfold, avgpool, fold, pool_route, pool_select,
+                              pool_spread, to_channels, to_samples, unfold)
 from ..core.expr import (Differential, EntrySum, coefficient, entry_sum, eye, factors,
                    hadamard, is_matrix, matmul, trace, transpose)
 
@@ -106,7 +107,7 @@ def _s_entry_sum(s, c, out):
 def _m_swap(adjoint):
     """tr(Gᵀ f(L)) = tr(f*(G)ᵀ L), f* the adjoint map (fold for unfold, …)"""
     def move(e, g, out):
-        pullback(e.arg, adjoint(g, e.args[-1]), out)
+        pullback(e.arg, adjoint(g, e.geometry), out)
     move.__doc__ = f"tr(Gᵀ f(L)) = tr({adjoint.__name__}(G)ᵀ L)"
     return move
 
@@ -114,19 +115,19 @@ def _m_swap(adjoint):
 def _m_swap_data(adjoint):
     """tr(Gᵀ f(A, L)) = tr(f*(A, G)ᵀ L) for f linear in L (pool select ↔ route)"""
     def move(e, g, out):
-        pullback(e.arg, adjoint(e.data, g, e.args[-1]), out)
+        pullback(e.arg, adjoint(e.data, g, e.geometry), out)
     move.__doc__ = f"tr(Gᵀ f(A, L)) = tr({adjoint.__name__}(A, G)ᵀ L)"
     return move
 
 
 def _m_avgpool(e, g, out):
     """tr(Gᵀ avgpool(L)) = tr((spread(G)/k²)ᵀ L)"""
-    pullback(e.arg, matmul(sp.Rational(1, e.geometry.k ** 2), PoolSpread(g, e.args[-1])), out)
+    pullback(e.arg, matmul(sp.Rational(1, e.geometry.k ** 2), pool_spread(g, e.geometry)), out)
 
 
 def _m_pool_spread(e, g, out):
     """tr(Gᵀ spread(L)) = tr((k² avgpool(G))ᵀ L): the window sums"""
-    pullback(e.arg, matmul(e.geometry.k ** 2, AvgPool(g, e.args[-1])), out)
+    pullback(e.arg, matmul(e.geometry.k ** 2, avgpool(g, e.geometry)), out)
 
 
 MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
@@ -141,14 +142,14 @@ MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     sp.Mul: _s_mul,
     Trace: _s_trace,
     EntrySum: _s_entry_sum,
-    ToChannels: _m_swap(ToSamples),
-    ToSamples: _m_swap(ToChannels),
-    Unfold: _m_swap(Fold),
-    Fold: _m_swap(Unfold),
+    ToChannels: _m_swap(to_samples),
+    ToSamples: _m_swap(to_channels),
+    Unfold: _m_swap(fold),
+    Fold: _m_swap(unfold),
     AvgPool: _m_avgpool,
     PoolSpread: _m_pool_spread,
-    PoolSelect: _m_swap_data(PoolRoute),
-    PoolRoute: _m_swap_data(PoolSelect),
+    PoolSelect: _m_swap_data(pool_route),
+    PoolRoute: _m_swap_data(pool_select),
 })
 
 

@@ -12,7 +12,9 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table
 from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
-                              PoolSpread, ToChannels, ToSamples, Unfold)
+                              PoolSpread, ToChannels, ToSamples, Unfold, avgpool, fold,
+                              pool_route, pool_select, pool_spread, to_channels, to_samples,
+                              unfold)
 from ..core.errors import NoRuleError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
@@ -151,7 +153,7 @@ def _function(e, d, dep):
 def _linear(build):
     """d f(A) = f(dA) for a linear map f (unfold, fold, reshapes, pooling windows)"""
     def rule(e, d, dep):
-        return build(d(e.arg), e.args[-1])
+        return build(d(e.arg), e.geometry)
     rule.__doc__ = f"d {build.__name__}(A) = {build.__name__}(dA): {build.__name__} is linear"
     return rule
 
@@ -159,7 +161,7 @@ def _linear(build):
 def _linear_in_second(build):
     """f(A, L) linear in L, with A data whose argmax changes nowhere on a set of measure > 0"""
     def rule(e, d, dep):
-        return build(e.data, d(e.arg), e.args[-1]) if dep(e.arg) else zero_like(e)
+        return build(e.data, d(e.arg), e.geometry) if dep(e.arg) else zero_like(e)
     rule.__doc__ = (f"d {build.__name__}(A, L) = {build.__name__}(A, dL): linear in L, the "
                     "windows' maxima of A move nowhere almost everywhere")
     return rule
@@ -167,7 +169,7 @@ def _linear_in_second(build):
 
 def _maxpool(e, d, dep):
     """d maxpool(A) = select(A, dA): dA at the first maximum of each window"""
-    return PoolSelect(e.arg, d(e.arg), e.args[-1])
+    return pool_select(e.arg, d(e.arg), e.geometry)
 
 
 def _constant(e, d, dep):
@@ -196,15 +198,15 @@ DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py
     sp.Mul: _mul,
     sp.Pow: _pow,
     sp.Function: _function,
-    ToChannels: _linear(ToChannels),
-    ToSamples: _linear(ToSamples),
-    Unfold: _linear(Unfold),
-    Fold: _linear(Fold),
-    AvgPool: _linear(AvgPool),
-    PoolSpread: _linear(PoolSpread),
+    ToChannels: _linear(to_channels),
+    ToSamples: _linear(to_samples),
+    Unfold: _linear(unfold),
+    Fold: _linear(fold),
+    AvgPool: _linear(avgpool),
+    PoolSpread: _linear(pool_spread),
     MaxPool: _maxpool,
-    PoolSelect: _linear_in_second(PoolSelect),
-    PoolRoute: _linear_in_second(PoolRoute),
+    PoolSelect: _linear_in_second(pool_select),
+    PoolRoute: _linear_in_second(pool_route),
     PoolMask: _constant,
 })
 

@@ -17,6 +17,7 @@ from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, 
                    hadamard, is_matrix, matmul, rebuild, size)
 from ..core.errors import MatcalcError, shown
 from ..core.functions import sigmoid, softplus
+from ..core.structure import PoolRoute, pool_mask, pool_spread
 
 
 def _split_terms(e):
@@ -257,8 +258,15 @@ def stable_logs(e):
     return elementwise(body, e.arg) if body != e.body else e
 
 
+def route_as_mask(e):
+    """route(A, G) = upsample(G) ⊙ mask(A) when the pooling windows tile A (stride = k)."""
+    if not isinstance(e, PoolRoute) or e.geometry.s != e.geometry.k:
+        return e
+    return hadamard(pool_spread(e.arg, e.geometry), pool_mask(e.data, e.geometry))
+
+
 CANONICAL = (collect,)
-TEXTBOOK = (expand_hadamard, factor_scalar, collect)
+TEXTBOOK = (expand_hadamard, factor_scalar, collect, route_as_mask)
 NUMERIC = (stable_logs,)
 
 

@@ -11,9 +11,10 @@ numbers when they do not fit (the output-size formula H' = (H − k + 2p)/s + 1)
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy import MatrixExpr
+from sympy import MatrixExpr, ZeroMatrix
 
 from .errors import ShapeError
+from .expr import CONSTRUCTORS, coefficient, matmul
 
 __all__ = ["Conv", "Pool", "ToChannels", "ToSamples", "Unfold", "Fold", "MaxPool", "AvgPool",
            "PoolSelect", "PoolRoute", "PoolSpread", "PoolMask", "STRUCTURE_NODES",
@@ -224,27 +225,41 @@ def _channels(a, g, layer):
                          f"(N samples of {g.H}×{g.W} maps)")
 
 
+def _linear(cls, lin, g, *data):
+    """cls(data…, c·M, g) = c·cls(data…, M, g): scalars leave a linear map, zero stays zero."""
+    c, core = coefficient(lin)
+    if isinstance(core, ZeroMatrix) or c == 0:
+        return ZeroMatrix(*cls(*data, core, g).shape)
+    return matmul(c, cls(*data, core, g))
+
+
 def to_channels(x, g, layer="input"):
     """Samples as columns (C·H·W) × N → the channel matrix C × (N·H·W)."""
     if x.shape[0] != g.C * g.H * g.W:
         raise ShapeError(f"{layer}: X has {x.shape[0]} rows, but {g.C}×{g.H}×{g.W} images "
                          f"have {g.C * g.H * g.W} values")
-    return x.arg if isinstance(x, ToSamples) and x.geometry == g else ToChannels(x, g)
+    c, core = coefficient(x)
+    if isinstance(core, ToSamples) and core.geometry.as_tuple()[:3] == g.as_tuple()[:3]:
+        return matmul(c, core.arg)           # channels(flatten(A)) = A
+    return _linear(ToChannels, x, g)
 
 
 def to_samples(a, g, layer="flatten"):
     """The channel matrix → samples as columns (the flatten before a dense layer)."""
     _channels(a, g, layer)
-    return a.arg if isinstance(a, ToChannels) and a.geometry == g else ToSamples(a, g)
+    c, core = coefficient(a)
+    if isinstance(core, ToChannels) and core.geometry.as_tuple()[:3] == g.as_tuple()[:3]:
+        return matmul(c, core.arg)           # flatten(channels(X)) = X
+    return _linear(ToSamples, a, g)
 
 
 def unfold(a, g, layer="conv"):
     _channels(a, g, layer)
-    return Unfold(a, g)
+    return _linear(Unfold, a, g)
 
 
 def fold(p, g):
-    return Fold(p, g)
+    return _linear(Fold, p, g)
 
 
 def maxpool(a, g, layer="maxpool"):
@@ -254,20 +269,40 @@ def maxpool(a, g, layer="maxpool"):
 
 def avgpool(a, g, layer="avgpool"):
     _channels(a, g, layer)
-    return AvgPool(a, g)
+    return _linear(AvgPool, a, g)
 
 
 def pool_select(a, lin, g):
-    return PoolSelect(a, lin, g)
+    return _linear(PoolSelect, lin, g, a)
 
 
 def pool_route(a, grad, g):
-    return PoolRoute(a, grad, g)
+    return _linear(PoolRoute, grad, g, a)
 
 
 def pool_spread(grad, g):
-    return PoolSpread(grad, g)
+    return _linear(PoolSpread, grad, g)
 
 
 def pool_mask(a, g):
     return PoolMask(a, g)
+
+
+# Node class -> its constructor from the node's args, so that expr.rebuild re-canonicalises
+# these nodes as it does SymPy's (registered in expr's table: expr cannot import this module).
+CONSTRUCTORS.update({
+    ToChannels: lambda x, g: to_channels(x, _geometry(ToChannels, g)),
+    ToSamples: lambda a, g: to_samples(a, _geometry(ToSamples, g)),
+    Unfold: lambda a, g: unfold(a, _geometry(Unfold, g)),
+    Fold: lambda a, g: fold(a, _geometry(Fold, g)),
+    MaxPool: lambda a, g: maxpool(a, _geometry(MaxPool, g)),
+    AvgPool: lambda a, g: avgpool(a, _geometry(AvgPool, g)),
+    PoolSelect: lambda a, lin, g: pool_select(a, lin, _geometry(PoolSelect, g)),
+    PoolRoute: lambda a, grad, g: pool_route(a, grad, _geometry(PoolRoute, g)),
+    PoolSpread: lambda a, g: pool_spread(a, _geometry(PoolSpread, g)),
+    PoolMask: lambda a, g: pool_mask(a, _geometry(PoolMask, g)),
+})
+
+
+def _geometry(cls, g):
+    return cls.GEOMETRY(*(int(v) for v in g))
