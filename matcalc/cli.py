@@ -17,6 +17,7 @@ from pathlib import Path
 import sympy as sp
 
 from .api import derive, grad, verify_backprop
+from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
 from .core.errors import MatcalcError, speaking
@@ -87,13 +88,24 @@ def cmd_grad(args):
 
 
 def _model(args):
+    l2 = False if args.l2 is None else (True if args.l2 == "lam" else _number(args.l2, "--l2"))
+    if (args.layers is None) == (args.net is None):
+        raise MatcalcError("give the network either as --layers 64,128,10 (an MLP) or as "
+                           "--input 1x8x8 --net \"conv(8, 3, pad=1), relu, maxpool(2), "
+                           "dense(10)\"")
+    if args.net is not None:
+        if args.input is None:
+            raise MatcalcError("--net needs the input's shape: --input CxHxW, such as 1x8x8")
+        if args.layout != "columns" or args.no_bias:
+            raise MatcalcError("convolutional networks take samples as columns, with biases: "
+                               "drop --layout rows and --no-bias")
+        return cnn(args.input, args.net, loss=args.loss, l2=l2, reduction=args.reduction)
     try:
         layers = [int(s) for s in args.layers.split(",")]
     except ValueError:
         raise MatcalcError(f"--layers takes sizes separated by commas, e.g. 64,128,10, "
                            f"not {args.layers!r}") from None
     hidden = args.hidden.split(",") if "," in args.hidden else args.hidden
-    l2 = False if args.l2 is None else (True if args.l2 == "lam" else _number(args.l2, "--l2"))
     return mlp(layers, hidden=hidden, loss=args.loss, l2=l2, bias=not args.no_bias,
                reduction=args.reduction, layout=args.layout)
 
@@ -220,7 +232,14 @@ def _atomic_write(path, content):
 
 
 def _model_arguments(p):
-    p.add_argument("--layers", required=True, help="sizes input,hidden…,output: 64,128,10")
+    p.add_argument("--layers", help="an MLP's sizes input,hidden…,output: 64,128,10")
+    p.add_argument("--input", metavar="CxHxW",
+                   help="a convolutional network's input: channels x height x width, 1x8x8")
+    p.add_argument("--net", metavar="LAYERS",
+                   help='a convolutional network: "conv(8, 3, pad=1), relu, maxpool(2), '
+                        'dense(10)" — conv(filters, kernel[, stride=1][, pad=0]), '
+                        "maxpool(k[, stride=k]), avgpool(k[, stride=k]), relu|sigmoid|tanh, "
+                        "flatten (implicit before the first dense), dense(units)")
     p.add_argument("--hidden", default="sigmoid",
                    help="sigmoid|tanh|relu|softplus|identity, or one per hidden layer: relu,tanh")
     p.add_argument("--loss", default="cross-entropy",
