@@ -19,6 +19,7 @@ from ..core.errors import NoRuleError
 from ..core.expr import transpose
 from ..core.functions import BY_CLASS, FUNCTIONS, T
 from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Softmax
+from ..core.structure import STRUCTURE_NODES
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
 __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
@@ -30,8 +31,9 @@ LAYOUTS = ("denominator", "numerator")
 _GREEK = {"lam": "lambda"}
 
 # Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
+# The structure nodes print as operator calls, \operatorname{unfold}_{3}\left(A\right).
 _SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, LogSumExp,
-                    DiagMatrix, DiagonalOf)
+                    DiagMatrix, DiagonalOf, *STRUCTURE_NODES)
 
 
 class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
@@ -178,6 +180,56 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_LogSumExp(self, e):
         return self._axis(r"\operatorname{logsumexp}", e)
+
+    # ------------------------------------------------------------ convolutional structure
+    # An operator with the window size as subscript, and the stride and padding where they
+    # are not the defaults (stride 1 for a convolution, the window for a pooling; no padding).
+
+    def _operator(self, name, sub, *args):
+        call = ", ".join(self._print(a) for a in args)
+        sub = "_{%s}" % sub if sub else ""
+        return r"\operatorname{%s}%s\left(%s\right)" % (name, sub, call)
+
+    @staticmethod
+    def _conv_sub(g):
+        return str(g.k) + (r",\,s=%d" % g.s if g.s != 1 else "") + \
+            (r",\,p=%d" % g.p if g.p else "")
+
+    @staticmethod
+    def _pool_sub(g):
+        return str(g.k) + (r",\,s=%d" % g.s if g.s != g.k else "")
+
+    def _print_ToChannels(self, e):
+        return self._operator("channels", "", e.arg)
+
+    def _print_ToSamples(self, e):
+        return self._operator("flatten", "", e.arg)
+
+    def _print_Unfold(self, e):
+        return self._operator("unfold", self._conv_sub(e.geometry), e.arg)
+
+    def _print_Fold(self, e):
+        return self._operator("fold", self._conv_sub(e.geometry), e.arg)
+
+    def _print_MaxPool(self, e):
+        return self._operator("maxpool", self._pool_sub(e.geometry), e.arg)
+
+    def _print_AvgPool(self, e):
+        return self._operator("avgpool", self._pool_sub(e.geometry), e.arg)
+
+    def _print_PoolSelect(self, e):
+        return self._operator("select", self._pool_sub(e.geometry), e.data, e.arg)
+
+    def _print_PoolRoute(self, e):
+        return self._operator("route", self._pool_sub(e.geometry), e.data, e.arg)
+
+    def _print_PoolSpread(self, e):
+        g = e.geometry
+        name = "upsample" if g.s == g.k else "spread"
+        return self._operator(name, self._pool_sub(g), e.arg)
+
+    def _print_PoolMask(self, e):
+        return self._operator("mask", self._pool_sub(e.geometry), e.arg)
 
     # ------------------------------------------------------------ scalar functions of a matrix
 

@@ -55,6 +55,122 @@ def _softmax(Z, axis):
     E = np.exp(Z - Z.max(axis=axis, keepdims=True))
     return E / E.sum(axis=axis, keepdims=True)
 ''', ()),
+    "_to_channels": ('''\
+def _to_channels(X, C, H, W):
+    """(C·H·W) × N samples as columns (rows c, h, w) -> the channel matrix C × (N·H·W)."""
+    N = X.shape[1]
+    M = np.ascontiguousarray(X.reshape(C, H, W, N).transpose(0, 3, 1, 2))
+    return M.reshape(C, N * H * W)
+''', ()),
+    "_to_samples": ('''\
+def _to_samples(A, C, H, W):
+    """The channel matrix C × (N·H·W) -> (C·H·W) × N samples as columns (flatten)."""
+    N = A.shape[1] // (H * W)
+    M = np.ascontiguousarray(A.reshape(C, N, H, W).transpose(0, 2, 3, 1))
+    return M.reshape(C * H * W, N)
+''', ()),
+    "_unfold": ('''\
+def _unfold(A, C, H, W, k, s, p):
+    """im2col: C × (N·H·W) -> (C·k·k) × (N·H'·W'), one column per k×k patch of the maps
+    zero-padded by p (rows c, i, j; columns n, h', w'), read through a window view."""
+    N = A.shape[1] // (H * W)
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    M = A.reshape(C, N, H, W)
+    if p:
+        M = np.pad(M, ((0, 0), (0, 0), (p, p), (p, p)))
+    V = np.lib.stride_tricks.sliding_window_view(M, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    return np.ascontiguousarray(V.transpose(0, 4, 5, 1, 2, 3)).reshape(C * k * k, N * Ho * Wo)
+''', ()),
+    "_fold": ('''\
+def _fold(G, C, H, W, k, s, p):
+    """col2im, the adjoint of _unfold: (C·k·k) × (N·H'·W') -> C × (N·H·W), each patch added
+    back where it was read (one strided slice per kernel offset), the padding cut off."""
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    N = G.shape[1] // (Ho * Wo)
+    P = G.reshape(C, k, k, N, Ho, Wo)
+    out = np.zeros((C, N, H + 2 * p, W + 2 * p), dtype=G.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += P[:, i, j]
+    return np.ascontiguousarray(out[:, :, p:p + H, p:p + W]).reshape(C, N * H * W)
+''', ()),
+    "_pool_windows": ('''\
+def _pool_windows(A, C, H, W, k, s):
+    """(view, axes): the k×k windows of the C × (N·H·W) maps of A and the axes that run over
+    a window; a reshape when the windows tile the maps (s = k), a window view otherwise."""
+    M = A.reshape(C, A.shape[1] // (H * W), H, W)
+    if s == k:
+        return M.reshape(C, M.shape[1], H // k, k, W // k, k), (3, 5)
+    V = np.lib.stride_tricks.sliding_window_view(M, (k, k), axis=(2, 3))
+    return V[:, :, ::s, ::s], (4, 5)
+''', ()),
+    "_maxpool": ('''\
+def _maxpool(A, C, H, W, k, s):
+    """The maximum of each k×k window (stride s): C × (N·H·W) -> C × (N·H''·W'')."""
+    V, axes = _pool_windows(A, C, H, W, k, s)
+    return V.max(axis=axes).reshape(C, -1)
+''', ("_pool_windows",)),
+    "_avgpool": ('''\
+def _avgpool(A, C, H, W, k, s):
+    """The mean of each k×k window (stride s): C × (N·H·W) -> C × (N·H''·W'')."""
+    V, axes = _pool_windows(A, C, H, W, k, s)
+    return V.mean(axis=axes).reshape(C, -1)
+''', ("_pool_windows",)),
+    "_pool_argmax": ('''\
+def _pool_argmax(A, C, H, W, k, s):
+    """Index arrays (c, n, h, w), each C × N × H'' × W'': where in the (C, N, H, W) maps the
+    first maximum (row-major within the window) of each k×k window of A lies."""
+    N = A.shape[1] // (H * W)
+    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+    V = np.lib.stride_tricks.sliding_window_view(A.reshape(C, N, H, W), (k, k), axis=(2, 3))
+    i, j = np.divmod(V[:, :, ::s, ::s].reshape(C, N, Ho, Wo, k * k).argmax(axis=4), k)
+    return (np.arange(C).reshape(C, 1, 1, 1), np.arange(N).reshape(1, N, 1, 1),
+            s * np.arange(Ho).reshape(1, 1, Ho, 1) + i, s * np.arange(Wo).reshape(1, 1, 1, Wo) + j)
+''', ()),
+    "_pool_select": ('''\
+def _pool_select(A, L, C, H, W, k, s):
+    """L at the first maximum of each k×k window of A: C × (N·H·W) -> C × (N·H''·W'')."""
+    at = _pool_argmax(A, C, H, W, k, s)
+    return L.reshape(C, A.shape[1] // (H * W), H, W)[at].reshape(C, -1)
+''', ("_pool_argmax",)),
+    "_pool_route": ('''\
+def _pool_route(A, G, C, H, W, k, s):
+    """The adjoint of _pool_select(A, ·): each window's G sent to the first maximum of that
+    window of A, summed where windows overlap: C × (N·H''·W'') -> C × (N·H·W)."""
+    at = _pool_argmax(A, C, H, W, k, s)
+    N = A.shape[1] // (H * W)
+    out = np.zeros((C, N, H, W), dtype=G.dtype)
+    if s >= k:     # windows apart: each position is the maximum of one window at most
+        out[at] = G.reshape(at[2].shape)
+    else:
+        np.add.at(out, at, G.reshape(at[2].shape))
+    return out.reshape(C, N * H * W)
+''', ("_pool_argmax",)),
+    "_pool_spread": ('''\
+def _pool_spread(G, C, H, W, k, s):
+    """Each window's value copied over its k×k window, summed where windows overlap (the
+    adjoint of the window sums): C × (N·H''·W'') -> C × (N·H·W); upsampling when s = k."""
+    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+    N = G.shape[1] // (Ho * Wo)
+    P = G.reshape(C, N, Ho, Wo)
+    if s == k:
+        up = np.broadcast_to(P[:, :, :, None, :, None], (C, N, Ho, k, Wo, k))
+        return up.reshape(C, N * H * W)
+    out = np.zeros((C, N, H, W), dtype=G.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += P
+    return out.reshape(C, N * H * W)
+''', ()),
+    "_pool_mask": ('''\
+def _pool_mask(A, C, H, W, k, s):
+    """1 at the first maximum of each k×k window of A, 0 elsewhere, in the layout of A
+    (with overlapping windows: 1 where some window has its first maximum)."""
+    N = A.shape[1] // (H * W)
+    out = np.zeros((C, N, H, W), dtype=A.dtype)
+    out[_pool_argmax(A, C, H, W, k, s)] = 1
+    return out.reshape(C, N * H * W)
+''', ("_pool_argmax",)),
 }
 
 
@@ -365,6 +481,46 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _print_LogSumExp(self, e):
         return f"{self._helper('_logsumexp')}({self._print(e.arg)}, axis={e.axis})"
+
+    # ------------------------------------------------------------ convolutional structure
+    # One helper call per node, its geometry as ints (the batch N is read from the shapes):
+    # _unfold(A0, C, H, W, k, s, p), _maxpool(A1, C, H, W, k, s), _to_samples(P1, C, H, W).
+
+    def _structure_call(self, helper, args, geometry):
+        call = ", ".join([self._print(a) for a in args] + [str(v) for v in geometry])
+        return f"{self._helper(helper)}({call})"
+
+    def _print_ToChannels(self, e):
+        g = e.geometry
+        return self._structure_call("_to_channels", [e.arg], (g.C, g.H, g.W))
+
+    def _print_ToSamples(self, e):
+        g = e.geometry
+        return self._structure_call("_to_samples", [e.arg], (g.C, g.H, g.W))
+
+    def _print_Unfold(self, e):
+        return self._structure_call("_unfold", [e.arg], e.geometry.as_tuple())
+
+    def _print_Fold(self, e):
+        return self._structure_call("_fold", [e.arg], e.geometry.as_tuple())
+
+    def _print_MaxPool(self, e):
+        return self._structure_call("_maxpool", [e.arg], e.geometry.as_tuple())
+
+    def _print_AvgPool(self, e):
+        return self._structure_call("_avgpool", [e.arg], e.geometry.as_tuple())
+
+    def _print_PoolSelect(self, e):
+        return self._structure_call("_pool_select", [e.data, e.arg], e.geometry.as_tuple())
+
+    def _print_PoolRoute(self, e):
+        return self._structure_call("_pool_route", [e.data, e.arg], e.geometry.as_tuple())
+
+    def _print_PoolSpread(self, e):
+        return self._structure_call("_pool_spread", [e.arg], e.geometry.as_tuple())
+
+    def _print_PoolMask(self, e):
+        return self._structure_call("_pool_mask", [e.arg], e.geometry.as_tuple())
 
     # ------------------------------------------------------------ scalar functions of a matrix
 

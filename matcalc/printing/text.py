@@ -136,6 +136,52 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
     def _print_LogSumExp(self, e):
         return self._axis("logsumexp", e)
 
+    # ------------------------------------------------------------ convolutional structure
+    # The geometry a reader cannot infer is stated: the kernel, a stride other than the
+    # default (1 for a convolution, the window for a pooling), a padding other than 0.
+
+    def _conv_params(self, g):
+        return f"k={g.k}" + (f", stride={g.s}" if g.s != 1 else "") + \
+            (f", pad={g.p}" if g.p else "")
+
+    def _pool_params(self, g):
+        return f"{g.k}" + (f", stride={g.s}" if g.s != g.k else "")
+
+    def _print_ToChannels(self, e):
+        return f"to_channels({self._print(e.arg)})"
+
+    def _print_ToSamples(self, e):
+        return f"to_samples({self._print(e.arg)})"
+
+    def _print_Unfold(self, e):
+        return f"unfold({self._print(e.arg)}, {self._conv_params(e.geometry)})"
+
+    def _print_Fold(self, e):
+        return f"fold({self._print(e.arg)}, {self._conv_params(e.geometry)})"
+
+    def _print_MaxPool(self, e):
+        return f"maxpool({self._print(e.arg)}, {self._pool_params(e.geometry)})"
+
+    def _print_AvgPool(self, e):
+        return f"avgpool({self._print(e.arg)}, {self._pool_params(e.geometry)})"
+
+    def _print_PoolSelect(self, e):
+        return (f"pool_select({self._print(e.data)}, {self._print(e.arg)}, "
+                f"{self._pool_params(e.geometry)})")
+
+    def _print_PoolRoute(self, e):
+        return (f"pool_route({self._print(e.data)}, {self._print(e.arg)}, "
+                f"{self._pool_params(e.geometry)})")
+
+    def _print_PoolSpread(self, e):
+        g = e.geometry
+        if g.s == g.k:
+            return f"upsample({self._print(e.arg)}, {g.k})"
+        return f"spread({self._print(e.arg)}, {g.k}, stride={g.s})"
+
+    def _print_PoolMask(self, e):
+        return f"poolmask({self._print(e.arg)}, {self._pool_params(e.geometry)})"
+
 
 def _reciprocal_power(f):
     """k when f is the entrywise power g**(-k), else None."""
