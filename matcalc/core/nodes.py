@@ -117,8 +117,9 @@ class Differential(MatrixExpr):
     shape = property(lambda self: self.args[0].shape)
 
 
-# The closed set of matrix-valued and scalar-of-matrix node classes matcalc builds; the
-# coverage test checks every table (differentials, printers, evaluators) against it.
+# With structure.STRUCTURE_NODES (convolution and pooling), the closed set of matrix-valued
+# and scalar-of-matrix node classes matcalc builds; the coverage test checks every table
+# (differentials, printers, evaluators) against it.
 NODES = (MatrixSymbol, MatMul, MatAdd, HadamardProduct, Transpose, Inverse, Identity,
          OneMatrix, ZeroMatrix, DiagMatrix, DiagonalOf, Elementwise, Softmax, LogSoftmax,
          LogSumExp, Trace, Determinant, LogDet, EntrySum, FrobeniusNorm)
