@@ -77,14 +77,14 @@ def conv_geometry(C, H, W, k, s=1, p=0, layer="conv"):
         _positive(name, v, layer)
     if isinstance(p, bool) or not isinstance(p, int) or p < 0:
         raise ShapeError(f"{layer}: padding must be an integer ≥ 0, not {p!r}")
-    for side, n in (("height", H), ("width", W)):
+    for side, letter, n in (("height", "H", H), ("width", "W", W)):
         if k > n + 2 * p:
             raise ShapeError(f"{layer}: the kernel {k}×{k} is larger than the padded input "
                              f"{side} {n} + 2·{p} = {n + 2 * p}")
         if (n - k + 2 * p) % s:
-            raise ShapeError(f"{layer}: the output {side} (H − k + 2p)/s + 1 = ({n} − {k} + "
-                             f"2·{p})/{s} + 1 = {sp.Rational(n - k + 2 * p, s) + 1} is not "
-                             "an integer")
+            raise ShapeError(f"{layer}: the output {side} ({letter} − k + 2p)/s + 1 = "
+                             f"({n} − {k} + 2·{p})/{s} + 1 = "
+                             f"{sp.Rational(n - k + 2 * p, s) + 1} is not an integer")
     return Conv(C, H, W, k, s, p)
 
 

@@ -7,20 +7,16 @@ both values, the errors and the tolerance. evaluator.py holds the two evaluators
 random points (assume.py those tied by equations and inequalities), exact.py and numeric.py
 the two proofs; assert_gradient runs either or both. code.py puts generated code on trial:
 run at a proof's points, against the evaluator's value of the expression it was printed from.
-windows.py holds the values of the convolution and pooling nodes, which join both tables.
+windows.py holds the values of the convolution and pooling nodes (in both tables).
 """
 from .code import verify_code
 from .evaluator import EXPLICIT, NUMERIC, evaluate
-from .windows import EXPLICIT_WINDOWS, NUMERIC_WINDOWS
 from .exact import verify_exact
 from .numeric import verify_numeric
 from .sample import CONSTRAINTS, _check_shapes
 
 __all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
            "NUMERIC", "CONSTRAINTS", "verify_code"]
-
-EXPLICIT.update(EXPLICIT_WINDOWS)
-NUMERIC.update(NUMERIC_WINDOWS)
 
 
 def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
