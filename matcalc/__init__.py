@@ -22,9 +22,10 @@ from .api import Gradient, Trained, derive, grad, train, verify_backprop
 from .codegen.kernels import compile
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                           VerificationError)
+from .nn.cnn import cnn
 from .nn.spec import mlp
 from .verify import assert_gradient
 
-__all__ = ["grad", "Gradient", "derive", "mlp", "verify_backprop", "compile", "train", "Trained",
+__all__ = ["grad", "Gradient", "derive", "mlp", "cnn", "verify_backprop", "compile", "train", "Trained",
            "assert_gradient", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
            "NotScalarError", "VerificationError"]

@@ -283,8 +283,9 @@ def _network(model):
 
 
 def cnn(input, net, loss="cross-entropy", l2=False, reduction="mean", batch="N"):
-    """A checked ConvModel: `input` "CxHxW" or (C, H, W); `net` a spec string or a list of
-    Layers (or (kind, args…) tuples). The last layer is dense and feeds the loss.
+    """A checked ConvModel: `input` "CxHxW" or (C, H, W); `net` a spec string, or a list of
+    layers each a string ("conv(8, 3, pad=1)"), a Layer or a (kind, args…) tuple. The last
+    layer is dense and feeds the loss.
 
     >>> m = cnn("1x8x8", "conv(8, 3, pad=1), relu, maxpool(2), dense(10)")
     >>> [(str(l), i, o) for l, i, o in m.geometries()][:3]
@@ -292,7 +293,8 @@ def cnn(input, net, loss="cross-entropy", l2=False, reduction="mean", batch="N")
     """
     shape = parse_input(input)
     layers = parse_net(net) if isinstance(net, str) else tuple(
-        l if isinstance(l, Layer) else layer(*l) for l in net)
+        l if isinstance(l, Layer) else parse_net(l)[0] if isinstance(l, str) else layer(*l)
+        for l in net)
     if not layers or layers[-1].kind != "dense":
         raise MatcalcError("the last layer must be dense(units): it feeds the loss")
     loss = ALIASES.get(loss, loss)
