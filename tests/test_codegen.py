@@ -12,6 +12,8 @@ from matcalc.codegen.kernels import compile, kernel_source
 from matcalc.train.script import script_source
 from matcalc.verify import evaluate
 
+from kernel_check import directional_check
+
 MODELS = [
     mlp([5, 7, 4]),
     mlp([5, 6, 1], hidden="tanh", loss="binary-cross-entropy", l2=True),
@@ -130,30 +132,6 @@ def _combos():
                   layout=layout, l2=l2)
 
 
-def _directional_check(k, X, Y, params, extra, rng):
-    """⟨∇L, V⟩ of the float64 and the float32 kernel against the central difference
-    (L(θ + hV) − L(θ − hV)) / 2h of the kernel's own loss (in float64, h = 1e-6: a kink of
-    relu or the hinge is not crossed at this seed), along random directions V."""
-    def at(dtype, ps):
-        return k.loss_and_gradients(X.astype(dtype), Y.astype(dtype),
-                                    *[np.asarray(p, dtype) for p in ps], *extra)
-    grads = {}
-    for dtype in (np.float64, np.float32):
-        L, grads[dtype] = at(dtype, params)
-        assert np.asarray(L).dtype == dtype and all(g.dtype == dtype for g in grads[dtype])
-    h = 1e-6
-    for _ in range(2):
-        V = [rng.standard_normal(p.shape) for p in params]
-        plus = at(np.float64, [p + h * v for p, v in zip(params, V)])[0]
-        minus = at(np.float64, [p - h * v for p, v in zip(params, V)])[0]
-        reference = (plus - minus) / (2 * h)
-        for dtype, rtol in ((np.float64, 1e-6), (np.float32, 1e-4)):
-            terms = [g.astype(np.float64) * v for g, v in zip(grads[dtype], V)]
-            claimed = sum(float(t.sum()) for t in terms)
-            scale = max(1.0, abs(reference), sum(float(np.abs(t).sum()) for t in terms))
-            assert abs(claimed - reference) <= rtol * scale, (dtype, claimed, reference)
-
-
 @pytest.mark.parametrize("model", list(_combos()), ids=lambda m: (
     f"{m.activations[0]}-{m.loss}-{'bias' if m.bias else 'nobias'}-{m.reduction}-"
     f"{m.layout}-{'l2' if m.l2 else 'nol2'}"))
@@ -171,7 +149,7 @@ def test_every_kernel_matches_central_differences_of_its_own_loss(model):
     X, Y = (np.ascontiguousarray(np.moveaxis(a, 1, k.SAMPLE_AXIS)) for a in (X, Y))
     params = [0.7 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
     extra = (0.3,) if k.L2 else ()
-    _directional_check(k, X, Y, params, extra, rng)
+    directional_check(k, X, Y, params, extra, rng)
 
 
 def test_the_kernel_check_catches_a_gradient_off_by_a_tenth_of_a_percent():
@@ -187,6 +165,6 @@ def test_the_kernel_check_catches_a_gradient_off_by_a_tenth_of_a_percent():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((4, 7)), np.eye(3)[:, rng.integers(0, 3, 7)]
     params = [0.7 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
-    _directional_check(k, X, Y, params, (), rng)
+    directional_check(k, X, Y, params, (), rng)
     with pytest.raises(AssertionError):
-        _directional_check(Off(), X, Y, params, (), rng)
+        directional_check(Off(), X, Y, params, (), rng)
