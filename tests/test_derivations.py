@@ -67,3 +67,19 @@ def test_report_compiles(case, tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / "report.pdf").stat().st_size > 1000
+
+
+# A note's own worked examples (a derivation file's CHECKS), given what they ask for by name:
+# `backprop` the derivation of the file's first case, `kernels` its compiled kernels.
+CHECKS = [(f.stem, check, _load(f).CASES[0].model) for f in FILES
+          for check in getattr(_load(f), "CHECKS", [])]
+
+
+@pytest.mark.parametrize("stem, check, model", CHECKS, ids=lambda x: getattr(x, "__name__", x)
+                         if callable(x) else str(x)[:30])
+def test_the_notes_examples(stem, check, model):
+    import inspect
+    from matcalc import compile
+    b = derive(model)
+    given = {"backprop": lambda: b, "kernels": lambda: compile(b)}
+    check(**{name: given[name]() for name in inspect.signature(check).parameters})

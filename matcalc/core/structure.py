@@ -238,8 +238,9 @@ def to_channels(x, g, layer="input"):
     if x.shape[0] != g.C * g.H * g.W:
         raise ShapeError(f"{layer}: X has {x.shape[0]} rows, but {g.C}×{g.H}×{g.W} images "
                          f"have {g.C * g.H * g.W} values")
+    g = Conv(g.C, g.H, g.W, 1)               # only the maps' sizes matter: one spelling
     c, core = coefficient(x)
-    if isinstance(core, ToSamples) and core.geometry.as_tuple()[:3] == g.as_tuple()[:3]:
+    if isinstance(core, ToSamples) and core.geometry == g:
         return matmul(c, core.arg)           # channels(flatten(A)) = A
     return _linear(ToChannels, x, g)
 
@@ -247,8 +248,9 @@ def to_channels(x, g, layer="input"):
 def to_samples(a, g, layer="flatten"):
     """The channel matrix → samples as columns (the flatten before a dense layer)."""
     _channels(a, g, layer)
+    g = Conv(g.C, g.H, g.W, 1)
     c, core = coefficient(a)
-    if isinstance(core, ToChannels) and core.geometry.as_tuple()[:3] == g.as_tuple()[:3]:
+    if isinstance(core, ToChannels) and core.geometry == g:
         return matmul(c, core.arg)           # flatten(channels(X)) = X
     return _linear(ToSamples, a, g)
 
