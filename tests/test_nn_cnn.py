@@ -158,3 +158,13 @@ def test_cli_errors_exit_2(capsys, argv, message):
     assert main(["derive", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_the_report_fills_in_the_output_size_formula_and_names_the_full_convolution():
+    from matcalc.printing.report import backprop_report
+    tex = backprop_report(derive(cnn("1x8x8", "conv(4, 3, pad=1), relu, maxpool(2), "
+                                              "conv(6, 3), tanh, avgpool(2), dense(10)")))
+    assert r"H' = \frac{8 - 3 + 2 \cdot 1}{1} + 1 = 8" in tex
+    assert r"\text{conv(6, 3): 4×4×4 → 6×2×2}" in tex
+    assert r"H' = \frac{8 - 2 + 2 \cdot 0}{2} + 1 = 4" in tex           # the max-pooling
+    assert "is the full convolution of $\\delta$ with the flipped kernel" in tex

@@ -220,7 +220,7 @@ def _walk(model):
     for i, spec in enumerate(layers):
         nxt = layers[i + 1].kind if i + 1 < len(layers) else model.output_activation
         where = f"layer {i + 1}, {spec}"
-        before = state or (a.shape[0], 1, 1)
+        before = state or (model.input if a == X else (a.shape[0], 1, 1))
         if spec.kind == "conv":
             if state is None:
                 if l == 0:

@@ -7,6 +7,8 @@ report`. Every formula goes through the text or LaTeX printer; nothing here edit
 """
 import sympy as sp
 
+from ..core.structure import Fold
+
 from .latex import latex
 from .text import text
 
@@ -153,6 +155,22 @@ def align(body):
     return "\\begin{align*}\n" + body + "\n\\end{align*}"
 
 
+def size_rows(model):
+    """align* rows of the output-size formula with each conv and pooling layer's numbers."""
+    rows = []
+    for layer, (C, H, W), (F, Ho, Wo) in getattr(model, "geometries", list)():
+        if layer.kind not in ("conv", "maxpool", "avgpool"):
+            continue
+        k = layer.get("kernel") if layer.kind == "conv" else layer.get("k")
+        s = layer.get("stride") or k
+        p = layer.get("pad") if layer.kind == "conv" else 0
+        sides = [rf"{side}' = \frac{{{n} - {k} + 2 \cdot {p}}}{{{s}}} + 1 = {out}"
+                 for side, n, out in (("H", H, Ho), ("W", W, Wo))]
+        rows.append(rf"&\text{{{escape(str(layer))}: {C}×{H}×{W} → {F}×{Ho}×{Wo}}} \\ &"
+                    + r", \qquad ".join(sides))
+    return rows
+
+
 def backprop_report(backprop, title=None):
     """The full document for a model: the model, shapes, forward pass, derivation, result."""
     m = backprop.model
@@ -175,8 +193,18 @@ def backprop_report(backprop, title=None):
     if backprop.assumptions:
         given = ("\n\nGiven that " + escape("; ".join(str(a) for a in backprop.assumptions))
                  + " (one-hot targets).")
+    model_body = intro + "\n" + align(" \\\\\n".join(shape_rows))
+    sizes = size_rows(m)
+    if sizes:
+        model_body += ("\n\nThe size of each map, by $H' = (H - k + 2p)/s + 1$ (and the same "
+                       "for widths):\n" + align(" \\\\\n".join(sizes)))
+    if any(a.expr.has(Fold) for a in backprop.backward):
+        given += ("\n\nHere $\\operatorname{fold}_{k}(W^{\\top}\\delta)$ is the full "
+                  "convolution of $\\delta$ with the flipped kernel: the adjoint of "
+                  "$\\operatorname{unfold}$ (col2im), which sums each patch back where it came "
+                  "from.")
     sections = [
-        ("Model", intro + "\n" + align(" \\\\\n".join(shape_rows))),
+        ("Model", model_body),
         ("Forward pass", align(program_latex(backprop.forward))),
         ("Backward pass", align(program_latex(backprop.backward, names=names)) + given),
         ("Derivation by the trace trick",
