@@ -58,4 +58,8 @@ def test_inner_product():
 def test_moves_cover_linear_nodes_only():
     names = {c.__name__ for c in MOVES}
     assert names == {"Differential", "MatAdd", "MatMul", "Transpose", "HadamardProduct",
-                     "DiagMatrix", "DiagonalOf", "Add", "Mul", "Trace", "EntrySum"}
+                     "DiagMatrix", "DiagonalOf", "Add", "Mul", "Trace", "EntrySum",
+                     # the structured linear maps of convolutions and pooling, each paired
+                     # with its adjoint (PoolSelect and PoolRoute linear in their second arg)
+                     "ToChannels", "ToSamples", "Unfold", "Fold", "AvgPool", "PoolSpread",
+                     "PoolSelect", "PoolRoute"}
