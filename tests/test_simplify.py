@@ -5,7 +5,8 @@ import sympy as sp
 
 from matcalc.calculus.simplify import (CANONICAL, NUMERIC, TEXTBOOK, ColumnsSumToOne, Equals,
                                        RowsSumToOne, Symmetric, assumption, collect,
-                                       expand_hadamard, factor_scalar, simplify, stable_logs)
+                                       expand_hadamard, factor_scalar, route_as_mask, simplify,
+                                       stable_logs)
 from matcalc.calculus.steps import Derivation
 from matcalc.codegen.function import numpy_function
 from matcalc.core.expr import (T, add, apply, dim, divide, elementwise, entry_sum, hadamard,
@@ -265,8 +266,22 @@ def test_simplify_records_assumptions_by_their_statement():
 
 def test_simplify_rule_sets():
     assert CANONICAL == (collect,)
-    assert TEXTBOOK == (expand_hadamard, factor_scalar, collect)
+    assert TEXTBOOK == (expand_hadamard, factor_scalar, collect, route_as_mask)
     assert NUMERIC == (stable_logs,)
     S = apply("sigmoid", Z)
     e = entry_sum(add(hadamard(Q, apply("log", S)), hadamard(sub(1, Q), apply("log", sub(1, S)))))
     assert text(simplify(e, rules=NUMERIC)) == "sum(-Q * softplus(-Z) - softplus(Z) * (1 - Q))"
+
+
+def test_route_as_mask_when_the_windows_tile_the_map():
+    """route(A, G) = upsample(G) ⊙ mask(A) for stride k; left alone for overlapping windows."""
+    import sympy as sp
+    from matcalc.core.expr import matrix
+    from matcalc.core.structure import PoolRoute, pool_geometry
+    n = sp.Symbol("N", integer=True, positive=True)
+    A, G = matrix("A", 2, 16 * n), matrix("G", 2, 4 * n)
+    tiled = pool_geometry(2, 4, 4, 2)
+    assert text(route_as_mask(PoolRoute(A, G, tiled))) == "poolmask(A, 2) * upsample(G, 2)"
+    H = matrix("H", 2, 9 * n)
+    overlapping = PoolRoute(A, H, pool_geometry(2, 4, 4, 2, 1))
+    assert route_as_mask(overlapping) is overlapping
