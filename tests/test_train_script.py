@@ -131,3 +131,16 @@ def test_an_idx_file_with_no_images_is_bad_input(tmp_path, capsys):
     run = _run(script, "--data-dir", str(data), "-o", "w.npz", cwd=tmp_path)
     assert run.returncode == 2 and "holds no images" in run.stderr
     assert not (tmp_path / "w.npz").exists()
+
+
+def test_the_script_trains_a_cnn_on_mnist_idx_files(tmp_path, capsys):
+    path = tmp_path / "train_cnn.py"
+    assert main(["codegen", "--input", "1x28x28", "--net", "conv(4, 5), relu, maxpool(2), "
+                 "dense(10)", "-o", str(path)]) == 0
+    said = capsys.readouterr().out
+    assert "takes 784 inputs" in said
+    data = _fake_mnist(tmp_path / "mnist", gz=True)
+    run = _run(path, "--data-dir", str(data), "--epochs", "3", "-o", "w.npz", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout.split("test accuracy ")[1].split("%")[0]) >= 80.0
+    assert np.load(tmp_path / "w.npz")["W1"].shape == (4, 25)
