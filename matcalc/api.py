@@ -19,11 +19,12 @@ from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.function import numpy_function
 from .codegen.kernels import compile as compile_kernels
-from .core.errors import MatcalcError, NotScalarError, ShapeError
+from .core.errors import MatcalcError, NotScalarError, ShapeError, VerificationError
 from .core.expr import is_matrix, trace
 from .core.functions import T
 from .core.program import Program
 from .nn.backprop import derive as _derive
+from .nn.backprop import local_proofs
 from .parse import parse, parse_assumption
 from .printing import latex as latex_printing
 from .printing.report import gradient_steps_text
@@ -177,11 +178,23 @@ def derive(model):
 
 
 def verify_backprop(b, method="numeric", seed=0):
-    """Prove every gradient of a derived model against its loss (VerificationError if not)."""
-    loss = b.loss()
-    for p in b.params:
-        verify_module.assert_gradient(loss, p, b.gradient(p), method=method,
-                                      assumptions=constraints(b.assumptions), seed=seed)
+    """Prove every line of a derived model's backward program (VerificationError naming the
+    line if one is wrong), each against the forward lines it differentiates: δ_l against
+    c_{l+1}·tr(δ_{l+1}ᵀ Z_{l+1}) as a function of Z_l, dW_l against c_l·tr(δ_lᵀ Z_l) and
+    L's own terms in W_l, δ_L against L (nn/backprop.py local_proofs). Together they prove
+    every gradient, by the chain rule, in time linear in depth: nothing inlines the network."""
+    given = constraints(b.assumptions)
+    for proof in local_proofs(b):
+        try:
+            verify_module.assert_gradient(proof.f, proof.wrt, proof.claim, method=method,
+                                          assumptions=given, seed=seed)
+        except VerificationError as e:
+            uses = ", ".join(text(u) for u in proof.uses) or "none"
+            detail = str(e).replace("{", "{{").replace("}", "}}")
+            raise VerificationError(
+                "the backward line {0} := {1} is wrong: it is not the gradient with respect "
+                "to {2} of the forward lines it differentiates (those of " + uses + "):\n"
+                + detail, proof.line.name, proof.line.expr, proof.wrt) from None
 
 
 @dataclass

@@ -244,8 +244,10 @@ def test_verify_backprop_refuses_a_wrong_backward_program(bp, name, scale):
     bad = dataclasses.replace(bp, backward=wrong)
     with pytest.raises(VerificationError) as e:
         verify_backprop(bad)
-    first = {"dW2": "W2", "db1": "b1", "delta1": "W1"}[name]   # params are checked in order
-    assert str(e.value).startswith(f"∂f/∂{first} is wrong ")
+    # each line is proven against the forward lines it differentiates: the wrong one is named
+    assert str(e.value).startswith(f"the backward line {name} := ")
+    wrt = {"dW2": "W2", "db1": "b1", "delta1": "Z1"}[name]
+    assert f"gradient with respect to {wrt} " in str(e.value)
 
 
 def test_verify_backprop_refuses_a_dropped_assumption(bp):

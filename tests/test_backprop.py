@@ -1,5 +1,6 @@
 """Networks: textbook δ recursion for every listed model, each formula proven both ways."""
 import pytest
+import sympy as sp
 
 from matcalc.nn.backprop import derive
 from matcalc.core.errors import MatcalcError
@@ -103,3 +104,80 @@ def test_bad_models(kwargs, fragment):
     with pytest.raises(MatcalcError) as e:
         mlp(layers, **kwargs)
     assert fragment in str(e.value)
+
+
+# --------------------------------------- the proof, line by line (verification that scales)
+
+def test_every_line_is_proven_locally_both_ways(backprop):
+    """Each backward line against the forward lines it differentiates, exactly and numerically;
+    the δ's coefficient (1/N for a mean) was recorded by the sweep."""
+    from matcalc.api import verify_backprop
+    verify_backprop(backprop, method="both")
+    assert set(backprop.coefficients) == set(backprop.network.deltas.values())
+
+
+def _replaced(b, name, expr):
+    import dataclasses
+    from matcalc.core.program import Assignment, Program
+    lines = tuple(Assignment(a.name, expr(a)) if a.name.name == name else a for a in b.backward)
+    return dataclasses.replace(b, backward=Program(lines))
+
+
+@pytest.mark.parametrize("method", ["numeric", "exact"])
+def test_a_wrong_delta_line_is_caught_and_named(method):
+    """δ1 without σ′(Z1): the local proof of that line fails, and the error names it."""
+    from matcalc.api import verify_backprop
+    from matcalc.core.errors import VerificationError
+    from matcalc.core.expr import matmul, transpose
+    b = derive(mlp([4, 5, 6, 3]))
+    W3, delta3 = b.params[4], next(a.name for a in b.backward if a.name.name == "delta3")
+    wrong = _replaced(b, "delta2", lambda a: matmul(transpose(W3), delta3))
+    with pytest.raises(VerificationError) as e:
+        verify_backprop(wrong, method=method)
+    msg = str(e.value)
+    assert msg.startswith("the backward line delta2 := W3.T @ delta3 is wrong: it is not the "
+                          "gradient with respect to Z2 of the forward lines it differentiates "
+                          "(those of Z3)"), msg
+    verify_backprop(b, method=method)           # the derived line itself is right
+
+
+def test_a_wrong_l2_term_is_caught_in_its_weight_line():
+    from matcalc.api import verify_backprop
+    from matcalc.core.errors import VerificationError
+    from matcalc.core.expr import add, matmul
+    b = derive(mlp([3, 4, 2], l2=True))
+    W1 = b.params[0]
+    wrong = _replaced(b, "dW1", lambda a: add(a.expr, matmul(b.network.lam, W1)))   # 2λW1
+    with pytest.raises(VerificationError, match=r"^the backward line dW1 := .*\(those of Z1, L\)"):
+        verify_backprop(wrong)
+
+
+def test_local_proofs_are_the_size_of_a_layer():
+    """Nothing on the proof path inlines the network: each proof names a handful of matrices,
+    however deep the network (the whole-network gradient of a 30-layer net names all 60+)."""
+    from matcalc.nn.backprop import local_proofs
+    b = derive(mlp([3] + [4] * 30 + [2]))
+    proofs = local_proofs(b)
+    assert [p.line for p in proofs] == list(b.backward)
+    for p in proofs:
+        names = (p.f.atoms(sp.MatrixSymbol) | p.claim.atoms(sp.MatrixSymbol)) - {p.wrt}
+        assert len(names) <= 5, (p.line, names)
+        assert len(p.uses) == 1
+
+
+def test_sixty_hidden_layers_derive_and_prove_through_the_cli(capsys, monkeypatch):
+    """Once minutes, or 'nested too deeply' from ~48 layers: the proof inlined the network.
+    Now nothing on the derive-and-prove path inlines it (a second is ample; the guard only
+    keeps a regression from hanging the suite)."""
+    import matcalc.nn.backprop as backprop_module
+    from matcalc.cli import main
+    from test_proof_budget import returns_within
+
+    def inline(*_):
+        raise AssertionError("the proof inlined the whole network")
+    monkeypatch.setattr(backprop_module, "_inline", inline)
+    with returns_within(60):
+        assert main(["derive", "--layers", ",".join(["8"] * 61 + ["3"])]) == 0
+    out, err = capsys.readouterr()
+    assert "delta61 = S - Y" in out and "dW1 = 1/N*delta1 @ X.T" in out
+    assert "verified: every gradient" in err

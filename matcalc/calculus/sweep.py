@@ -30,14 +30,15 @@ def _names_in(e):
     return e.atoms(sp.MatrixSymbol) | e.free_symbols
 
 
-def backward(program, wrt, derivation=None, deltas=None, tidy=None):
+def backward(program, wrt, derivation=None, deltas=None, tidy=None, coefficients=None):
     """{X: ∂out/∂X} for each X in wrt (denominator layout), the adjoint of every name, and
     the backward assignments.
 
     `deltas` maps names to the symbols their adjoints are given (δ's): such an adjoint is
     tidied, assigned δ := Ḡ (a scalar coefficient stays outside, so δ_L = S − Y while
     1/N multiplies it), and the sweep goes on with the symbol, which keeps the result linear
-    in depth. `tidy` is the simplifier applied to adjoints before they are named.
+    in depth. `tidy` is the simplifier applied to adjoints before they are named. A dict given
+    as `coefficients` receives each δ's coefficient: the adjoint of N is coefficients[δ]·δ.
     """
     if derivation is None:
         derivation = Derivation()
@@ -54,6 +55,8 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None):
         if a.name in deltas:
             c, core = coefficient(tidy(g))
             emitted.append(Assignment(deltas[a.name], core))
+            if coefficients is not None:
+                coefficients[deltas[a.name]] = c
             derivation.add("delta", Message("∂L/∂{0} = {1}·{2}", a.name, c, deltas[a.name]),
                            deltas[a.name], core)
             g = matmul(c, deltas[a.name])

@@ -16,7 +16,7 @@ a bug of matcalc's own (the CLI's exit code 3), never caused by the input.
 from contextlib import contextmanager
 
 __all__ = ["MatcalcError", "ShapeError", "ParseError", "NoRuleError", "NotScalarError",
-           "VerificationError", "InternalError", "Message", "Shown", "shown",
+           "VerificationError", "TooLargeError", "InternalError", "Message", "Shown", "shown",
            "show_operands_with", "speaking", "interface"]
 
 
@@ -137,6 +137,12 @@ class NotScalarError(MatcalcError, ValueError):
 
 class VerificationError(MatcalcError, AssertionError):
     """A claimed gradient disagrees with the reference: which entry, both values, tolerance."""
+
+
+class TooLargeError(ShapeError):
+    """A proof that would outgrow its budget (matrices too large to evaluate, an expression too
+    large to write out): refused before it runs, saying what to do instead. A ShapeError, as
+    the refusal of too large sizes always was."""
 
 
 class InternalError(AssertionError):

@@ -118,10 +118,23 @@ BY_CLASS = {fn.build: name for name, fn in FUNCTIONS.items() if isinstance(fn.bu
 
 
 def reference(body):
-    """Rewrite a scalar expression into elementary functions (the verifier's reference)."""
-    repl = {}
-    for f in body.atoms(sp.Function):
-        name = BY_CLASS.get(type(f))
-        if name is not None and FUNCTIONS[name].reference is not FUNCTIONS[name].build:
-            repl[f] = FUNCTIONS[name].reference(reference(f.args[0]))
-    return body.xreplace(repl) if repl else body
+    """Rewrite a scalar expression into elementary functions (the verifier's reference).
+
+    Bottom-up with a memo, so that nested functions (σ(σ(…σ(x)…))) cost their size, not 2^depth.
+    """
+    memo = {}
+
+    def walk(e):
+        if e in memo:
+            return memo[e]
+        out = e
+        if e.args:
+            args = [walk(a) for a in e.args]
+            name = BY_CLASS.get(type(e)) if isinstance(e, sp.Function) else None
+            if name is not None and FUNCTIONS[name].reference is not FUNCTIONS[name].build:
+                out = FUNCTIONS[name].reference(*args)
+            elif any(a is not b for a, b in zip(args, e.args)):
+                out = e.func(*args)
+        memo[e] = out
+        return out
+    return walk(body)

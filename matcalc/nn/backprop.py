@@ -13,7 +13,8 @@ import sympy as sp
 from ..calculus.simplify import TEXTBOOK, simplify
 from ..calculus.steps import Derivation
 from ..calculus.sweep import backward
-from ..core.expr import Elementwise, T, elementwise, rebuild
+from ..core.errors import MatcalcError
+from ..core.expr import Elementwise, T, elementwise, entry_sum, hadamard, matmul, rebuild
 from ..core.program import Assignment, Program
 
 
@@ -61,9 +62,11 @@ class Backprop:
     gradients: dict             # param -> its gradient symbol dP
     assumptions: tuple
     derivation: Derivation = field(repr=False)
+    coefficients: dict = field(default_factory=dict)   # δ -> c: the adjoint of its name is c·δ
 
     def gradient(self, p):
-        """∂L/∂p as one expression of the variables (δ's and forward names inlined)."""
+        """∂L/∂p as one expression of the variables (δ's and forward names inlined): the
+        whole network in one expression, for small nets; the proof is local_proofs'."""
         return _inline(list(self.forward) + list(self.backward))[self.gradients[p]]
 
     def loss(self):
@@ -75,6 +78,88 @@ class Backprop:
         if self.assumptions:
             lines.append("given that " + "; ".join(str(a) for a in self.assumptions))
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class LocalProof:
+    """What one backward line claims, as a gradient to prove: `claim` = ∂f/∂`wrt`.
+
+    For δ := e, the δ of the forward name Z (whose adjoint is c·δ): wrt is Z and the claim
+    c·e. For dP := e: wrt is P and the claim e. f is Σ c′·tr(δ′ᵀ N′), written Σ c′·sum(δ′ ⊙ N′),
+    over the named nodes N′ (those with a δ′) that use wrt, directly or through forward names
+    without a δ, plus L where L uses wrt that way (the loss of the output, the L2 penalty of a
+    weight); the forward names between wrt and them are inlined (A_l = σ(Z_l)), everything
+    else, the δ′ included, is a free variable (and L's terms without wrt, constants here, are
+    left out). By the chain rule, the lines are right if each is (last to first)."""
+    line: Assignment
+    wrt: sp.MatrixSymbol
+    f: sp.Basic
+    claim: sp.Basic
+    uses: tuple                 # the forward names whose lines f differentiates
+
+
+def local_proofs(b):
+    """The LocalProof of every line of b.backward, in its order; each is the size of a layer,
+    so proving them all takes time linear in depth (nothing inlines the network)."""
+    forward, output = list(b.forward), b.forward.output
+    named = dict(b.network.deltas)
+    of_delta = {d: z for z, d in named.items()}
+    of_grad = {g: p for p, g in b.gradients.items()}
+    consumers, out = _consumers(forward), []
+    for line in b.backward:
+        if line.name in of_delta:
+            wrt = of_delta[line.name]
+            claim = matmul(b.coefficients.get(line.name, sp.S.One), line.expr)
+        elif line.name in of_grad:
+            wrt, claim = of_grad[line.name], line.expr
+        else:
+            raise MatcalcError("{0} is neither a δ of the network nor the gradient of a "
+                               "parameter: it cannot be proven", line.name)
+        inlined, frontier = _downstream(forward, consumers, wrt, set(named) | {output})
+        terms = []
+        for name, e in frontier:
+            if name == output:          # only L's terms in wrt: the others are constants here
+                terms += [t for t in sp.Add.make_args(e) if t.has(wrt)]
+            else:
+                d = named[name]
+                # tr(δ′ᵀ N′) written Σ δ′ ⊙ N′: no N×N product for the numeric proof
+                terms.append(b.coefficients.get(d, sp.S.One) * entry_sum(hadamard(d, e)))
+        claim = rebuild(claim, lambda x: inlined.get(x, x))
+        out.append(LocalProof(line, wrt, sp.Add(*terms), claim,
+                              tuple(name for name, _ in frontier)))
+    return out
+
+
+def _consumers(forward):
+    """{name: the indices of the forward lines whose expressions use it}."""
+    out = {}
+    for i, a in enumerate(forward):
+        for x in a.expr.atoms(sp.MatrixSymbol) | a.expr.free_symbols:
+            out.setdefault(x, []).append(i)
+    return out
+
+
+def _downstream(forward, consumers, v, stops):
+    """({name: value in v}, [(stop, value in v)]): the forward names that depend on v without
+    passing a name in `stops`, inlined, and the stops they (or v) reach, in program order.
+    Only the lines reached are visited, so that each proof costs its layer, not the network."""
+    reached, todo = set(), [v]
+    while todo:
+        x = todo.pop()
+        for i in consumers.get(x, ()):
+            if i not in reached:
+                reached.add(i)
+                if forward[i].name not in stops:
+                    todo.append(forward[i].name)
+    inlined, frontier = {}, []
+    for i in sorted(reached):
+        a = forward[i]
+        e = rebuild(a.expr, lambda x: inlined.get(x, x))
+        if a.name in stops:
+            frontier.append((a.name, e))
+        else:
+            inlined[a.name] = e
+    return inlined, frontier
 
 
 def _inline(assignments):
@@ -105,10 +190,12 @@ def derive(model):
         return simplify(e, rules=rules, assumptions=net.assumptions, derivation=derivation)
 
     params = [p.symbol for p in net.params]
-    grads, _, emitted = backward(net.forward, params, derivation, net.deltas, tidy)
+    coefficients = {}
+    grads, _, emitted = backward(net.forward, params, derivation, net.deltas, tidy,
+                                 coefficients)
     gsyms = {p: grad_symbol(p) for p in params}
     # Last layer first, each layer's weight before its bias: the order backprop computes them.
     order = sorted(net.params, key=lambda p: (-p.layer, p.kind != "weight"))
     emitted += [Assignment(gsyms[p.symbol], tidy(grads[p.symbol])) for p in order]
     return Backprop(model, net, net.forward, Program(tuple(emitted)), params, gsyms,
-                    net.assumptions, derivation)
+                    net.assumptions, derivation, coefficients)

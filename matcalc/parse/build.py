@@ -13,7 +13,7 @@ import sympy as sp
 from ..core import expr as E
 from .calls import CALLS
 from .shapes import sizes
-from .syntax import arguments
+from .syntax import arguments, chain
 
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
               ast.MatMult: E.matmul, ast.Pow: E.power}
@@ -42,7 +42,16 @@ def expression(p, node):
             return fn.build(*(p.dim_value(p.size_of(a)) for a in args))
         extra = {} if axis is None else {"axis": axis}
         return fn.build(expression(p, args[0]), **extra)
-    a, b = expression(p, node.left), expression(p, node.right)
+    links = chain(node)                  # a + b + … + z in a loop: no recursion per term
+    a = expression(p, links[-1].left)
+    for link in reversed(links):
+        a = _link(p, link, a)
+    return a
+
+
+def _link(p, node, a):
+    """The expression of `left op right`, the left operand's expression `a` known."""
+    b = expression(p, node.right)
     op = type(node.op)
     if op is ast.Pow and not E.is_matrix(a) and a.is_number and abs(b) > 1000:
         p.fail(node.right, "the exponent of a number must be at most 1000")

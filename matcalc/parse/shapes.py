@@ -226,8 +226,17 @@ class Inference:
         return s is None or (self.d.get(s[0]) == 1 and self.d.get(s[1]) == 1)
 
     def binop(self, node):
+        links = syntax.chain(node)      # a + b + … + z in a loop: no recursion per term
+        for link in links[1:]:          # infer() checked the outermost
+            syntax.check(self.text, link, self.calls)
+        a = self.infer(links[-1].left)
+        for link in reversed(links):
+            a = self.link(link, a)
+        return a
+
+    def link(self, node, a):
+        """The shape of `left op right`, the left operand's shape `a` known."""
         op = type(node.op)
-        a = self.infer(node.left)
         if op is ast.Pow:
             syntax.exponent(self.text, node)
             self.infer(node.right)

@@ -60,8 +60,29 @@ def read(text):
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             fail(text, node, f"the expression is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if hasattr(c, "lineno"))
+        if _chained(node):              # a + b + c is flat, however many terms
+            links = chain(node)
+            stack.extend((link.right, depth + 1) for link in links)
+            stack.append((links[-1].left, depth + 1))
+        else:
+            stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node)
+                         if hasattr(c, "lineno"))
     return tree
+
+
+def chain(node):
+    """The links of a left-nested chain of binary operators, outermost first: a + b - c is
+    (a + b) - c, one chain of two links whose innermost left operand is a. A power ends a
+    chain (and is one of its own). The walks take a chain in a loop, not by recursion, so a
+    sum of many terms is as deep as one term."""
+    links = [node]
+    while _chained(links[-1]) and _chained(links[-1].left):
+        links.append(links[-1].left)
+    return links
+
+
+def _chained(node):
+    return type(node) is ast.BinOp and type(node.op) is not ast.Pow
 
 
 def check(text, node, calls):

@@ -21,7 +21,7 @@ from ..core.dispatch import Table
 from ..core.errors import MatcalcError, NoRuleError, ShapeError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                          LogSumExp, Softmax)
-from ..core.functions import T, reference
+from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
 from .windows import EXPLICIT_WINDOWS, NUMERIC_WINDOWS
 
 __all__ = ["evaluate", "EXPLICIT", "NUMERIC"]
@@ -67,22 +67,38 @@ _ALGEBRA = (sp.Add, sp.Mul, sp.Pow, sp.Function, sp.core.relational.Relational,
 
 
 @lru_cache(maxsize=None)
-def _split_body(body):
-    """(reference body in T and dummies, ((dummy, part), …)): the parts of an elementwise
-    body that do not depend on the entry (a trace, a scalar λ), evaluated once by the table."""
-    parts = {}
+def _parts(body):
+    """(body in T and dummies, ((dummy, part), …)): the parts of an elementwise body that do
+    not depend on the entry (a trace, a scalar λ), evaluated once by the table. The walk is
+    memoised: a nested body (σ(σ(…))) is a graph far smaller than its tree."""
+    parts, memo = {}, {}
+
+    def has_t(e):
+        if e not in memo:
+            memo[e] = e == T or any(has_t(a) for a in e.args)
+        return memo[e]
+
+    done = {}
 
     def walk(e):
-        if e == T or not e.free_symbols and (e.is_number or e.is_Boolean):
-            return e
-        if isinstance(e, _ALGEBRA) and T in e.free_symbols:
-            return e.func(*[walk(a) for a in e.args])
-        return parts.setdefault(e, sp.Dummy())
-    return reference(walk(body)), tuple((d, part) for part, d in parts.items())
+        if e in done:
+            return done[e]
+        if e == T or not has_t(e) and not e.free_symbols and (e.is_number or e.is_Boolean):
+            out = e
+        elif isinstance(e, _ALGEBRA) and has_t(e):
+            args = [walk(a) for a in e.args]
+            out = e if all(a is b for a, b in zip(args, e.args)) else e.func(*args)
+        else:
+            out = parts.setdefault(e, sp.Dummy())
+        done[e] = out
+        return out
+    return walk(body), tuple((d, part) for part, d in parts.items())
 
 
 def _x_elementwise(ev, e):
-    body, parts = _split_body(e.body)
+    """Each entry: the body with T the entry's value, each function in its reference form (as
+    _plug meets it, so that a deeply nested body is never rewritten as one deep tree)."""
+    body, parts = _parts(e.body)
     values = {d: ev(part) for d, part in parts}
     return ev(e.arg).applyfunc(lambda v: _plug(body, {**values, T: v}))
 
@@ -128,18 +144,51 @@ def _x_inverse(M, node=None):
         return M.adjugate(method="berkowitz") / d
 
 
-def _plug(body, values):
-    """body with its symbols replaced by values, functions built unevaluated: their eval asks
-    SymPy's assumptions about the argument (is it positive? …), minutes on large entries."""
+def _plug(body, values, memo=None):
+    """body with its symbols replaced by values and matcalc's functions by their reference
+    forms; built unevaluated where a value has symbols: SymPy's eval asks assumptions about
+    the arguments (is it positive? …), minutes on large entries. Shared subtrees are plugged
+    once (σ(σ(…)) repeats its inner chains)."""
+    return _plug_in(body, values, {} if memo is None else memo)[0]
+
+
+@lru_cache(maxsize=None)
+def _reference_of(f):
+    """(u, f(u) in its reference form) for a matcalc function f, or None where f is its own
+    reference: built once, then plugged like a body (never rewritten around a deep argument)."""
+    name = BY_CLASS.get(f)
+    if name is None or FUNCTIONS[name].reference is FUNCTIONS[name].build:
+        return None
+    u = sp.Dummy("u")
+    return u, reference(f(u))
+
+
+def _plug_in(body, values, memo):
+    """(body plugged, whether it has free symbols), memoised: free_symbols of a deep value
+    walks all of it, so whether it has any is carried up instead."""
+    if body in memo:
+        return memo[body]
     if body in values:
-        return values[body]
-    if not body.args or not body.has(*values):
-        return body
-    args = [_plug(a, values) for a in body.args]
-    if isinstance(body, (sp.Function, sp.core.relational.Relational)) and \
-            any(a.free_symbols for a in args):
-        return body.func(*args, evaluate=False)
-    return body.func(*args)
+        v = values[body]
+        out = (v, bool(getattr(v, "free_symbols", False)))
+    elif not body.args:
+        out = (body, bool(body.free_symbols))
+    else:
+        args, free = zip(*[_plug_in(a, values, memo) for a in body.args])
+        ref = _reference_of(body.func) if isinstance(body, sp.Function) and \
+            len(args) == 1 else None
+        if ref is not None:
+            out = _plug_in(ref[1], {}, {ref[0]: (args[0], any(free))})
+        elif all(a is b for a, b in zip(args, body.args)):
+            out = (body, any(free))
+        elif any(free) and isinstance(body, (sp.Function, sp.Pow, sp.Add, sp.Mul,
+                                           sp.core.relational.Relational)):
+            out = (body.func(*args, evaluate=False), True)
+        else:
+            v = body.func(*args)
+            out = (v, any(free) and bool(getattr(v, "free_symbols", True)))
+    memo[body] = out
+    return out
 
 
 def _fn(f, *args):
@@ -188,15 +237,78 @@ EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
 })
 
 
+_RELATIONS = {sp.StrictLessThan: np.less, sp.LessThan: np.less_equal,
+              sp.StrictGreaterThan: np.greater, sp.GreaterThan: np.greater_equal,
+              sp.Eq: np.equal, sp.Ne: np.not_equal}
+_LOGIC = {sp.And: np.logical_and, sp.Or: np.logical_or, sp.Xor: np.logical_xor}
+
+
+def _n_piecewise(*values):
+    """np.select over (value, condition) pairs, nan where no condition holds."""
+    values = np.broadcast_arrays(*values)
+    return np.select(list(values[1::2]), list(values[0::2]), default=np.nan)
+
+
+def _n_step(e, inputs):
+    """(function, whether it takes the inputs rather than the arguments) for one node of a
+    body: its NumPy function, each function in its reference form (_numpy_function)."""
+    if isinstance(e, sp.Add):
+        return (lambda *v: reduce(_plus, v)), False
+    if isinstance(e, sp.Mul):
+        return (lambda *v: reduce(_times, v)), False
+    if isinstance(e, sp.Pow):
+        return np.power, False
+    if isinstance(e, sp.Piecewise):
+        return _n_piecewise, False
+    if type(e) in _RELATIONS:
+        return _RELATIONS[type(e)], False
+    if type(e) in _LOGIC:
+        return (lambda *v: reduce(_LOGIC[type(e)], v)), False
+    if isinstance(e, sp.Not):
+        return np.logical_not, False
+    if isinstance(e, sp.Function):
+        return _numpy_function(e.func, len(e.args)), False
+    return sp.lambdify(inputs, e, "numpy"), True    # anything else: the subtree as a whole
+
+
 @lru_cache(maxsize=None)
 def _numpy_body(body):
-    """The NumPy function of an elementwise body, from its reference form: f(T, *parts)."""
-    body, parts = _split_body(body)
-    return sp.lambdify([T, *[d for d, _ in parts]], body, "numpy")
+    """f(T, *parts): the NumPy value of an elementwise body, evaluated node by node over its
+    graph, so that a deeply nested body is neither printed as one line nor walked as a tree."""
+    walked, parts = _parts(body)
+    inputs = [T, *[d for d, _ in parts]]
+    slot = {x: i for i, x in enumerate(inputs)}
+    steps, stack = [], [(walked, False)]
+    while stack:                        # post-order over the graph, iteratively
+        e, ready = stack.pop()
+        if e in slot:
+            continue
+        if not e.args or isinstance(e, sp.Atom):
+            slot[e] = len(inputs) + len(steps)
+            steps.append((slot[e], np.float64(e) if e.is_number else bool(e), None))
+        elif not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in reversed(e.args) if a not in slot)
+        elif isinstance(e, sp.functions.elementary.piecewise.ExprCondPair):
+            slot[e] = (slot[e.args[0]], slot[e.args[1]])   # its value and its condition
+        else:
+            fn, whole = _n_step(e, inputs)
+            args = range(len(inputs)) if whole else [
+                i for a in e.args for i in (slot[a] if isinstance(slot[a], tuple) else (slot[a],))]
+            slot[e] = len(inputs) + len(steps)
+            steps.append((slot[e], fn, tuple(args)))
+    out = slot[walked]
+
+    def run(*values):
+        vals = list(values) + [None] * len(steps)
+        for i, fn, args in steps:
+            vals[i] = fn if args is None else fn(*[vals[a] for a in args])
+        return vals[out]
+    return run
 
 
 def _n_elementwise(ev, e):
-    values = [ev(part) for _, part in _split_body(e.body)[1]]
+    values = [ev(part) for _, part in _parts(e.body)[1]]
     return np.broadcast_to(_numpy_body(e.body)(ev(e.arg), *values), ev.dims(e)).astype(float)
 
 

@@ -15,9 +15,12 @@ from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatM
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from ..core.errors import ShapeError
+from ..core.dispatch import Table
+from ..core.errors import TooLargeError
 from ..core.expr import Elementwise, EntrySum, is_matrix
 from ..core.functions import T
+from .budget import (EXACT_MAX_DEPTH, EXACT_MAX_NODE_ENTRIES, NUMERIC_MAX_ENTRIES,
+                     ExplicitBudget, _example, _shown, check_sizes, nesting)
 from .evaluator import EXPLICIT, _Evaluator
 from .sample import _fail, _find_point, _Problem, _sizes_used
 
@@ -25,6 +28,8 @@ __all__ = ["verify_exact"]
 
 EXACT_DPS, EXACT_RTOL, EXACT_ATOL = 50, 1e-25, 1e-30   # 25 digits of headroom
 EXACT_POINTS, EXACT_MAX_ENTRIES, EXPAND_BUDGET = 3, 400, 20000
+NAME_ABOVE = 200                # entries larger than this (as trees) are named in the proof
+EXP_MAX_ARGUMENT = 10 ** 5      # exp(1e5) has 43430 digits; one more exp and it cannot be done
 
 
 # Node classes whose explicit value is a polynomial in the entries of their children.
@@ -45,16 +50,44 @@ def _is_polynomial(e):
     return isinstance(e, _POLYNOMIAL) and all(_is_polynomial(a) for a in e.args)
 
 
-def _tree_size(e, memo):
-    """The number of nodes of e written out as a tree, counted over its shared subtrees."""
-    if e not in memo:
-        memo[e] = 1 + sum(_tree_size(a, memo) for a in e.args)
-    return memo[e]
+def _linearize(exprs, defs=()):
+    """(program, outputs): every distinct compound subexpression of exprs named once, in order,
+    as w := op(its arguments' names), so that each line is one elementary operation.
 
-
-def _chain(ex, x, dw):
-    """d ex / dx, where ex depends on x directly and through the symbols w with dw/dx in dw."""
-    return sp.diff(ex, x) + sp.Add(*[sp.diff(ex, w) * dw[w] for w in ex.free_symbols if w in dw])
+    The explicit f of a nested expression repeats subtrees exponentially often as a tree but
+    not as a graph; walking the graph (iteratively: depth is no limit) keeps the program the
+    size of the graph, and no SymPy routine ever sees a deep tree.
+    """
+    names, program = {}, []
+    defined = {e: w for w, e in defs}
+    roots = [e for _, e in defs] + list(exprs)
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in names:
+                continue
+            if not e.args or isinstance(e, sp.Atom):
+                names[e] = e
+                continue
+            if not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in e.args if a not in names)
+                continue
+            args = [names[a] for a in e.args]
+            new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+            if e in defined:              # a value the evaluator named: the line keeps its name
+                program.append((defined[e], new))
+                names[e] = defined[e]
+            elif isinstance(new, sp.Expr) and new.args and not isinstance(new, sp.Atom):
+                w = sp.Dummy("w", real=True)
+                program.append((w, new))
+                names[e] = w
+            else:                    # a number, a symbol, or a condition inside a Piecewise
+                names[e] = new
+        if root in defined and names[root] is not defined[root]:
+            program.append((defined[root], names[root]))    # met before, inside another value
+    return program, [names[e] for e in exprs]
 
 
 def _spellable(ex):
@@ -64,28 +97,59 @@ def _spellable(ex):
     return ex.xreplace(subs)
 
 
-def _reference_program(F, xs, gs, args):
+def _reference_program(F, xs, gs, args, defs=()):
     """A function of the values of `args`: [f, ∂f/∂x for x in xs, *gs], in 50-digit mpmath.
 
-    The explicit f of a nested expression repeats subtrees exponentially often, so it is first
-    split into its common subexpressions w = e(…) (sympy.cse), and sympy.diff is applied to
-    each through the chain rule: the same derivative, in linear size.
+    f and the gs are written as a program of elementary operations (_linearize); ∂f/∂x comes
+    from sympy.diff of each operation by its arguments, combined by the chain rule in reverse
+    (each w's adjoint is Σ over the lines u using w of ū · sympy.diff(u's operation, w)): the
+    same derivative as sympy.diff of the whole f, in the size of f's graph.
     """
-    reps, reduced = sp.cse([F, *gs], symbols=sp.numbered_symbols("w", cls=sp.Dummy, real=True),
-                           order="none")     # real: d|w|/dw is sign(w), not re/im derivatives
-    program, outputs = list(reps), [reduced[0], *reduced[1:]]
-    for x in xs:
-        dw = {}
-        for w, ex in reps:
-            d = _chain(ex, x, dw) if isinstance(ex, sp.Expr) else 0   # not a condition x > 0
+    program, outputs = _linearize([F, *gs], defs)
+    bars = {}                                        # name -> the terms of its adjoint
+    if isinstance(outputs[0], sp.Dummy) and program:
+        bars[outputs[0]] = [sp.S.One]
+    wanted = set(xs)
+    backward = []
+    for w, ex in reversed(program):
+        terms = bars.pop(w, None)
+        if not terms:
+            continue
+        wbar = sp.Dummy("wbar")
+        backward.append((wbar, sp.Add(*terms)))
+        for s, d in _partials(ex, lambda s: s in wanted or isinstance(s, sp.Dummy)):
             if d != 0:
-                dw[w] = sp.Dummy("dw")
-                program.append((dw[w], d))
-        outputs.insert(len(outputs) - len(gs), _chain(reduced[0], x, dw))
-    program = [(w, _spellable(ex)) for w, ex in program]
-    fn = sp.lambdify(args, [_spellable(e) for e in outputs], "mpmath",
-                     cse=lambda exprs: (program, exprs))
+                bars.setdefault(s, []).append(wbar * d)
+    grads = [sp.Add(*bars.get(x, [])) if outputs[0] is not x else sp.S.One for x in xs]
+    lines = [(w, _spellable(ex)) for w, ex in program + backward]
+    fn = sp.lambdify(args, [_spellable(e) for e in [outputs[0], *grads, *outputs[1:]]],
+                     [{"exp": _exp}, "mpmath"], cse=lambda exprs: (lines, exprs))
+    return _runner(fn), len(program)
 
+
+def _partials(ex, wanted):
+    """[(s, sympy.diff(ex, s))] for the symbols s of the operation ex that `wanted` accepts; a
+    sum term by term, so that a sum of k names costs k derivatives, not k²."""
+    if not isinstance(ex, sp.Add):
+        return [(s, sp.diff(ex, s)) for s in ex.free_symbols if wanted(s)]
+    out = {}
+    for a in ex.args:
+        for s in a.free_symbols:
+            if wanted(s):
+                out.setdefault(s, []).append(sp.diff(a, s))
+    return [(s, sp.Add(*ds)) for s, ds in out.items()]
+
+
+def _exp(x):
+    """mpmath.exp, refusing arguments whose exponential has more digits than a point is worth:
+    exp(exp(…)) of a modest number would otherwise compute ln 2 to millions of digits. Such a
+    point is not finite for the proof (OverflowError: run returns None, another is drawn)."""
+    if abs(mpmath.re(x)) > EXP_MAX_ARGUMENT:
+        raise OverflowError("exp of a huge argument")
+    return mpmath.exp(x)
+
+
+def _runner(fn):
     def run(values):
         with mpmath.workdps(EXACT_DPS):
             try:
@@ -140,33 +204,53 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
     G = p.G       # with the equations among other variables substituted (assume.py)
     sizes = p.sizes(range(2, 100))
     concrete = {d: sp.Integer(n) for d, n in sizes.items()}
-    env, n_entries = dict(concrete), 0
-    for m in p.matrices:
-        r, c = (int(sp.sympify(d).xreplace(concrete)) for d in m.shape)
-        n_entries += r * c
-        env[m] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
+    # Sizes are checked before any entry is built: a 10^20×10^20 X is refused, not allocated.
+    shapes = {m: tuple(int(sp.sympify(d).xreplace(concrete)) for d in m.shape)
+              for m in p.matrices}
+    n_entries = sum(r * c for r, c in shapes.values())
     if n_entries > EXACT_MAX_ENTRIES:
-        why = f"these have {n_entries} entries ({_sizes_used(sizes, wrt)})"
-        raise ShapeError(f"verify_exact needs small matrices, but {why}; give the large "
-                         "dimensions names such as 'n', or use verify_numeric",
-                         cli=f"the exact proof needs small matrices, but {why}; give the "
-                             "large dimensions names such as 'n' (--shape X='n x 3'), or "
-                             "use --verify numeric")
-    ev = _Evaluator(EXPLICIT, env)
-    F = ev(p.f)
-    F = F[0, 0] if isinstance(F, sp.MatrixBase) else F
-    Gv = ev(G) if is_matrix(G) else sp.Matrix([[ev(G)]])
+        numeric_ok = _numeric_can(p)
+        why = f"these have {_shown(n_entries)} entries ({_sizes_used(sizes, wrt)})"
+        name = _example(p, concrete)
+        raise TooLargeError(
+            f"verify_exact needs small matrices, but {why}; give the large dimensions names "
+            f"(shapes={{'{name}': ('n', 'm')}}) so that the proof runs at small sizes, or " +
+            ("use verify_numeric" if numeric_ok else "skip the proof"),
+            cli=f"the exact proof needs small matrices, but {why}; declare the dimensions by "
+                f"name (--shape \"{name}=n x m\") so that the proof runs at small sizes, or " +
+                ("use --verify numeric" if numeric_ok else "skip the proof with --verify none"))
+    check_sizes(p, concrete, EXACT_MAX_NODE_ENTRIES, "exact",
+                (", use verify_numeric", ", use --verify numeric"))
+    env = dict(concrete)
+    for m, (r, c) in shapes.items():
+        env[m] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
+    budget = ExplicitBudget()
+    depth = nesting([p.f, G])
+    if depth > EXACT_MAX_DEPTH:
+        budget.refuse(f"is nested {depth} levels deep, more than the {EXACT_MAX_DEPTH} it writes "
+                      "out")
+    ev = _Budgeted(_EXACT, env, budget)
+    try:
+        F = ev(p.f)
+        F = F[0, 0] if isinstance(F, sp.MatrixBase) else F
+        Gv = ev(G) if is_matrix(G) else sp.Matrix([[ev(G)]])
+    except RecursionError:
+        budget.refuse("is nested too deeply to be written out")
     X = env[wrt]
     entries = [(i, j) for i in range(X.rows) for j in range(X.cols)]
-    memo = {}
-    if _is_polynomial(p.f) and _is_polynomial(G) and \
-            _tree_size(F, memo) + sum(_tree_size(g, memo) for g in Gv) <= EXPAND_BUDGET:
-        entries = [(i, j) for i, j in entries if sp.expand(sp.diff(F, X[i, j]) - Gv[i, j]) != 0]
+    unfolded = _unfold([F, *Gv], ev.defs, EXPAND_BUDGET) if _is_polynomial(p.f) and \
+        _is_polynomial(G) else None
+    if unfolded is not None:
+        Ff, Gf = unfolded[0], sp.Matrix(Gv.rows, Gv.cols, unfolded[1:])
+        entries = [(i, j) for i, j in entries if sp.expand(sp.diff(Ff, X[i, j]) - Gf[i, j]) != 0]
         if not entries:
             return
     args = [s for m in p.matrices for s in env[m]] + p.scalars
-    run = _reference_program(F, [X[i, j] for i, j in entries], [Gv[i, j] for i, j in entries],
-                             args)
+    try:
+        run, _ = _reference_program(F, [X[i, j] for i, j in entries],
+                                    [Gv[i, j] for i, j in entries], args, ev.defs)
+    except RecursionError:
+        budget.refuse("is nested too deeply to be written out")
     rng = np.random.default_rng(seed)
     n = len(entries)
     for _ in range(EXACT_POINTS):
@@ -184,6 +268,85 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
                   f"{_show(got)}  (G[{i}, {j}], G = {{2}})",
                   f"{_show(ref)}  (sympy.diff(f, {{0}}[{i}, {j}]))",
                   err, rel, f"{EXACT_RTOL:g} relative")
+
+
+class _Budgeted(_Evaluator):
+    """The explicit evaluator of the exact proof: every entry larger than NAME_ABOVE nodes as
+    a tree becomes a symbol w (`defs` says what it stands for), so that no SymPy operation ever
+    walks a large tree (its products ask assumptions of whole trees: X @ X @ … doubles the tree
+    at each factor); ExplicitBudget refuses f past its budget of distinct nodes."""
+
+    def __init__(self, table, env, budget):
+        super().__init__(table, env)
+        self.budget, self.defs, self.names = budget, [], {}
+
+    def __call__(self, node):
+        if node not in self.memo:
+            self.memo[node] = self.named(self.table.rule(node)(self, node))
+        return self.memo[node]
+
+    def named(self, v):
+        """v (a matrix or a scalar) with its large entries named."""
+        return v.applyfunc(self._named) if isinstance(v, sp.MatrixBase) else self._named(v)
+
+    def _named(self, e):
+        if not isinstance(e, sp.Expr) or not e.args or self.budget.size(e) <= NAME_ABOVE:
+            return e
+        if e not in self.names:
+            self.names[e] = w = sp.Dummy("v", real=True)
+            self.defs.append((w, e))
+        return self.names[e]
+
+
+def _folding(op):
+    """An n-ary product or sum whose partial results are named as they grow: X @ X @ … @ X is
+    one node, whose entries double as trees at each factor."""
+    def rule(ev, e):
+        values = [ev(a) for a in e.args]
+        out = values[0]
+        for v in values[1:]:
+            out = ev.named(op(out, v))
+        return out
+    return rule
+
+
+_EXACT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
+    **EXPLICIT,
+    MatMul: _folding(lambda a, b: a * b),
+    MatAdd: _folding(lambda a, b: a + b),
+    HadamardProduct: _folding(lambda a, b: a.multiply_elementwise(b)),
+})
+
+
+def _unfold(exprs, defs, limit):
+    """exprs with the named values written back in, or None where that is over `limit` nodes
+    as trees (for sympy.expand, which walks trees)."""
+    meaning, sizes = dict(defs), {}
+
+    def size(e):
+        if e not in sizes:
+            sizes[e] = size(meaning[e]) if e in meaning else \
+                1 + sum(size(a) for a in e.args)
+        return sizes[e]
+    try:
+        if sum(size(e) for e in exprs) > limit:
+            return None
+    except RecursionError:
+        return None
+    full = {}
+    for w, e in defs:
+        if w in sizes:                    # met: a value exprs use
+            full[w] = e.xreplace(full)
+    return [e.xreplace(full) for e in exprs]
+
+
+def _numeric_can(p):
+    """Would the numeric proof take these sizes (it refuses matrices over its budget)?"""
+    try:
+        check_sizes(p, p.sizes(range(5, 100)), NUMERIC_MAX_ENTRIES, "numeric", ("", ""))
+    except TooLargeError:
+        return False
+    return True
 
 
 def _flat(p, sample):
