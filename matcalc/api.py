@@ -131,14 +131,14 @@ def grad(f, wrt, shapes=None, assume=()):
         parsed = parse(f, shapes)
         f, symbols = parsed.expr, dict(parsed.symbols)
     if isinstance(wrt, str):
-        if wrt not in symbols:
-            names = {str(s): s for s in f.atoms(sp.MatrixSymbol)}
-            if wrt not in names:
-                known = ", ".join(sorted(set(symbols) | set(names))) or "none"
-                raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
-                                   f"occur in {text(f)} (its symbols: {known})")
-            symbols.setdefault(wrt, names[wrt])
-        wrt = symbols[wrt]
+        # text input names its variables; an expression's are its own matrix symbols (and
+        # `symbols` stays empty, so that the gradient's arguments are all of them, by name)
+        names = symbols or {str(s): s for s in f.atoms(sp.MatrixSymbol)}
+        if wrt not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
+                               f"occur in {text(f)} (its symbols: {known})")
+        wrt = names[wrt]
     if not is_matrix(wrt):
         msg = "{0} is a scalar; matcalc differentiates with respect to matrices and vectors "
         raise MatcalcError(msg + "(declare it 1×1: shapes={{\"{0}\": (1, 1)}})", wrt,
