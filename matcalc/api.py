@@ -21,6 +21,7 @@ from .codegen.function import numpy_function
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import MatcalcError, NotScalarError, ShapeError, VerificationError
 from .core.expr import is_matrix, trace
+from .core.nodes import LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
 from .nn.backprop import derive as _derive
@@ -151,6 +152,14 @@ def grad(f, wrt, shapes=None, assume=()):
             raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
                                  "function; try sum({0}) or tr({0})", f)
         f = trace(f)
+    depth = _softmax_depth(f, wrt, {})
+    if depth > MAX_SOFTMAX_DEPTH:
+        raise MatcalcError(
+            f"f nests softmax, logsoftmax or logsumexp {depth} deep around {wrt}: written out "
+            f"as one expression its gradient grows about threefold per level (each level's "
+            f"adjoint holds the next one's twice), so matcalc takes at most "
+            f"{MAX_SOFTMAX_DEPTH}; for a network, `matcalc derive` names each layer's δ and "
+            f"stays linear in depth")
     rules = tuple(_assumption(a, symbols, f) for a in assume)
     derivation = Derivation()
     grads, _, _ = backward(Program.single(f), [wrt], derivation)
@@ -159,6 +168,19 @@ def grad(f, wrt, shapes=None, assume=()):
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
     return Gradient(f, wrt, g, derivation, rules, symbols)
+
+
+MAX_SOFTMAX_DEPTH = 5     # 5 deep: under a second; 6: seconds; 8: minutes
+
+
+def _softmax_depth(e, wrt, memo):
+    """How many softmax-like nodes (their differentials use their output twice) nest along a
+    path from e down to wrt."""
+    if e not in memo:
+        inner = max((_softmax_depth(a, wrt, memo) for a in e.args
+                     if isinstance(a, sp.Basic) and a.has(wrt)), default=0)
+        memo[e] = inner + isinstance(e, (Softmax, LogSoftmax, LogSumExp))
+    return memo[e]
 
 
 def _assumption(a, symbols, f):

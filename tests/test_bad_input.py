@@ -408,3 +408,33 @@ def test_custom_functions_of_real_arguments_are_real(capsys, expr, first):
     code, out, err = run(capsys, "grad", expr, "--wrt", "X")
     assert code == 0, err
     assert out.startswith(first + "    (") and "re(" not in out
+
+
+def _nested(f, depth, inner="X"):
+    for _ in range(depth):
+        inner = f"{f}({inner})"
+    return inner
+
+
+def test_softmaxes_nested_too_deep_are_refused_at_once(capsys):
+    """Their one-expression gradient grows threefold per level: refused, not a 20 s wait."""
+    import time
+    expr = "sum(" + _nested("softmax", 6, "X").replace("softmax(", "softmax(W @ ") + ")"
+    start = time.perf_counter()
+    code, out, err = run(capsys, "grad", expr, "--wrt", "W")
+    assert code == 2 and out == ""
+    assert "nests softmax, logsoftmax or logsumexp 6 deep around W" in err
+    assert "matcalc derive" in err and time.perf_counter() - start < 5
+    code, out, _ = run(capsys, "grad", expr.replace("softmax(W @ X)", "W @ X", 1), "--wrt", "W",
+                       "--verify", "none")
+    assert code == 0 and out.startswith("∂f/∂W = ")           # five deep is fine
+
+
+def test_numpy_code_too_deep_for_pythons_parser_is_refused(capsys):
+    code, out, err = run(capsys, "grad", f"sum({_nested('sigmoid', 85)})", "--wrt", "X",
+                         "--format", "numpy", "--verify", "none")
+    assert code == 2 and out == ""
+    assert "the expression is 85 functions deep" in err and "--format text" in err
+    code, out, _ = run(capsys, "grad", f"sum({_nested('sigmoid', 85)})", "--wrt", "X",
+                       "--verify", "none")
+    assert code == 0 and out.startswith("∂f/∂X = ")

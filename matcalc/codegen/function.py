@@ -9,9 +9,11 @@ import itertools
 import keyword
 import linecache
 
+import sympy as sp
 from sympy import MatrixSymbol, Symbol, preorder_traversal
 from sympy.core.sympify import _sympify
 
+from ..core.errors import MatcalcError
 from ..core.nodes import Differential
 from ..printing.numpy import HELPERS, MatcalcNumPyPrinter, numpy_helpers, numpy_imports
 from ..printing.text import text
@@ -108,7 +110,15 @@ def numpy_function(e, args, name="f"):
     filename = f"<matcalc-numpy-{name}-{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {}
-    exec(compile(source, filename, "exec"), namespace)
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError):     # Python's parser: 200 levels
+        depth = max(_depth(e), 1)
+        raise MatcalcError(
+            f"{name}: the expression is {depth} functions deep, and its NumPy line would be "
+            "nested deeper than Python's parser takes (about 200 parentheses); print it as "
+            "text or LaTeX (--format text, --format latex)") from None
+    exec(code, namespace)
     return source, namespace[name]
 
 
@@ -128,6 +138,18 @@ def _renames(reserved, exprs):
             new += "_"
         out[n] = new
     return out
+
+
+def _depth(e):
+    """How deeply function applications nest in e (elementwise bodies included)."""
+    memo = {}
+
+    def walk(x):
+        if x not in memo:
+            inner = max((walk(a) for a in x.args if isinstance(a, sp.Basic)), default=0)
+            memo[x] = inner + isinstance(x, sp.Function)
+        return memo[x]
+    return walk(e)
 
 
 def _variables(e):
