@@ -22,7 +22,7 @@ from ..core.program import Assignment, Program
 from ..core.structure import (avgpool, conv_geometry, maxpool, pool_geometry, to_channels,
                               to_samples, unfold)
 from .losses import ALIASES, LOSSES
-from .spec import LAYOUTS, Network, Param
+from .spec import LAYOUTS, Described, Network, Param
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 # Layer kind -> (positional parameters, keyword parameters with their defaults).
@@ -128,7 +128,7 @@ def parse_input(spec):
 
 
 @dataclass(frozen=True)
-class ConvModel:
+class ConvModel(Described):
     """A convolutional network: input C×H×W, layers, loss, options (samples as columns)."""
     input: tuple
     layers: tuple
@@ -138,14 +138,6 @@ class ConvModel:
     batch: object = "N"
     layout: str = "columns"
     bias: bool = True
-
-    @property
-    def loss_row(self):
-        return LOSSES[self.loss]
-
-    @property
-    def output_activation(self):
-        return self.loss_row.output
 
     @property
     def name(self):
@@ -179,13 +171,6 @@ class ConvModel:
     def concrete(self, batch=None):
         ds, n = self.dims()
         return {n: batch} if batch is not None and not n.is_Integer else {}
-
-    def variables(self):
-        net = self.network()
-        return net.X, net.Y, [p.symbol for p in net.params], net.lam
-
-    def weights(self):
-        return [p.symbol for p in self.network().params if p.kind == "weight"]
 
     def geometries(self):
         """[(layer, (C, H, W) in, (C, H, W) out)] with the output-size formula applied."""

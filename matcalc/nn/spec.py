@@ -49,8 +49,29 @@ class Network:
     stable_loss: object         # L from the logits, finite for any logits (generated code)
 
 
+class Described:
+    """What every model derives from its network and its loss (MLPs here, nn/cnn.py's CNNs)."""
+
+    @property
+    def loss_row(self):
+        """The loss's row of nn/losses.py."""
+        return LOSSES[self.loss]
+
+    @property
+    def output_activation(self):
+        return self.loss_row.output
+
+    def variables(self):
+        """(X, Y, [W1, b1, W2, b2, …], lam) as symbols of the symbolic sizes."""
+        net = self.network()
+        return net.X, net.Y, [p.symbol for p in net.params], net.lam
+
+    def weights(self):
+        return [p.symbol for p in self.network().params if p.kind == "weight"]
+
+
 @dataclass(frozen=True)
-class Model:
+class Model(Described):
     """A feed-forward network: sizes (input, hidden…, output), activations, loss, options."""
     sizes: tuple
     activations: tuple          # one per hidden layer
@@ -87,15 +108,6 @@ class Model:
                 "reduction": self.reduction, "layout": self.layout,
                 "bias": "on" if self.bias else "off"}
 
-    @property
-    def loss_row(self):
-        """The loss's row of nn/losses.py."""
-        return LOSSES[self.loss]
-
-    @property
-    def output_activation(self):
-        return self.loss_row.output
-
     def dims(self):
         """The symbolic layer sizes d0 … dL and the batch size N."""
         n = sp.Integer(self.batch) if isinstance(self.batch, int) else \
@@ -110,14 +122,6 @@ class Model:
         if batch is not None and not n.is_Integer:
             sub_[n] = batch
         return sub_
-
-    def variables(self):
-        """(X, Y, [W1, b1, W2, b2, …], lam) as symbols of the symbolic sizes."""
-        net = self.network()
-        return net.X, net.Y, [p.symbol for p in net.params], net.lam
-
-    def weights(self):
-        return [p.symbol for p in self.network().params if p.kind == "weight"]
 
     def network(self):
         """The Network: forward program ending in the scalar loss L, and its data."""
