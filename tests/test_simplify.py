@@ -4,9 +4,10 @@ import pytest
 import sympy as sp
 
 from matcalc.calculus.simplify import (CANONICAL, NUMERIC, TEXTBOOK, ColumnsSumToOne, Equals,
-                                       RowsSumToOne, Symmetric, assumption, collect,
-                                       expand_hadamard, factor_scalar, route_as_mask, simplify,
-                                       stable_logs)
+                                       RowsSumToOne, Symmetric, assumption, cancel_inverse,
+                                       collect, det_of_product, expand_hadamard, factor_scalar,
+                                       inverse_of_product, route_as_mask, sign_times_value,
+                                       simplify, stable_logs, symmetric_transpose)
 from matcalc.calculus.steps import Derivation
 from matcalc.codegen.function import numpy_function
 from matcalc.core.expr import (T, add, apply, dim, divide, elementwise, entry_sum, hadamard,
@@ -265,7 +266,8 @@ def test_simplify_records_assumptions_by_their_statement():
 
 
 def test_simplify_rule_sets():
-    assert CANONICAL == (collect,)
+    assert CANONICAL == (collect, symmetric_transpose, cancel_inverse, det_of_product,
+                         inverse_of_product, sign_times_value, expand_hadamard)
     assert TEXTBOOK == (expand_hadamard, factor_scalar, collect, route_as_mask)
     assert NUMERIC == (stable_logs,)
     S = apply("sigmoid", Z)

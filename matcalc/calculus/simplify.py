@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from functools import reduce
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix,
+                   Transpose)
 
-from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, elementwise, factors,
-                   hadamard, is_matrix, matmul, rebuild, size)
+from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, det, elementwise,
+                   factors, hadamard, inverse, is_matrix, matmul, rebuild, size, transpose)
 from ..core.errors import MatcalcError, shown
 from ..core.functions import sigmoid, softplus
 from ..core.structure import PoolRoute, pool_mask, pool_spread
@@ -103,12 +104,16 @@ class RowsSumToOne:
 
 @dataclass(frozen=True)
 class Symmetric:
-    """Xᵀ = X."""
+    """Xᵀ = X; so also Mᵀ = M for M symmetric given X = Xᵀ (Yᵀ X Y, (Yᵀ X Y)⁻¹)."""
     var: sp.MatrixSymbol
     constraint = "symmetric"
 
     def __call__(self, e):
-        return self.var if isinstance(e, Transpose) and e.arg == self.var else e
+        if not isinstance(e, Transpose) or isinstance(e.arg, sp.MatrixSymbol) and e.arg != self.var:
+            return e
+        if e.arg == self.var or rebuild(_transposed(e.arg), self) == e.arg:
+            return e.arg
+        return e
 
     def __str__(self):
         return shown("{0} is symmetric", self.var)
@@ -217,13 +222,24 @@ def factor_scalar(e):
                                 for c, t in zip(cs, e.args)]))
 
 
+def _summands(f):
+    """The terms of a sum, also of an elementwise function whose body is a sum (1 − σ(Z) is
+    1 and −σ(Z)); None for anything else."""
+    if isinstance(f, MatAdd):
+        return list(f.args)
+    if isinstance(f, Elementwise) and isinstance(f.body, sp.Add):
+        return [elementwise(b, f.arg) for b in f.body.args]
+    return None
+
+
 def _distribute(e):
     if not isinstance(e, HadamardProduct):
         return e
     for i, f in enumerate(e.args):
-        if isinstance(f, MatAdd):
+        terms = _summands(f)
+        if terms is not None:
             rest = e.args[:i] + e.args[i + 1:]
-            return add(*[_distribute(hadamard(t, *rest)) for t in f.args])
+            return add(*[_distribute(hadamard(t, *rest)) for t in terms])
     return e
 
 
@@ -265,7 +281,86 @@ def route_as_mask(e):
     return hadamard(pool_spread(e.arg, e.geometry), pool_mask(e.data, e.geometry))
 
 
-CANONICAL = (collect,)
+# ---------------------------------------------------------------- determinants and inverses
+
+def _square(m):
+    return m.shape[0] == m.shape[1]
+
+
+def _transposed(m):
+    """Mᵀ with the transpose pushed into sums and inverses as well: (A + B)ᵀ = Aᵀ + Bᵀ,
+    (M⁻¹)ᵀ = (Mᵀ)⁻¹; equal to M exactly when M is symmetric by its structure."""
+    if isinstance(m, MatAdd):
+        return add(*[_transposed(t) for t in m.args])
+    if isinstance(m, Inverse):
+        return inverse(_transposed(m.arg))
+    return transpose(m)
+
+
+def symmetric_transpose(e):
+    """Mᵀ = M for M symmetric by structure: (Xᵀ X)⁻¹ᵀ = (Xᵀ X)⁻¹, (A + Aᵀ)ᵀ = A + Aᵀ, any 1×1 M."""
+    if isinstance(e, Transpose) and (e.shape == (1, 1) or _transposed(e.arg) == e.arg):
+        return e.arg
+    return e
+
+
+def _inverse_of(m):
+    """M⁻¹ as it is written: X for X⁻¹, X⁻ᵀ for Xᵀ, Xᵀ for X⁻ᵀ."""
+    if isinstance(m, Transpose):
+        return transpose(_inverse_of(m.arg))
+    return m.arg if isinstance(m, Inverse) else Inverse(m)
+
+
+def cancel_inverse(e):
+    """A⁻¹ A = A A⁻¹ = I, also transposed (Xᵀ X⁻ᵀ = I), inside a product."""
+    if not isinstance(e, MatMul):
+        return e
+    c, fs = coefficient(e)
+    fs = factors(e)
+    kept = []
+    for f in fs:
+        if kept and _square(f) and kept[-1] == _inverse_of(f):
+            kept.pop()
+        else:
+            kept.append(f)
+    if len(kept) == len(fs):
+        return e
+    return matmul(c, *kept) if kept else matmul(c, Identity(e.shape[0]))
+
+
+def det_of_product(e):
+    """det(c A B) = cⁿ det(A) det(B) for square A, B  (Cookbook 18)"""
+    if isinstance(e, Determinant) and isinstance(e.arg, MatMul):
+        c, fs = coefficient(e.arg)[0], factors(e.arg)
+        if all(_square(f) for f in fs):
+            return c ** e.arg.shape[0] * sp.Mul(*[det(f) for f in fs])
+    return e
+
+
+def inverse_of_product(e):
+    """(c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹ for square A, B  (Cookbook 26)"""
+    if isinstance(e, Inverse) and isinstance(e.arg, MatMul):
+        c, fs = coefficient(e.arg)[0], factors(e.arg)
+        if all(_square(f) for f in fs):
+            return matmul(1 / c, *[inverse(f) for f in reversed(fs)])
+    return e
+
+
+def sign_times_value(e):
+    """sign(u) u = |u| (so sign(u) u / |u| = 1, the derivative of log |u|)"""
+    if not isinstance(e, sp.Mul):
+        return e
+    for f in e.args:
+        if isinstance(f, sp.sign) and f.args[0] in e.args:
+            rest = list(e.args)
+            rest.remove(f)
+            rest.remove(f.args[0])
+            return sp.Mul(sp.Abs(f.args[0]), *rest)
+    return e
+
+
+CANONICAL = (collect, symmetric_transpose, cancel_inverse, det_of_product, inverse_of_product,
+             sign_times_value, expand_hadamard)
 TEXTBOOK = (expand_hadamard, factor_scalar, collect, route_as_mask)
 NUMERIC = (stable_logs,)
 

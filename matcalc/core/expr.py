@@ -246,7 +246,9 @@ def hadamard(*args):
     shp = mats[0].shape
     if coeff == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
         return ZeroMatrix(*shp)
-    mats = [m for m in mats if not isinstance(m, OneMatrix)]
+    # I₁ = 1₁ₓ₁: a 1×1 identity is the all-ones factor as well
+    mats = [m for m in mats if not isinstance(m, OneMatrix)
+            and not (isinstance(m, Identity) and shp == (1, 1))]
     # Group f(N), g(N) and N itself by their argument N, then multiply the bodies.
     fused = {m.arg for m in mats if isinstance(m, Elementwise)}
     groups, others = {}, []
