@@ -18,14 +18,14 @@ The data flows top to bottom; each folder imports only from the folders above it
 
     api.py (grad, derive, train) and cli.py (matcalc …) on top.
 """
-from .api import Gradient, Trained, derive, grad, train, verify_backprop
+from .api import (Check, Gradient, Trained, assert_gradient, check, derive, grad, train,
+                  verify_backprop)
 from .codegen.kernels import compile
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                           VerificationError)
 from .nn.cnn import cnn
 from .nn.spec import mlp
-from .verify import assert_gradient
 
 __all__ = ["grad", "Gradient", "derive", "mlp", "cnn", "verify_backprop", "compile", "train", "Trained",
-           "assert_gradient", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
+           "assert_gradient", "check", "Check", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
            "NotScalarError", "VerificationError"]

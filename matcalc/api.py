@@ -19,7 +19,8 @@ from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.function import numpy_function
 from .codegen.kernels import compile as compile_kernels
-from .core.errors import MatcalcError, NotScalarError, ShapeError, VerificationError
+from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
+                          ShapeError, VerificationError)
 from .core.expr import is_matrix, trace
 from .core.nodes import LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
@@ -28,11 +29,12 @@ from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
 from .parse import parse, parse_assumption
 from .printing import latex as latex_printing
-from .printing.report import gradient_steps_text
+from .printing.report import gradient_names, gradient_steps_text
 from .printing.text import text
 from .train import data as datasets
 from .train.trainer import DEFAULTS
 from .train.trainer import train as run_trainer
+from .verify.compare import COMPARE_POINTS, first_difference
 
 
 @dataclass
@@ -85,6 +87,14 @@ class Gradient:
         """Prove the gradient; raises VerificationError with the offending entry if wrong."""
         verify_module.assert_gradient(self.f, self.wrt, self.expr, method=method,
                                       assumptions=constraints(self.assumptions), seed=seed)
+
+    def to_dict(self, verified="both", layout="denominator"):
+        """The JSON record of `matcalc grad --format json` (see records below); `verified`
+        is the proof run before (a key of PROOFS), `layout` that of the LaTeX."""
+        return {"command": "grad", "expression": text(self.f), "wrt": text(self.wrt),
+                "gradient": {"text": self.text(), "latex": self.latex(layout=layout),
+                             "numpy": self.numpy_source()},
+                **_context(self, layout), "verification": _verification(verified)}
 
     def __str__(self):
         return f"∂f/∂{text(self.wrt)} = {self.text()}"
@@ -217,6 +227,259 @@ def verify_backprop(b, method="numeric", seed=0):
                 "the backward line {0} := {1} is wrong: it is not the gradient with respect "
                 "to {2} of the forward lines it differentiates (those of " + uses + "):\n"
                 + detail, proof.line.name, proof.line.expr, proof.wrt) from None
+
+
+# ---- Checking a claimed gradient (matcalc check, assert_gradient) -------------------------
+
+PROOFS = {"both": "exactly (sympy.diff, entrywise) and by central differences",
+          "exact": "exactly (sympy.diff, entrywise)",
+          "numeric": "by central differences"}
+
+
+@dataclass
+class Check:
+    """The verdict on a claimed ∂f/∂X: matcalc's own gradient (proven), the claim (an
+    expression, or the user's function of the variables), and, when the claim is wrong,
+    where it first differs (verify/compare.py Difference) and the failed proof's message."""
+    gradient: Gradient
+    claim: object
+    correct: bool
+    method: str
+    difference: object = None
+    proof: str = ""
+
+    def claim_text(self):
+        if isinstance(self.claim, sp.Basic):
+            return text(self.claim)
+        return f"{getattr(self.claim, '__name__', 'the function')}(…)"
+
+    def message(self):
+        """What `matcalc check` prints: the verdict, and for a wrong claim the first differing
+        entry, both values and matcalc's gradient."""
+        g, X = self.gradient, text(self.gradient.wrt)
+        given = ("\n  given that " + "; ".join(str(a) for a in g.assumptions)
+                 if g.assumptions else "")
+        if self.correct:
+            if isinstance(self.claim, sp.Basic):
+                return (f"correct: ∂f/∂{X} = {self.claim_text()}, proven {PROOFS[self.method]}"
+                        + given)
+            return (f"correct: {self.claim_text()} agrees with ∂f/∂{X} = {g.text()} (proven "
+                    f"{PROOFS[self.method]}) at {COMPARE_POINTS} random points" + given)
+        d = self.difference
+        lines = [f"wrong: the claim {self.claim_text()} is not ∂f/∂{X} of {text(g.f)}"]
+        if d is not None:
+            sizes = ", ".join(f"{k}={v}" for k, v in d.sizes.items())
+            lines += [f"  first differing entry: ({d.entry[0]}, {d.entry[1]}) at a random point"
+                      + (f" (sizes {sizes})" if sizes else ""),
+                      f"    claimed: {d.claimed:.12g}",
+                      f"    correct: {d.correct:.12g}"]
+        else:
+            lines += ["  " + line for line in self.proof.splitlines()]
+        lines.append(f"  matcalc's gradient: ∂f/∂{X} = {g.text()}    (proven "
+                     f"{PROOFS[self.method]})")
+        return "\n".join(lines) + given
+
+    __str__ = message
+
+    def to_dict(self, layout="denominator"):
+        """The JSON record of `matcalc check --format json` (see records below)."""
+        g, d = self.gradient, self.difference
+        claim = {"text": self.claim_text(), "latex": latex_printing.latex(self.claim)
+                 if isinstance(self.claim, sp.Basic) else None}
+        return {"command": "check", "expression": text(g.f), "wrt": text(g.wrt),
+                "claim": claim, "correct": self.correct,
+                "gradient": {"text": g.text(), "latex": g.latex(layout=layout),
+                             "numpy": g.numpy_source()},
+                "difference": None if d is None else
+                {"entry": list(d.entry), "claimed": d.claimed, "correct": d.correct,
+                 "sizes": d.sizes},
+                **_context(g, layout),
+                "verification": _verification(self.method, "verified" if self.correct
+                                              else "wrong")}
+
+
+def check(f, wrt, claim, shapes=None, assume=(), method="both", assumptions=None, seed=0):
+    """Is `claim` ∂f/∂wrt? A Check, right or wrong; bad input raises MatcalcError.
+
+    f, wrt, shapes and assume as in grad. `claim` is text over f's variables ("A.T @ B.T"),
+    a matcalc/SymPy expression, or a Python function of the variables: the user's own
+    backward pass, called with NumPy arrays (floats for scalars) by the variables' names,
+    only those it takes unless it takes **kwargs. matcalc's gradient is proven first
+    (`method`: "both", "exact" or "numeric"); an expression is then proven on its own the
+    same way, a function compared entrywise with the proven gradient at random points.
+    `assumptions`: more constraints for the proofs, as in matcalc.verify.assert_gradient.
+    A claim of the wrong shape is a ShapeError (assert_gradient: a VerificationError).
+
+    >>> check("tr(A @ X @ B)", "X", "A.T @ B.T").correct
+    True
+    """
+    __tracebackhide__ = True
+    g, claim, given = _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed)
+    problem = _shape_problem(claim, g.wrt)
+    if problem:
+        raise ShapeError(*problem)
+    return _judge(g, claim, method, given, seed)
+
+
+def assert_gradient(f, wrt, claim, method="both", assume=(), shapes=None, assumptions=None,
+                    seed=0):
+    """Raise VerificationError (an AssertionError) unless `claim` is ∂f/∂wrt: for your tests.
+
+    Arguments as in check: `claim` as text, an expression, or your backward pass as a
+    function of the variables by name. The message gives the first differing entry, both
+    values and matcalc's own (proven) gradient; under pytest the traceback ends at your
+    line. Bad input (a claim that does not parse) raises its MatcalcError.
+
+    >>> assert_gradient("tr(A @ X @ B)", "X", "A.T @ B.T")
+    >>> assert_gradient("tr(A @ X @ B)", "X", lambda A, B: A.T @ B.T)
+    >>> assert_gradient("tr(A @ X @ B)", "X", "2*A.T @ B.T")     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    matcalc.core.errors.VerificationError: wrong: the claim 2*A.T @ B.T is not ∂f/∂X of tr(A @ X @ B)
+      first differing entry: (0, 0) at a random point (sizes ...)
+    ...
+      matcalc's gradient: ∂f/∂X = A.T @ B.T    (proven exactly ...)
+    """
+    __tracebackhide__ = True      # pytest shows the caller's line, not matcalc's frames
+    g, claim, given = _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed)
+    problem = _shape_problem(claim, g.wrt)
+    if problem:                   # a claim of the wrong shape is a wrong claim here
+        raise VerificationError(*problem)
+    result = _judge(g, claim, method, given, seed)
+    if not result.correct:
+        raise VerificationError(result.message().replace("{", "{{").replace("}", "}}"))
+
+
+def _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed):
+    """matcalc's gradient, proven (InternalError if it fails: a bug of matcalc's); the claim
+    as an expression or function; the proofs' constraints."""
+    __tracebackhide__ = True
+    if method not in PROOFS:
+        raise MatcalcError(f"method must be one of {', '.join(PROOFS)}, not {method!r}",
+                           cli=f"--verify must be one of {', '.join(PROOFS)} for a check, "
+                               f"not {method!r}")
+    g = grad(f, wrt, shapes=shapes, assume=assume)
+    given = constraints(g.assumptions) + list(assumptions or [])
+    claim = _claim(claim, g)
+    try:
+        verify_module.assert_gradient(g.f, g.wrt, g.expr, method=method, assumptions=given,
+                                      seed=seed)
+    except VerificationError as e:
+        raise InternalError(f"matcalc's gradient {g.text()} failed its proof: {e}") from None
+    return g, claim, given
+
+
+def _judge(g, claim, method, given, seed):
+    """The Check: an expression proven on its own, a function compared with g entrywise."""
+    __tracebackhide__ = True
+    if not isinstance(claim, sp.Basic):
+        d = first_difference(claim, g.f, g.wrt, g.expr, assumptions=given, seed=seed)
+        return Check(g, claim, d is None, method, d)
+    try:
+        verify_module.assert_gradient(g.f, g.wrt, claim, method=method, assumptions=given,
+                                      seed=seed)
+    except VerificationError as e:
+        d = first_difference(claim, g.f, g.wrt, g.expr, assumptions=given, seed=seed)
+        return Check(g, claim, False, method, d, str(e))
+    return Check(g, claim, True, method)
+
+
+def _claim(claim, g):
+    """The claim as an expression over g's variables (text parsed with their shapes), or the
+    user's function as it is."""
+    if isinstance(claim, sp.Basic):
+        return claim
+    if isinstance(claim, str):
+        names = {str(s): s for s in g.arguments()}
+        shapes = {n: s.shape if is_matrix(s) else "scalar" for n, s in names.items()}
+        try:
+            p = parse(claim, shapes)
+        except MatcalcError as e:
+            cls = type(e) if type(e) in (ParseError, ShapeError, MatcalcError) else MatcalcError
+            raise cls(f"in the claim: {e}") from None
+        extra = [n for n in p.symbols if n not in names]
+        if extra:
+            raise MatcalcError(f"the claim uses {', '.join(extra)}, which "
+                               f"{'is' if len(extra) == 1 else 'are'} not a variable of "
+                               f"{text(g.f)} (its variables: {', '.join(names)})")
+        return p.expr
+    if callable(claim):
+        return claim
+    raise TypeError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
+                    f"function of the variables, not {type(claim).__name__}")
+
+
+def _shape_problem(claim, wrt):
+    """(template, operands) saying that the claim's shape is not wrt's, or None."""
+    if not isinstance(claim, sp.Basic):
+        return None
+    got = tuple(claim.shape) if is_matrix(claim) else None
+    if got == tuple(wrt.shape):
+        return None
+    what = "is {1:dims}" if got else "is a scalar"
+    return (f"the claim {{1}} {what} but {{0}} is {{0:dims}}: ∂f/∂{{0}} has the shape of "
+            "{0} (matcalc uses the denominator layout; a numerator-layout claim is the "
+            "transpose)", wrt, claim)
+
+
+# ---- JSON records (--format json) -----------------------------------------------------------
+# One object per command, the same keys every time (README "JSON output"): what was asked
+# ("command", "expression", "wrt"), the result's forms ({"text", "latex", "numpy"}), the
+# context (_context: "shapes", "assumptions", "layout") and "verification" (_verification).
+
+
+def _dim(d):
+    d = sp.sympify(d)
+    return int(d) if d.is_Integer else text(d)
+
+
+def _shapes_of(symbols):
+    """{name: [rows, cols]} (an int or a dimension's name each), or "scalar"."""
+    return {str(s): [_dim(d) for d in s.shape] if is_matrix(s) else "scalar" for s in symbols}
+
+
+def _context(g, layout):
+    return {"shapes": _shapes_of(g.arguments()),
+            "assumptions": [str(a) for a in g.assumptions], "layout": layout}
+
+
+def _verification(method, status=None):
+    """{"status": "verified" | "wrong" | "skipped", "method": both|exact|numeric|none,
+    "how": the words the text output uses}."""
+    if method == "none":
+        return {"status": "skipped", "method": "none", "how": "not verified"}
+    return {"status": status or "verified", "method": method, "how": PROOFS[method]}
+
+
+def backprop_record(b, verified=True, layout="denominator"):
+    """The JSON record of `matcalc derive --format json`: the forward and backward programs
+    (one {"name", "text", "latex"} per line), the parameters with their gradients' lines,
+    the loss, the shapes (with the model's sizes), the assumptions and the proof."""
+    subs = b.model.concrete()
+    names = gradient_names(b)
+
+    def lines(program, names=None):
+        return [{"name": text(a.name), "name_latex": latex_printing.latex(a.name, names=names),
+                 "text": text(a.expr), "latex": latex_printing.latex(a.expr, names=names)}
+                for a in program]
+
+    def dims(e):
+        return [_dim(sp.sympify(d).xreplace(subs)) for d in e.shape] if is_matrix(e) \
+            else "scalar"
+
+    symbols = {}
+    for a in list(b.forward) + list(b.backward):
+        for s in sorted(a.expr.atoms(sp.MatrixSymbol), key=lambda m: m.name):
+            symbols.setdefault(text(s), dims(s))
+        symbols[text(a.name)] = dims(a.name)
+    return {"command": "derive", "model": b.model.name,
+            "forward": lines(b.forward), "backward": lines(b.backward, names),
+            "parameters": [{"name": text(p), "shape": dims(p), "gradient": text(dp)}
+                           for p, dp in b.gradients.items()],
+            "loss": text(b.forward.output),
+            "shapes": symbols,
+            "assumptions": [str(a) for a in b.assumptions], "layout": layout,
+            "verification": _verification("numeric" if verified else "none")}
 
 
 @dataclass

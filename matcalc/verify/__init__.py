@@ -5,7 +5,10 @@ expression f, the variable X (a MatrixSymbol) and a claimed gradient G of X's sh
 (denominator layout); returns None or raises VerificationError naming the entry or direction,
 both values, the errors and the tolerance. evaluator.py holds the two evaluators, sample.py the
 random points (assume.py those tied by equations and inequalities), exact.py and numeric.py
-the two proofs; assert_gradient runs either or both. code.py puts generated code on trial:
+the two proofs; assert_gradient runs either or both (matcalc.assert_gradient, in api.py,
+wraps it for users: claims as text or functions, matcalc's own gradient in the message).
+compare.py finds where a wrong claim first differs from a proven gradient. code.py puts
+generated code on trial:
 run at a proof's points, against the evaluator's value of the expression it was printed from.
 windows.py holds the values of the convolution and pooling nodes (in both tables).
 """
@@ -39,6 +42,11 @@ def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
     ...
     matcalc.core.errors.VerificationError: claimed gradient is n×m but X is m×n: the shapes ...
     """
+    __tracebackhide__ = True      # pytest shows the caller's line, not this frame
+    for name, x in (("f", f), ("claimed", claimed)):
+        if isinstance(x, str):
+            raise TypeError(f"matcalc.verify.assert_gradient takes expressions; {name} is text "
+                            f"({x!r}): matcalc.assert_gradient parses text")
     if method not in ("exact", "numeric", "both"):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
     _check_shapes(f, wrt, claimed)
