@@ -11,6 +11,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table
 from ..core.errors import NoRuleError
+from ..core.kron import Unvec, Vec, unvec, vec
 from ..core.structure import (AvgPool, Fold, PoolRoute, PoolSelect, PoolSpread, ToChannels,
                               ToSamples, Unfold, avgpool, fold, pool_route, pool_select,
                               pool_spread, to_channels, to_samples, unfold)
@@ -130,6 +131,16 @@ def _m_pool_spread(e, g, out):
     pullback(e.arg, matmul(e.geometry.k ** 2, avgpool(g, e.geometry)), out)
 
 
+def _m_vec(e, g, out):
+    """tr(Gᵀ vec(L)) = tr(unvec(G)ᵀ L)"""
+    pullback(e.arg, unvec(g, e.arg.shape[0]), out)
+
+
+def _m_unvec(e, g, out):
+    """tr(Gᵀ unvec(l)) = vec(G)ᵀ l"""
+    pullback(e.arg, vec(g), out)
+
+
 MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     Differential: _m_differential,
     MatAdd: _m_matadd,
@@ -150,6 +161,8 @@ MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     PoolSpread: _m_pool_spread,
     PoolSelect: _m_swap_data(pool_route),
     PoolRoute: _m_swap_data(pool_select),
+    Vec: _m_vec,
+    Unvec: _m_unvec,
 })
 
 

@@ -16,6 +16,7 @@ from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolS
                               pool_route, pool_select, pool_spread, to_channels, to_samples,
                               unfold)
 from ..core.errors import NoRuleError
+from ..core.kron import Commutation, KroneckerProduct, Unvec, Vec, kron, unvec, vec
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
                    hadamard, inverse, matmul, neg, norm, ones, trace, transpose, zero_like)
@@ -172,6 +173,22 @@ def _maxpool(e, d, dep):
     return pool_select(e.arg, d(e.arg), e.geometry)
 
 
+def _kron(e, d, dep):
+    """d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 523)"""
+    a, b = e.args
+    return add(*([kron(d(a), b)] if dep(a) else []) + ([kron(a, d(b))] if dep(b) else []))
+
+
+def _vec(e, d, dep):
+    """d vec(A) = vec(dA): vec is linear"""
+    return vec(d(e.arg))
+
+
+def _unvec(e, d, dep):
+    """d unvec(v) = unvec(dv): unvec is linear"""
+    return unvec(d(e.arg), e.rows)
+
+
 def _constant(e, d, dep):
     """d mask(A) = 0: a piecewise-constant function of A (almost everywhere)"""
     return zero_like(e)
@@ -208,6 +225,10 @@ DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py
     PoolSelect: _linear_in_second(pool_select),
     PoolRoute: _linear_in_second(pool_route),
     PoolMask: _constant,
+    KroneckerProduct: _kron,
+    Vec: _vec,
+    Unvec: _unvec,
+    Commutation: _constant,
 })
 
 

@@ -11,6 +11,7 @@ import sympy as sp
 from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul,
                    MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.kronecker import KroneckerProduct
 
 from .errors import MatcalcError, ShapeError
 from .functions import FUNCTIONS, T
@@ -365,6 +366,8 @@ def transpose(a):
         return matmul(*[transpose(f) for f in reversed(a.args)])
     if isinstance(a, HadamardProduct):
         return hadamard(*[transpose(f) for f in a.args])
+    if isinstance(a, KroneckerProduct):      # (A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ
+        return KroneckerProduct(*[transpose(f) for f in a.args], check=False)
     if isinstance(a, (Identity, DiagMatrix)):
         return a
     if isinstance(a, (OneMatrix, ZeroMatrix)):

@@ -11,6 +11,7 @@ precedence (base.matrix_precedence), never the printed text. Unknown nodes raise
 from sympy import (HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol, OneMatrix,
                    S, Transpose)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.kronecker import KroneckerProduct
 from sympy.core.sympify import _sympify
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -19,6 +20,7 @@ from ..core.errors import NoRuleError
 from ..core.expr import transpose
 from ..core.functions import BY_CLASS, FUNCTIONS, T
 from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Softmax
+from ..core.kron import Commutation, Unvec, Vec
 from ..core.structure import STRUCTURE_NODES
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
 
@@ -33,7 +35,7 @@ _GREEK = {"lam": "lambda"}
 # Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
 # The structure nodes print as operator calls, \operatorname{unfold}_{3}\left(A\right).
 _SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, LogSumExp,
-                    DiagMatrix, DiagonalOf, *STRUCTURE_NODES)
+                    DiagMatrix, DiagonalOf, Vec, Unvec, Commutation, *STRUCTURE_NODES)
 
 
 class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
@@ -70,6 +72,8 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     def _wrap(self, e, level, strict=False):
         """e printed, grouped when its precedence is below `level` (or equal, unless strict)."""
         p = matrix_precedence(e) if getattr(e, "is_Matrix", False) else precedence(e)
+        if isinstance(e, KroneckerProduct):
+            p = _MUL      # A \otimes B is an infix product here, a call in text and NumPy
         s = self._print(e)
         return self._group(s) if p < level or (not strict and p <= level) else s
 
@@ -230,6 +234,20 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_PoolMask(self, e):
         return self._operator("mask", self._pool_sub(e.geometry), e.arg)
+
+    # ------------------------------------------------------------ vectorisation (core/kron.py)
+
+    def _print_Vec(self, e):
+        return self._operator("vec", "", e.arg)
+
+    def _print_Unvec(self, e):
+        return self._operator("unvec", self._print(e.rows), e.arg)
+
+    def _print_KroneckerProduct(self, e):
+        return r" \otimes ".join(self._wrap(a, _MUL) for a in e.args)
+
+    def _print_Commutation(self, e):
+        return "K_{%s, %s}" % (self._print(e.m), self._print(e.n))
 
     # ------------------------------------------------------------ scalar functions of a matrix
 

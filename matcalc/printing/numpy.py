@@ -38,6 +38,12 @@ _FUNC, _ATOM = PRECEDENCE["Func"], PRECEDENCE["Atom"]
 
 # Helper functions that generated code calls; (source, helpers it calls).
 HELPERS = {
+    "_commutation": ('''\
+def _commutation(m, n):
+    """K_{m,n}: the permutation matrix with K @ vec(A) = vec(A.T) for an m×n A (vec stacks
+    columns: A.reshape((-1, 1), order="F"))."""
+    return np.eye(m * n)[np.arange(m * n).reshape((m, n), order="F").ravel()]
+''', ()),
     "_logsumexp": ('''\
 def _logsumexp(Z, axis):
     """log sum exp(Z) along axis, kept as a row or column; exp(Z - max) cannot overflow."""
@@ -535,6 +541,23 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _print_PoolMask(self, e):
         return self._structure_call("_pool_mask", [e.arg], e.geometry.as_tuple())
+
+    # ------------------------------------------------------------ vectorisation (core/kron.py)
+
+    def _print_Vec(self, e):
+        arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
+        return f'{arg}.reshape((-1, 1), order="F")'
+
+    def _print_Unvec(self, e):
+        arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
+        return f'{arg}.reshape(({self._print(e.rows)}, -1), order="F")'
+
+    def _print_KroneckerProduct(self, e):
+        return "%s(%s)" % (self._module_format("numpy.kron"),
+                           ", ".join(self._strict(a).text for a in e.args))
+
+    def _print_Commutation(self, e):
+        return f"{self._helper('_commutation')}({self._print(e.m)}, {self._print(e.n)})"
 
     # ------------------------------------------------------------ scalar functions of a matrix
 

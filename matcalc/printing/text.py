@@ -182,6 +182,20 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
     def _print_PoolMask(self, e):
         return f"poolmask({self._print(e.arg)}, {self._pool_params(e.geometry)})"
 
+    # ------------------------------------------------------------ vectorisation (core/kron.py)
+
+    def _print_Vec(self, e):
+        return f"vec({self._print(e.arg)})"
+
+    def _print_Unvec(self, e):
+        return f"unvec({self._print(e.arg)}, {self._print(e.rows)})"
+
+    def _print_KroneckerProduct(self, e):
+        return "kron(%s)" % ", ".join(self._print(a) for a in e.args)
+
+    def _print_Commutation(self, e):
+        return f"commutation({self._print(e.m)}, {self._print(e.n)})"
+
 
 def _reciprocal_power(f):
     """k when f is the entrywise power g**(-k), else None."""

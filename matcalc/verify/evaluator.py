@@ -22,6 +22,7 @@ from ..core.errors import MatcalcError, NoRuleError, ShapeError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                          LogSumExp, Softmax)
 from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
+from .kron import EXPLICIT_KRON, NUMERIC_KRON
 from .windows import EXPLICIT_WINDOWS, NUMERIC_WINDOWS
 
 __all__ = ["evaluate", "EXPLICIT", "NUMERIC"]
@@ -202,6 +203,7 @@ def _x_element(ev, e):
 # Node class → explicit SymPy value (a Matrix, or a scalar expression in the entry symbols).
 EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
     **EXPLICIT_WINDOWS,          # convolution and pooling nodes: verify/windows.py
+    **EXPLICIT_KRON,             # vec, unvec, kron, commutation: verify/kron.py
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
@@ -352,6 +354,7 @@ def _n_logdet(ev, e):
 # Node class → NumPy float64 value (a 2-D array, or a float).
 NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluator.py", {
     **NUMERIC_WINDOWS,           # convolution and pooling nodes: verify/windows.py
+    **NUMERIC_KRON,              # vec, unvec, kron, commutation: verify/kron.py
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: _n_matmul,
