@@ -7,6 +7,7 @@ backprop. train: model → derivation, proof, kernels, data, the trainer (train/
 the same run the CLI and the standalone script make.
 """
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -492,6 +493,7 @@ class Trained:
     history: list
     path: Path
     note: str
+    history_path: Path = None     # where the history was written (None: not written)
 
 
 def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
@@ -524,16 +526,23 @@ def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
 def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
           batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], optimizer=DEFAULTS["optimizer"],
           lam=None, seed=DEFAULTS["seed"], dtype=DEFAULTS["dtype"], binary=(3, 8), log=True,
-          names=None):
+          names=None, history=True):
     """Derive, prove and compile the model's backprop, then train it on `data` (see
     load_data) and save the weights to `output` (.npz). `lam` is the L2 weight for a model
     with a symbolic λ (default 1e-4); `names` spells the options for messages (--lr).
+    `history`: True writes the per-epoch history beside the weights (mlp.npz →
+    mlp.history.json), a path ending in .json or .csv writes it there, False not at all.
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
+    start = time.perf_counter()
     b = derive(model)
     verify_backprop(b)
+    proven = time.perf_counter() - start
     k = compile_kernels(b)
+    if history is True:
+        history = Path(output).with_suffix(".history.json")
+    history = Path(history) if history else None
     if lam is None:
         lam = DEFAULTS["lam"] if model.l2 is True else float(model.l2 or 0.0)
     ds = load_data(model, data, seed, binary, dtype)
@@ -541,10 +550,13 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
     X, X_test = (np.ascontiguousarray(np.moveaxis(a, 0, axis)) for a in (ds.X_train, ds.X_test))
     log = sys.stderr if log is True else log
     if log is not None:
+        print(f"derived and proved the backprop of {model.name} in {proven:.2f} s (each of "
+              f"its {len(b.backward)} lines by central differences)", file=log)
         print(f"training {model.name} on {ds.name}: {len(ds.y_train)} "
               f"training and {len(ds.y_test)} test samples", file=log)
-    params, history, note = run_trainer(
+    params, records, note = run_trainer(
         k, X, ds.y_train, X_test, ds.y_test, output, epochs=epochs, batch_size=batch_size,
-        lr=lr, optimizer=optimizer, lam=lam, seed=seed, dtype=dtype, log=log, names=names)
-    return Trained(b, k, {p["name"]: v for p, v in zip(k.PARAMS, params)}, history,
-                   Path(output), note)
+        lr=lr, optimizer=optimizer, lam=lam, seed=seed, dtype=dtype, log=log, names=names,
+        history_path=history)
+    return Trained(b, k, {p["name"]: v for p, v in zip(k.PARAMS, params)}, records,
+                   Path(output), note, history)

@@ -6,6 +6,7 @@ alone. Exit codes (EXIT_CODES): every MatcalcError is a one-paragraph message an
 any other exception an 'internal error' line and code 3, never a traceback.
 """
 import argparse
+import json
 import math
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from .api import derive, grad, verify_backprop
+from .api import backprop_record, check, derive, grad, verify_backprop
 from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
@@ -64,10 +65,7 @@ def _shape_line(g):
 def cmd_grad(args):
     shapes = _shapes(args.shape)
     g = grad(args.expr, args.wrt, shapes=shapes, assume=args.assume or ())
-    unused = sorted(set(shapes) - set(g.symbols))
-    if unused:
-        raise MatcalcError(f"--shape declares {', '.join(unused)}, which the expression does "
-                           f"not use (its variables: {', '.join(g.symbols) or 'none'})")
+    _declared(shapes, g)
     if args.verify != "none":
         g.verify(method=args.verify)
     if args.format == "text":
@@ -76,6 +74,8 @@ def cmd_grad(args):
         print(g.latex(layout=args.layout))
     elif args.format == "numpy":
         print(g.numpy_source())
+    elif args.format == "json":
+        print(_json(g.to_dict(verified=args.verify, layout=args.layout)))
     else:
         print(g.steps())      # the derivation ends with its own "given that"
     if g.assumptions and args.format != "steps":
@@ -85,6 +85,30 @@ def cmd_grad(args):
                "exact": "exactly (sympy.diff, entrywise)",
                "numeric": "by central differences"}[args.verify]
         _say(f"verified {how}")
+
+
+def _declared(shapes, g):
+    unused = sorted(set(shapes) - set(g.symbols))
+    if unused:
+        raise MatcalcError(f"--shape declares {', '.join(unused)}, which the expression does "
+                           f"not use (its variables: {', '.join(g.symbols) or 'none'})")
+
+
+def _json(record):
+    """--format json: one object on stdout (README "JSON output" lists its keys)."""
+    return json.dumps(record, indent=2, ensure_ascii=False)
+
+
+def cmd_check(args):
+    """Exit 0 when the claim is proven ∂f/∂X; 1 when it is proven wrong, with the first
+    differing entry, both values and matcalc's own gradient; 2 for bad input (a claim that
+    does not parse, or of another shape than X)."""
+    shapes = _shapes(args.shape)
+    c = check(args.expr, args.wrt, args.claim, shapes=shapes, assume=args.assume or (),
+              method=args.verify)
+    _declared(shapes, c.gradient)
+    print(_json(c.to_dict()) if args.format == "json" else c.message())
+    return 0 if c.correct else 1
 
 
 def _model(args):
@@ -132,12 +156,13 @@ def cmd_derive(args):
                             + " \\\\\n" +
                             report.program_latex(b.backward, names=names, shapes=args.shapes,
                                                  subs=subs))]
-    else:
+    elif args.format == "steps":
         out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
                report.program_text(b.backward)]
     if args.verify:
         verify_backprop(b)
-    print("\n".join(out))
+    print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
+          else "\n".join(out))
     if b.assumptions and args.format != "latex":
         _say("given that " + "; ".join(str(a) for a in b.assumptions) + " (one-hot targets)")
     if args.verify:
@@ -172,7 +197,7 @@ def cmd_train(args):
         result = train(model, data, output=args.output, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                        lam=lam, seed=args.seed, dtype=args.dtype, binary=args.binary,
-                       names=TRAINING_FLAGS)
+                       names=TRAINING_FLAGS, history=args.history or True)
     except KeyboardInterrupt as e:
         print(f"matcalc: stopped: {e}", file=sys.stderr)
         return 130
@@ -267,27 +292,30 @@ def build_parser():
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
     g = command("grad", "the gradient of a scalar matrix expression")
-    # "-sum(log(x))" is the expression, not an unknown option: grad has no single-dash
-    # option but -h, so argparse may take any other "-…" as a positional (as it does "-1")
-    g._negative_number_matcher = re.compile(r"^-(?!-)")
-    g.add_argument("expr", help='e.g. "tr(X.T @ A @ X)"')
-    g.add_argument("--wrt", required=True, help="the matrix or vector to differentiate by")
-    g.add_argument("--format", choices=["text", "latex", "numpy", "steps"], default="text",
-                   help="how to print the result")
-    g.add_argument("--shape", action="append", metavar="NAME=SHAPE",
-                   help="declare a shape: X=3x4, X='n x m', lam=scalar (repeatable)")
-    g.add_argument("--assume", action="append", metavar="RELATION",
-                   help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1), or a domain '
-                        '"b - A @ x > 0" (entrywise; the proof draws its points there)')
+    _expression_arguments(g)
+    g.add_argument("--format", choices=["text", "latex", "numpy", "steps", "json"],
+                   default="text", help="how to print the result")
     g.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
                    help="prove the result before printing it")
     g.add_argument("--layout", choices=["denominator", "numerator"], default="denominator",
                    help="LaTeX layout; matcalc computes in denominator layout")
     g.set_defaults(run=cmd_grad)
 
+    k = command("check", "prove a claimed gradient right (exit 0) or wrong (exit 1: the first "
+                "differing entry and matcalc's gradient)")
+    _expression_arguments(k)
+    k.add_argument("--claim", required=True, metavar="GRADIENT",
+                   help='your ∂f/∂X in the same syntax, e.g. "A.T @ B.T" (denominator layout: '
+                        'the shape of X)')
+    k.add_argument("--format", choices=["text", "json"], default="text",
+                   help="how to print the verdict")
+    k.add_argument("--verify", choices=["both", "exact", "numeric"], default="both",
+                   help="how to prove the claim (and matcalc's own gradient)")
+    k.set_defaults(run=cmd_check)
+
     d = command("derive", "textbook backprop formulas for an MLP")
     _model_arguments(d)
-    d.add_argument("--format", choices=["text", "latex", "steps"], default="text",
+    d.add_argument("--format", choices=["text", "latex", "steps", "json"], default="text",
                    help="how to print the formulas")
     d.add_argument("--shapes", action="store_true", help="print the shape of each formula")
     d.add_argument("--no-verify", dest="verify", action="store_false",
@@ -304,6 +332,9 @@ def build_parser():
     _model_arguments(t)
     _training_arguments(t)
     t.add_argument("-o", "--output", default="mlp.npz", help="where the weights go (.npz)")
+    t.add_argument("--history", metavar="PATH.json|PATH.csv",
+                   help="where the per-epoch history (epoch, loss, train and test accuracy, "
+                        "seconds) goes; by default beside the weights: mlp.history.json")
     t.add_argument("--plot", metavar="PNG", help="learning curves (needs matplotlib)")
     t.set_defaults(run=cmd_train)
 
@@ -312,6 +343,21 @@ def build_parser():
     c.add_argument("-o", "--output", default="train_mlp.py", help="the script to write")
     c.set_defaults(run=cmd_codegen)
     return p
+
+
+def _expression_arguments(p):
+    """The expression, --wrt, --shape and --assume: grad's and check's."""
+    # "-sum(log(x))" is the expression, not an unknown option: these commands have no
+    # single-dash option but -h, so argparse may take any other "-…" as a positional (as it
+    # does "-1")
+    p._negative_number_matcher = re.compile(r"^-(?!-)")
+    p.add_argument("expr", help='e.g. "tr(X.T @ A @ X)"')
+    p.add_argument("--wrt", required=True, help="the matrix or vector to differentiate by")
+    p.add_argument("--shape", action="append", metavar="NAME=SHAPE",
+                   help="declare a shape: X=3x4, X='n x m', lam=scalar (repeatable)")
+    p.add_argument("--assume", action="append", metavar="RELATION",
+                   help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1), or a domain '
+                        '"b - A @ x > 0" (entrywise; the proof draws its points there)')
 
 
 # How the trainer's options are spelled here, for its messages.

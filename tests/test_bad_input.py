@@ -438,3 +438,36 @@ def test_numpy_code_too_deep_for_pythons_parser_is_refused(capsys):
     code, out, _ = run(capsys, "grad", f"sum({_nested('sigmoid', 85)})", "--wrt", "X",
                        "--verify", "none")
     assert code == 0 and out.startswith("∂f/∂X = ")
+
+
+# ---------------------------------------------------------------- train --history, report
+
+@pytest.mark.parametrize("history, fragment", [
+    ("h.txt", "the history is written as .json or .csv; give a file name such as"),
+    ("missing/h.json", "cannot write the history to {tmp}/missing/h.json: the folder "
+                       "{tmp}/missing does not exist"),
+    ("w.npz.json", None),                                   # fine: a different file
+    ("folder.json", "cannot write the history to {tmp}/folder.json: it is a folder"),
+])
+def test_a_bad_history_path_is_refused_before_training(capsys, tmp_path, history, fragment):
+    (tmp_path / "folder.json").mkdir()
+    (tmp_path / "w.npz").write_bytes(b"precious")
+    code, out, err = run(capsys, "train", "--layers", "64,4,10", "--epochs", "1", "-o",
+                         str(tmp_path / "w.npz"), "--history", str(tmp_path / history))
+    if fragment is None:
+        assert code == 0, err
+        return
+    assert code == 2, err
+    assert fragment.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert "epoch   1" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.json", "w.npz"]
+    assert (tmp_path / "w.npz").read_bytes() == b"precious"
+
+
+def test_history_and_weights_at_one_path_are_refused(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--layers", "64,4,10", "--epochs", "1", "-o",
+                         str(tmp_path / "w.json"), "--history", str(tmp_path / "w.json"))
+    assert code == 2
+    assert (f"the history and the weights would both be written to {tmp_path / 'w.json'}; "
+            "give them different names") in err
+    assert not list(tmp_path.iterdir())

@@ -123,7 +123,7 @@ def test_a_leftover_of_a_killed_save_is_cleared(capsys, tmp_path):
     (tmp_path / ".w.npz.partial").write_bytes(b"half a file")     # kill -9 during a save
     code, _, err = _run(capsys, "train", *SMALL, "--epochs", "1", "-o", str(out))
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.history.json", "w.npz"]
 
 
 def _interrupt_after_first_epoch(argv, cwd):
@@ -149,7 +149,7 @@ def test_ctrl_c_saves_the_last_completed_epoch(tmp_path):
     assert "Traceback" not in err
     assert "stopped: interrupted in epoch" in err and "saved the weights of epoch" in err
     assert sorted(np.load(out).files) == ["W1", "W2", "W3", "b1", "b2", "b3"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.history.json", "w.npz"]
 
 
 def test_kernels_are_written_once_per_content(tmp_path, monkeypatch):

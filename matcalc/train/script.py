@@ -14,11 +14,12 @@ from . import data, trainer
 # Copied verbatim, in this order; the script's header imports what they use.
 TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options", "partial_path",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
-                 "adam", "OPTIMIZERS", "evaluate", "Diverged", "fit", "save_weights", "train")
+                 "adam", "OPTIMIZERS", "evaluate", "Diverged", "fit", "save_weights",
+                 "HISTORY_COLUMNS", "check_history", "save_history", "train")
 DATA_PARTS = ("IDX_TYPES", "MNIST_FILES", "check_pair", "two_classes", "stratified_split",
               "read_digits", "read_idx", "_find", "read_mnist", "_load_npy", "read_arrays",
               "check_inputs", "_check_finite", "_labels")
-IMPORTS = ("argparse", "gzip", "math", "os", "sys", "time", "zlib")
+IMPORTS = ("argparse", "csv", "gzip", "json", "math", "os", "sys", "time", "zlib")
 DIGITS_FEATURES = 64
 
 _MAIN = '''

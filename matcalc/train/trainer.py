@@ -2,11 +2,14 @@
 
 Train (stage 6). Consumes a kernel module (codegen/kernels.py: PARAMS, SAMPLE_AXIS, OUTPUTS,
 L2, predict, loss_and_gradients) and arrays in the kernels' layout; `train` checks the
-options and the output path, initialises, fits, and saves the weights (.npz, atomically),
+options and the output path, initialises, fits, and saves the weights (.npz, atomically;
+and the per-epoch history, .json or .csv, beside them),
 guarding against divergence and Ctrl-C so that a run never loses or corrupts work. The
 functions below use NumPy and the standard library only: the standalone script that
 `matcalc codegen` writes includes their source verbatim, so both share one trainer.
 """
+import csv
+import json
 import math
 import os
 import sys
@@ -223,10 +226,61 @@ def save_weights(path, k, params):
         raise
 
 
+# The history file's columns, one row per completed epoch (accuracies are fractions).
+HISTORY_COLUMNS = ("epoch", "loss", "train_accuracy", "test_accuracy", "seconds")
+
+
+def check_history(path, output):
+    """Refuse a history path that cannot be written, before training: a .json or .csv file
+    in an existing folder, not the weights' own path."""
+    path = os.path.abspath(path)
+    if os.path.splitext(path)[1].lower() not in (".json", ".csv"):
+        raise TrainingError(f"the history is written as .json or .csv; give a file name such "
+                            f"as {os.path.splitext(path)[0]}.json, not {path}")
+    if path == os.path.abspath(output):
+        raise TrainingError(f"the history and the weights would both be written to {path}; "
+                            "give them different names")
+    if os.path.isdir(path) or not os.path.isdir(os.path.dirname(path)):
+        raise TrainingError(f"cannot write the history to {path}: "
+                            + ("it is a folder" if os.path.isdir(path) else
+                               f"the folder {os.path.dirname(path)} does not exist"))
+    try:
+        with open(partial_path(path), "wb"):
+            pass
+        os.unlink(partial_path(path))
+    except OSError as e:
+        raise TrainingError(f"cannot write the history to {path}: {e.strerror or e}") from None
+
+
+def save_history(path, history):
+    """Write the per-epoch history (HISTORY_COLUMNS) as JSON (a list of objects) or CSV (a
+    header row, then one row per epoch), atomically as the weights are."""
+    rows = [dict(zip(HISTORY_COLUMNS, (h["epoch"], h["loss"], h["train"], h["test"],
+                                       h["seconds"]))) for h in history]
+    path = os.path.abspath(path)
+    tmp = partial_path(path)
+    try:
+        with open(tmp, "w", newline="") as f:
+            if path.lower().endswith(".csv"):
+                writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+            else:
+                json.dump(rows, f, indent=1)
+                f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
-          optimizer="sgd", lam=0.0, seed=0, dtype="float64", log=True, names=None):
+          optimizer="sgd", lam=0.0, seed=0, dtype="float64", log=True, names=None,
+          history_path=None):
     """Check, initialise, fit and save: the whole run, shared by the CLI, matcalc.train and
-    the standalone script. Returns (params, history, note).
+    the standalone script. Returns (params, history, note). With `history_path` (.json or
+    .csv) the per-epoch history is saved (save_history) whenever the weights are.
 
     The output is validated before training. The weights of the best completed epoch are
     kept: a diverging run stops there and saves them; Ctrl-C saves the last completed epoch;
@@ -235,13 +289,17 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
     `.saved` telling whether weights were written."""
     check_options(epochs, batch_size, lr, lam, optimizer, names)
     check_output(output)
+    if history_path is not None:
+        check_history(history_path, output)
     check_memory(k, dtype, batch_size)
     log = sys.stderr if log is True else log
     params = init_params(k, np.random.default_rng(seed), np.dtype(dtype))
     best = {"loss": math.inf, "epoch": 0, "params": None}
     last = {"epoch": 0, "params": None}
+    done = []         # the completed epochs, kept here too: fit's own list dies with it
 
     def keep(row, ps):
+        done.append(row)
         last.update(epoch=row["epoch"], params=[p.copy() for p in ps])
         if row["loss"] < best["loss"]:
             best.update(loss=row["loss"], epoch=row["epoch"], params=last["params"])
@@ -250,7 +308,13 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
         if kept["params"] is None:
             return f"{what}; no epoch was completed, so nothing was written to {output}"
         save_weights(output, k, kept["params"])
-        return f"{what}; saved the weights of epoch {kept['epoch']} to {output}"
+        return f"{what}; saved the weights of epoch {kept['epoch']} to {output}" + saved_history()
+
+    def saved_history():
+        if history_path is None:
+            return ""
+        save_history(history_path, done)
+        return f" and the history of {len(done)} epochs to {history_path}"
 
     try:
         history = fit(k, params, X, y, X_test, y_test, epochs=epochs, batch_size=batch_size,
@@ -266,4 +330,4 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
         err.saved = last["params"] is not None
         raise err from None
     save_weights(output, k, params)
-    return params, history, f"saved weights to {output}"
+    return params, history, f"saved weights to {output}" + saved_history()
