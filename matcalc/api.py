@@ -454,8 +454,9 @@ def _verification(method, status=None):
 
 def backprop_record(b, verified=True, layout="denominator"):
     """The JSON record of `matcalc derive --format json`: the forward and backward programs
-    (one {"name", "text", "latex"} per line), the parameters with their gradients' lines,
-    the loss, the shapes (with the model's sizes), the assumptions and the proof."""
+    (one {"name", "name_latex", "text", "latex"} per line), the model (its name and
+    summary), the parameters with their gradients' lines, the loss's line, the shapes (with
+    the model's sizes), the assumptions and the proof."""
     subs = b.model.concrete()
     names = gradient_names(b)
 
@@ -473,11 +474,12 @@ def backprop_record(b, verified=True, layout="denominator"):
         for s in sorted(a.expr.atoms(sp.MatrixSymbol), key=lambda m: m.name):
             symbols.setdefault(text(s), dims(s))
         symbols[text(a.name)] = dims(a.name)
-    return {"command": "derive", "model": b.model.name,
-            "forward": lines(b.forward), "backward": lines(b.backward, names),
+    forward = lines(b.forward)
+    return {"command": "derive", "model": {"name": b.model.name, **b.model.summary()},
+            "forward": forward, "backward": lines(b.backward, names),
             "parameters": [{"name": text(p), "shape": dims(p), "gradient": text(dp)}
                            for p, dp in b.gradients.items()],
-            "loss": text(b.forward.output),
+            "loss": next(line for line in forward if line["name"] == text(b.forward.output)),
             "shapes": symbols,
             "assumptions": [str(a) for a in b.assumptions], "layout": layout,
             "verification": _verification("numeric" if verified else "none")}
