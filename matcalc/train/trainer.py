@@ -159,10 +159,12 @@ OPTIMIZERS = {"sgd": sgd, "adam": adam}
 def evaluate(k, params, X, y, batch=4096):
     """Accuracy of the predictions on (X, y), in chunks to bound memory."""
     n = X.shape[k.SAMPLE_AXIS]
+    asarray, to_numpy = getattr(k, "asarray", np.asarray), getattr(k, "to_numpy", np.asarray)
     correct = 0
     for i in range(0, n, batch):
-        Xb = np.take(X, np.arange(i, min(i + batch, n)), axis=k.SAMPLE_AXIS)
-        correct += int((predictions(k, k.predict(Xb, *params)) == y[i:i + batch]).sum())
+        Xb = asarray(np.take(X, np.arange(i, min(i + batch, n)), axis=k.SAMPLE_AXIS))
+        out = to_numpy(k.predict(Xb, *params))
+        correct += int((predictions(k, out) == y[i:i + batch]).sum())
     return correct / max(n, 1)
 
 
@@ -179,35 +181,45 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
     `on_epoch(row, params)` is called after each completed epoch."""
     log = sys.stderr if log is True else log
     rng = np.random.default_rng(seed)
-    step, state = OPTIMIZERS[optimizer], {}
+    # Kernels for another array library (codegen/backends.py: torch, JAX) bring their own
+    # boundary and updates: the data and params move there once and back at the end.
+    asarray, to_numpy = getattr(k, "asarray", np.asarray), getattr(k, "to_numpy", np.asarray)
+    take = getattr(k, "take", np.take)
+    step, state = getattr(k, "OPTIMIZERS", OPTIMIZERS)[optimizer], {}
     axis = k.SAMPLE_AXIS
     n = X.shape[axis]
-    Y = targets(k, y, X.dtype)
+    Xd, Y = asarray(X), asarray(targets(k, y, X.dtype))
     extra = (lam,) if k.L2 else ()
     history, start = [], None
-    for epoch in range(1, epochs + 1):
-        t0, total = time.perf_counter(), 0.0
-        for idx in batches(n, batch_size, rng):
-            Xb, Yb = np.take(X, idx, axis=axis), np.take(Y, idx, axis=axis)
-            loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra)
-            loss = float(loss)
-            start = abs(loss) if start is None else start
-            # one sum per gradient: NaN or Inf anywhere makes it non-finite
-            if not (math.isfinite(loss) and all(np.isfinite(g.sum()) for g in grads)) or \
-                    abs(loss) > DIVERGENCE * max(start, 1e-3):
-                raise Diverged(f"the loss became {loss:.4g} in epoch {epoch} (it started at "
-                               f"{start:.4g})")
-            total += loss * len(idx)
-            step(params, grads, state, lr)
-        row = {"epoch": epoch, "loss": total / n, "train": evaluate(k, params, X, y),
-               "test": evaluate(k, params, X_test, y_test), "seconds": time.perf_counter() - t0}
-        history.append(row)
-        if on_epoch is not None:      # before the log line: a logged epoch is a kept one
-            on_epoch(row, params)
-        if log is not None:
-            print(f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train "
-                  f"{100 * row['train']:5.1f}%  test {100 * row['test']:5.1f}%  "
-                  f"{row['seconds']:.2f} s", file=log, flush=True)
+    params[:] = [asarray(p) for p in params]
+    try:
+        for epoch in range(1, epochs + 1):
+            t0, total = time.perf_counter(), 0.0
+            for idx in batches(n, batch_size, rng):
+                Xb, Yb = take(Xd, idx, axis=axis), take(Y, idx, axis=axis)
+                loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra)
+                loss = float(loss)
+                start = abs(loss) if start is None else start
+                # one sum per gradient: NaN or Inf anywhere makes it non-finite
+                if not (math.isfinite(loss) and
+                        all(math.isfinite(float(g.sum())) for g in grads)) or \
+                        abs(loss) > DIVERGENCE * max(start, 1e-3):
+                    raise Diverged(f"the loss became {loss:.4g} in epoch {epoch} (it started "
+                                   f"at {start:.4g})")
+                total += loss * len(idx)
+                step(params, grads, state, lr)
+            row = {"epoch": epoch, "loss": total / n, "train": evaluate(k, params, X, y),
+                   "test": evaluate(k, params, X_test, y_test),
+                   "seconds": time.perf_counter() - t0}
+            history.append(row)
+            if on_epoch is not None:      # before the log line: a logged epoch is a kept one
+                on_epoch(row, [to_numpy(p) for p in params])
+            if log is not None:
+                print(f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train "
+                      f"{100 * row['train']:5.1f}%  test {100 * row['test']:5.1f}%  "
+                      f"{row['seconds']:.2f} s", file=log, flush=True)
+    finally:
+        params[:] = [to_numpy(p) for p in params]
     return history
 
 

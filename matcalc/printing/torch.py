@@ -1,0 +1,77 @@
+"""The PyTorch printer: matrix expressions as torch source, for tensors on any device.
+
+Printing (stage 4). The NumPy printer (printing/numpy.py) with torch's spellings: tensors take
+`@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks as NumPy arrays do, so
+only three tables differ: the module functions (MODULE, numpy.X → torch.X), the elementwise
+functions (FUNCTIONS, one row per row of core/functions.py) and the softmax family (one
+method each, torch's fused kernels). Strict as its parent: a node or function without a torch
+spelling raises NoRuleError; the convolutional structure nodes have none (their NumPy helpers
+write through strided views), so convolutional networks stay on the NumPy backend.
+"""
+from ..core.errors import NoRuleError
+from .numpy import MatcalcNumPyPrinter
+
+__all__ = ["MatcalcTorchPrinter", "MODULE", "FUNCTIONS"]
+
+# numpy.X as the NumPy printer asks for it → the torch function; nothing else is printed.
+MODULE = {
+    "numpy.full": "torch.full", "numpy.broadcast_to": "torch.broadcast_to",
+    "numpy.eye": "torch.eye", "numpy.ones": "torch.ones", "numpy.zeros": "torch.zeros",
+    "numpy.sum": "torch.sum", "numpy.trace": "torch.trace",
+    "numpy.diagflat": "torch.diagflat", "numpy.diag": "torch.diag",
+    "numpy.linalg.inv": "torch.linalg.inv", "numpy.linalg.det": "torch.linalg.det",
+    "numpy.linalg.slogdet": "torch.linalg.slogdet", "numpy.linalg.norm": "torch.linalg.norm",
+    "numpy.sqrt": "torch.sqrt", "numpy.exp": "torch.exp", "numpy.log": "torch.log",
+}
+
+# The elementwise functions of core/functions.py, '{}' standing for the argument.
+FUNCTIONS = {
+    "exp": "torch.exp({})", "log": "torch.log({})", "sin": "torch.sin({})",
+    "cos": "torch.cos({})", "tanh": "torch.tanh({})", "sqrt": "torch.sqrt({})",
+    "abs": "torch.abs({})", "sign": "torch.sign({})",
+    "sigmoid": "torch.sigmoid({})",                 # torch's own: stable for any x
+    "relu": "torch.relu({})",
+    "step": "torch.sign(torch.relu({}))",           # 1 where x > 0, else 0, in x's dtype
+    "softplus": "torch.nn.functional.softplus({})",  # log(1 + eˣ), stable
+}
+
+
+class MatcalcTorchPrinter(MatcalcNumPyPrinter):
+    """MatcalcNumPyPrinter for torch tensors; the module is `torch`.
+
+    >>> from matcalc.core.expr import matrix, vector, matmul, add, ones, softmax
+    >>> W, X, b = matrix('W', 3, 4), matrix('X', 4, 'N'), vector('b', 3)
+    >>> MatcalcTorchPrinter().doprint(softmax(add(matmul(W, X), matmul(b, ones(1, 'N')))))
+    'torch.softmax(W @ X + b, dim=0)'
+    """
+
+    def _module_format(self, fqn, register=True):
+        name = MODULE.get(fqn)
+        if name is None:
+            raise NoRuleError(f"{type(self).__name__} cannot print {fqn}; add it to MODULE "
+                              "in printing/torch.py")
+        if register:
+            self.module_imports.setdefault("torch", set())
+        return name
+
+    def _fn_call(self, name, arg):
+        spelling = FUNCTIONS.get(name)
+        if spelling is None:
+            raise NoRuleError(f"{type(self).__name__} cannot print {name}; add it to "
+                              "FUNCTIONS in printing/torch.py")
+        self.module_imports.setdefault("torch", set())
+        return spelling.format(arg)
+
+    def _helper(self, name):
+        raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
+                          "convolution and pooling have no torch spelling; use the numpy "
+                          "backend for convolutional networks")
+
+    def _print_Softmax(self, e):
+        return f"torch.softmax({self._print(e.arg)}, dim={e.axis})"
+
+    def _print_LogSoftmax(self, e):
+        return f"torch.log_softmax({self._print(e.arg)}, dim={e.axis})"
+
+    def _print_LogSumExp(self, e):
+        return f"torch.logsumexp({self._print(e.arg)}, dim={e.axis}, keepdim=True)"
