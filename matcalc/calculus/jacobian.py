@@ -1,0 +1,130 @@
+"""Jacobians: the J with d vec F = J d vec X, read off the differential.
+
+Calculus (stage 2). Consumes F (a matrix, vector or scalar expression) and a variable X;
+takes dF from the differential table (differential.py), then turns the linear map dX ↦ dF
+into its matrix by a table of vec moves, one per linear block (the counterpart of the trace
+moves of adjoint.py): vec(A L B) = (Bᵀ ⊗ A) vec L (Cookbook 520), vec(Lᵀ) = K vec L,
+vec(M ⊙ L) = diag(vec M) vec L, vec(s M) = vec(M) ∇sᵀ for a scalar s linear in dX (∇s from
+the trace moves). J is in numerator layout, (m·n)×(p·q) for F m×n and X p×q; `in_layout`
+gives the other layouts. No second calculus: a Hessian is the Jacobian of the gradient.
+"""
+import sympy as sp
+from sympy import HadamardProduct, MatAdd, MatMul, Transpose
+
+from ..core.dispatch import Table
+from ..core.expr import (Differential, add, coefficient, diag, eye, factors, hadamard,
+                         is_matrix, matmul, transpose, zeros)
+from ..core.kron import Unvec, Vec, commutation, kron, vec
+from .adjoint import adjoints
+from .differential import differential
+from .simplify import simplify
+
+__all__ = ["jacobian_of", "linear_jacobian", "in_layout", "LAYOUTS", "VEC_MOVES"]
+
+# numerator: J = ∂vec F/∂vec Xᵀ (m·n rows); denominator: its transpose (the shape of X for a
+# scalar F, matcalc's gradients); mixed: numerator for a vector or matrix F, denominator for a
+# scalar F (the usual convention: ∂y/∂x is m×n, ∂f/∂X has the shape of X).
+LAYOUTS = ("numerator", "denominator", "mixed")
+
+
+def _size(m):
+    return m.shape[0] * m.shape[1]
+
+
+def _has_d(e):
+    return e.has(Differential)
+
+
+def _m_differential(e, x):
+    """vec(dX) = I vec(dX)"""
+    return eye(_size(x)) if e.var == x else zeros(_size(x), _size(x))
+
+
+def _m_matadd(e, x):
+    """vec(L₁ + L₂) = J₁ + J₂"""
+    return add(*[linear_jacobian(t, x) for t in e.args if _has_d(t)])
+
+
+def _m_matmul(e, x):
+    """vec(c A L B) = c (Bᵀ ⊗ A) vec L  (Cookbook 520);  vec(s M) = vec(M) ∇sᵀ for a scalar s"""
+    c, fs = coefficient(e)
+    fs = factors(e)
+    if _has_d(c):
+        return matmul(vec(matmul(*fs)), linear_jacobian(c, x))
+    i = next(i for i, f in enumerate(fs) if _has_d(f))
+    lin = fs[i]
+    left = matmul(*fs[:i]) if i else eye(lin.shape[0])
+    right = matmul(*fs[i + 1:]) if i + 1 < len(fs) else eye(lin.shape[1])
+    return matmul(c, kron(transpose(right), left), linear_jacobian(lin, x))
+
+
+def _m_transpose(e, x):
+    """vec(Lᵀ) = K_{m,n} vec(L) for L m×n"""
+    m, n = e.arg.shape
+    return matmul(commutation(m, n), linear_jacobian(e.arg, x))
+
+
+def _m_hadamard(e, x):
+    """vec(M ⊙ L) = diag(vec M) vec L"""
+    i = next(i for i, f in enumerate(e.args) if _has_d(f))
+    m = hadamard(*e.args[:i], *e.args[i + 1:])
+    return matmul(diag(vec(m)), linear_jacobian(e.args[i], x))
+
+
+def _m_vec(e, x):
+    """vec(vec L) = vec L;  vec(unvec l) = l"""
+    return linear_jacobian(e.arg, x)
+
+
+def _m_scalar(s, x):
+    """s = Σ tr(Ḡᵀ dX) = vec(Ḡ)ᵀ vec(dX): the row vec(Ḡ)ᵀ, from the trace moves"""
+    rows = [transpose(vec(g)) for v, g in adjoints(s, 1) if v == x]
+    return add(*rows) if rows else zeros(1, _size(x))
+
+
+VEC_MOVES = Table("vec move", "VEC_MOVES in calculus/jacobian.py", {
+    Differential: _m_differential,
+    MatAdd: _m_matadd,
+    MatMul: _m_matmul,
+    Transpose: _m_transpose,
+    HadamardProduct: _m_hadamard,
+    Vec: _m_vec,
+    Unvec: _m_vec,
+})
+
+
+def linear_jacobian(lin, x):
+    """J with vec(lin) = J vec(dX), for lin linear in dX (other differentials held at 0)."""
+    if not _has_d(lin):
+        return zeros(_size(lin) if is_matrix(lin) else 1, _size(x))
+    if not is_matrix(lin):        # a scalar (tr, sum, their sums and multiples)
+        return _m_scalar(lin, x)
+    return VEC_MOVES.rule(lin)(lin, x)
+
+
+def jacobian_of(f, x, derivation=None, assumptions=()):
+    """∂vec f/∂vec xᵀ in numerator layout, from d vec f = J d vec x, simplified.
+
+    >>> from matcalc.core.expr import matrix, vector, apply
+    >>> from matcalc.printing.text import text
+    >>> A, X = matrix('A', 2, 3), matrix('X', 3, 'n')
+    >>> text(jacobian_of(matmul(A, X), X))
+    'kron(eye(n), A)'
+    >>> text(jacobian_of(transpose(X), X))
+    'commutation(3, n)'
+    >>> x = vector('x', 'n')
+    >>> text(jacobian_of(matmul(matrix('B', 2, 'n'), apply('exp', x)), x))
+    'B @ diag(exp(x))'
+    """
+    df = differential(f, [x], derivation)
+    j = linear_jacobian(df, x)
+    return simplify(j, assumptions=assumptions, derivation=derivation)
+
+
+def in_layout(j, layout, scalar_f):
+    """The numerator-layout Jacobian j shown in `layout` (see LAYOUTS)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    if layout == "denominator" or layout == "mixed" and scalar_f:
+        return transpose(j)
+    return j

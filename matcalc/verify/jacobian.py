@@ -1,0 +1,249 @@
+"""Proofs of Jacobians and Hessians: entrywise against sympy.diff, and by central differences.
+
+Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes a claimed
+numerator-layout Jacobian J of F (d vec F = J d vec X), a Hessian matrix H of a scalar f
+(∂²f/∂vec X ∂vec Xᵀ), or a Hessian–vector product H[V] with the gradient G it differentiates;
+returns None or raises VerificationError naming the entry (or direction), both values and the
+tolerance. Exact: vec F and X written out with a symbol per entry on small concrete sizes,
+sympy.diff once (J) or twice (H, H[V]); polynomials expand to 0, anything else agrees in
+50-digit mpmath at random rational points. Numeric: at sizes 5 to 12, central differences of
+F (J), of f along two directions (H) or of G (H[V]).
+"""
+import mpmath
+import numpy as np
+import sympy as sp
+
+from ..core.errors import TooLargeError, VerificationError
+from ..core.expr import entry_sum, is_matrix
+from .evaluator import EXPLICIT, NUMERIC, _Evaluator
+from .exact import _is_polynomial
+from .sample import _Problem, _sizes_used
+
+__all__ = ["verify_jacobian", "verify_hessian", "verify_hvp"]
+
+EXACT_MAX_CLAIMED = 1600     # entries of J or H written out and differentiated
+EXACT_DPS, EXACT_RTOL, EXACT_ATOL, EXACT_POINTS = 50, 1e-25, 1e-30, 3
+NUMERIC_RTOL, ROUNDOFF = 1e-5, 1e3
+TRIES = 6
+
+
+def verify_jacobian(F, X, J, method="both", assumptions=None, seed=0):
+    """Prove d vec F = J d vec X (J numerator layout: |F| rows, |X| columns).
+
+    >>> from matcalc.core.expr import matrix, matmul, eye
+    >>> from matcalc.core.kron import kron
+    >>> A, X = matrix('A', 'm', 'n'), matrix('X', 'n', 'p')
+    >>> verify_jacobian(matmul(A, X), X, kron(eye('p'), A))
+    >>> verify_jacobian(matmul(A, X), X, kron(A, eye('p')))   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    matcalc.core.errors.VerificationError: the Jacobian ∂vec(F)/∂vec(X)ᵀ is wrong at entry ...
+    """
+    _check(J, (_size(F), _size(X)), "the Jacobian", "|vec F|×|vec X|")
+    _prove(_Claim("jacobian", F, X, J), method, assumptions, seed)
+
+
+def verify_hessian(f, X, H, method="both", assumptions=None, seed=0):
+    """Prove H = ∂²f/∂vec X ∂vec Xᵀ for a scalar f."""
+    _check(H, (_size(X), _size(X)), "the Hessian", "|vec X|×|vec X|")
+    _prove(_Claim("hessian", f, X, H), method, assumptions, seed)
+
+
+def verify_hvp(f, X, V, HV, G, method="both", assumptions=None, seed=0):
+    """Prove HV = H[V] = d/dε ∇f(X + εV) at 0: exactly against sympy.diff of f twice, and
+    numerically against central differences of the gradient G (itself proven)."""
+    _check(HV, tuple(X.shape), "the Hessian–vector product", "the shape of X")
+    _prove(_Claim("hvp", f, X, HV, V, G), method, assumptions, seed)
+
+
+class _Claim:
+    """What is claimed: kind, the function, X, the claimed matrix, the direction and G."""
+
+    def __init__(self, kind, F, X, claim, V=None, G=None):
+        self.kind, self.F, self.X, self.claim, self.V, self.G = kind, F, X, claim, V, G
+
+    @property
+    def what(self):
+        return {"jacobian": "the Jacobian ∂vec(F)/∂vec(X)ᵀ",
+                "hessian": "the Hessian ∂²f/∂vec(X)∂vec(X)ᵀ",
+                "hvp": "the Hessian–vector product H[V]"}[self.kind]
+
+
+def _size(m):
+    return m.shape[0] * m.shape[1] if is_matrix(m) else sp.Integer(1)
+
+
+def _check(claim, shape, what, expected):
+    got = tuple(claim.shape) if is_matrix(claim) else (1, 1)
+    if tuple(sp.simplify(a - b) for a, b in zip(got, shape)) != (0, 0):
+        raise VerificationError(f"{what} claimed is {got[0]}×{got[1]}, not {shape[0]}×"
+                                f"{shape[1]} ({expected}): the shapes differ")
+
+
+def _prove(c, method, assumptions, seed):
+    if method not in ("exact", "numeric", "both"):
+        raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
+    scalar = entry_sum(c.F) if is_matrix(c.F) and c.F.shape != (1, 1) else c.F
+    p = _Problem(scalar, c.X, c.claim if c.kind == "hvp" else c.X, assumptions)
+    if method in ("exact", "both"):
+        _exact(p, c, seed)
+    if method in ("numeric", "both"):
+        _numeric(p, c, seed)
+
+
+# ---------------------------------------------------------------- exact
+
+def _explicit(ev, e):
+    v = ev(e)
+    return v if isinstance(v, sp.MatrixBase) else sp.Matrix([[v]])
+
+
+def _exact(p, c, seed):
+    sizes = p.sizes(range(2, 100))
+    concrete = {d: sp.Integer(n) for d, n in sizes.items()}
+    shapes = {m: tuple(int(sp.sympify(d).xreplace(concrete)) for d in m.shape)
+              for m in p.matrices}
+    rows, cols = shapes[c.X]
+    claimed_entries = (rows * cols) * (1 if c.kind == "hvp" else
+                                       int(sp.sympify(_size(c.F)).xreplace(concrete)))
+    if claimed_entries > EXACT_MAX_CLAIMED:
+        raise TooLargeError(f"the exact proof of {c.what} would write out {claimed_entries} "
+                            f"entries ({_sizes_used(sizes, c.X)}), more than "
+                            f"{EXACT_MAX_CLAIMED}; give the dimensions names so that it runs "
+                            "at small sizes, or prove it numerically")
+    env = dict(concrete)
+    for m, (r, k) in shapes.items():
+        env[m] = sp.Matrix(r, k, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
+    ev = _Evaluator(EXPLICIT, env)
+    xs = list(env[c.X].vec())
+    F = _explicit(ev, c.F)
+    if c.kind == "jacobian":
+        out = F.vec()
+        ref = sp.Matrix(len(out), len(xs), lambda k, l: sp.diff(out[k], xs[l]))
+        got = _explicit(ev, c.claim)
+    else:
+        g = [sp.diff(F[0, 0], x) for x in xs]
+        ref = sp.Matrix(len(xs), len(xs), lambda k, l: sp.diff(g[k], xs[l]))
+        got = _explicit(ev, c.claim)
+        if c.kind == "hvp":
+            ref, got = ref * env[c.V].vec(), got.vec()
+    entries = [(k, l) for k in range(ref.rows) for l in range(ref.cols)]
+    if _is_polynomial(c.F) and _is_polynomial(c.claim):
+        wrong = [(k, l) for k, l in entries if sp.expand(ref[k, l] - got[k, l]) != 0]
+        if not wrong:
+            return
+        entries = wrong          # shown at a point, with numbers
+    args = [s for m in p.matrices for s in env[m]] + p.scalars
+    fn = sp.lambdify(args, [[ref[k, l] for k, l in entries], [got[k, l] for k, l in entries]],
+                     "mpmath")
+    rng = np.random.default_rng(seed)
+    for _ in range(EXACT_POINTS):
+        values = _exact_point(p, rng, concrete, fn, len(entries))
+        for (k, l), r, g in zip(entries, *values):
+            err, scale = abs(r - g), max(abs(r), abs(g))
+            if err <= EXACT_RTOL * scale + EXACT_ATOL:
+                continue
+            where = f"at entry ({k}, {l})" if c.kind != "hvp" else \
+                f"at entry {k} of vec(H[V])"
+            _fail(c, where, sizes, "exact sympy.diff at a random rational point",
+                  mpmath.nstr(g, 15), mpmath.nstr(r, 15), float(err), float(err / scale))
+
+
+def _exact_point(p, rng, concrete, fn, n):
+    """([reference entries], [claimed entries]) in 50-digit mpmath at a random rational point
+    where every entry is finite and real: signed first, then positive."""
+    for attempt in range(TRIES):
+        sample = p.sample(rng, concrete, True, positive=attempt > 0)
+        flat = [v for m in p.matrices for v in np.asarray(sample[m]).ravel()] + \
+            [sample[s] for s in p.scalars]
+        with mpmath.workdps(EXACT_DPS):
+            try:
+                ref, got = fn(*[mpmath.mpf(v.p) / v.q for v in flat])
+                ref, got = [[_real(v) for v in vs] for vs in (ref, got)]
+            except (ZeroDivisionError, TypeError, ValueError, OverflowError):
+                continue
+        if all(v is not None for v in ref + got):
+            return ref, got
+    raise VerificationError("could not find a point where f and the claim are real and "
+                            f"finite in {TRIES} tries; constrain the inputs (assume …)")
+
+
+def _real(v):
+    if isinstance(v, mpmath.mpc):
+        if abs(v.imag) > EXACT_ATOL:
+            return None
+        v = v.real
+    v = mpmath.mpf(v)
+    return v if mpmath.isfinite(v) else None
+
+
+# ---------------------------------------------------------------- numeric
+
+def _numeric(p, c, seed):
+    rng = np.random.default_rng(seed)
+    sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in c.X.shape)
+    eps = np.finfo(float).eps
+
+    def value(env, e):
+        with np.errstate(all="ignore"):
+            v = np.asarray(_Evaluator(NUMERIC, env)(e), dtype=complex)
+        if not np.all(np.isfinite(v)) or np.any(v.imag != 0):
+            return None
+        return np.atleast_2d(v.real)
+
+    env = None
+    for attempt in range(TRIES):
+        env = {**sizes, **p.sample(rng, sizes, False, positive=attempt > 0)}
+        if value(env, c.F) is not None and value(env, c.claim) is not None:
+            break
+    else:
+        raise VerificationError("could not find a point where f and the claim are real and "
+                                f"finite in {TRIES} tries; constrain the inputs (assume …)")
+    X0 = env[c.X]
+    vec = lambda a: np.asarray(a).reshape((-1, 1), order="F")   # noqa: E731
+    V = rng.standard_normal(dims)
+    at = lambda e, dx: value({**env, c.X: X0 + dx}, e)          # noqa: E731
+    if c.kind == "jacobian":
+        h = 1e-6 * max(1.0, float(np.abs(X0).max()))
+        fp, fm = at(c.F, h * V), at(c.F, -h * V)
+        ref = (vec(fp) - vec(fm)) / (2 * h) if fp is not None and fm is not None else None
+        got = value(env, c.claim) @ vec(V)
+        floor = ROUNDOFF * eps * max(np.abs(fp).max(), np.abs(fm).max(), 1.0) / h \
+            if ref is not None else 0
+    elif c.kind == "hessian":
+        W = rng.standard_normal(dims)
+        h = 1e-4 * max(1.0, float(np.abs(X0).max()))
+        vals = [at(c.F, h * (a * V + b * W)) for a, b in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+        ref = None if any(v is None for v in vals) else \
+            (vals[0] - vals[1] - vals[2] + vals[3]) / (4 * h * h)
+        got = vec(W).T @ value(env, c.claim) @ vec(V)
+        floor = 10 * eps * max(max(abs(float(v[0, 0])) for v in vals), 1.0) / h ** 2 \
+            if ref is not None else 0
+    else:
+        h = 1e-6 * max(1.0, float(np.abs(X0).max()))
+        gp, gm = at(c.G, h * V), at(c.G, -h * V)
+        ref = (gp - gm) / (2 * h) if gp is not None and gm is not None else None
+        got = value({**env, c.V: V}, c.claim)
+        floor = ROUNDOFF * eps * max(np.abs(gp).max(), np.abs(gm).max(), 1.0) / h \
+            if ref is not None else 0
+    if ref is None:
+        _fail(c, "along a random direction", sizes, "central differences", "?",
+              "not finite", np.nan, np.nan)
+    err = float(np.abs(ref - got).max())
+    scale = max(float(np.abs(ref).max()), float(np.abs(got).max()))
+    if not err <= NUMERIC_RTOL * scale + floor:
+        i = np.unravel_index(int(np.argmax(np.abs(ref - got))), np.shape(ref))
+        _fail(c, f"along a random direction (entry {tuple(int(k) for k in i)})", sizes,
+              "central differences along random directions", f"{float(got[i]):.12g}",
+              f"{float(ref[i]):.12g}", err, err / scale if scale else np.inf)
+
+
+def _fail(c, where, sizes, method, got, ref, abs_err, rel_err):
+    used = _sizes_used(sizes, c.X).replace("{", "{{").replace("}", "}}")
+    raise VerificationError(
+        f"{c.what} is wrong {where} (sizes used: {used})\n"
+        "  f:         {0}\n  claimed:   {1}\n"
+        f"  value:     {got}\n  reference: {ref}\n"
+        f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}\n"
+        f"  method:    {method}", c.F, c.claim)
