@@ -29,8 +29,10 @@ from .core.program import Program
 from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
 from .parse import parse, parse_assumption
+from .parse.sympy_input import from_sympy
 from .printing import latex as latex_printing
-from .printing.report import gradient_names, gradient_steps_text
+from .printing.report import gradient_names
+from .printing.hooks import gradient_steps
 from .printing.text import text
 from .train import data as datasets
 from .train.trainer import DEFAULTS
@@ -55,8 +57,8 @@ class Gradient:
         return latex_printing.latex(self.expr, layout=layout)
 
     def steps(self):
-        """The derivation as text, line by line."""
-        return gradient_steps_text(self)
+        """The derivation as text, line by line (a str; Jupyter shows its LaTeX)."""
+        return gradient_steps(self)
 
     def numpy_source(self, name=None):
         return self._numpy(name)[0]
@@ -142,6 +144,8 @@ def grad(f, wrt, shapes=None, assume=()):
     if isinstance(f, str):
         parsed = parse(f, shapes)
         f, symbols = parsed.expr, dict(parsed.symbols)
+    else:
+        f = from_sympy(f)          # the canonical form text builds (HadamardPower, (Wx - y)ᵀ)
     if isinstance(wrt, str):
         # text input names its variables; an expression's are its own matrix symbols (and
         # `symbols` stays empty, so that the gradient's arguments are all of them, by name)

@@ -41,6 +41,8 @@ _SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, L
 class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     """LatexPrinter with matcalc's matrix notation; setting `layout` as in `latex`."""
     _default_settings = {**LatexPrinter._default_settings, "layout": "denominator"}
+    # Not SymPy's "_latex": the nodes' _latex hook (printing/hooks.py) calls this printer.
+    printmethod = "_matcalc_latex"
 
     def __init__(self, settings=None):
         super().__init__(settings)

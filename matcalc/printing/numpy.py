@@ -212,6 +212,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def __init__(self, settings=None, names=None):
         super().__init__(settings)
+        # Not SymPy's "_numpycode": the nodes' hook of that name (printing/hooks.py) calls us.
+        self.printmethod = "_matcalc_numpy"
         self.helpers_used = set()
         self.symbols_printed = set()
         self.names = dict(names or {})

@@ -1,0 +1,68 @@
+"""SymPy expression → matcalc expression: what the text parser builds for the same formula.
+
+Stage 1 (parse). Consumes an expression a user built from SymPy's MatrixSymbols; produces the
+tree core/expr.py's canonical constructors build (the ones parse/build.py uses), so that a
+SymPy input simplifies as the text does: `rebuild` re-canonicalises every node, and the
+table below turns SymPy's own spellings into matcalc's: HadamardPower and an
+ElementwiseApplyFunction are entrywise functions, MatPow a product or an inverse. SymPy
+writes the transpose of a sum as the sum of the transposes, (W x − y)ᵀ as xᵀWᵀ − yᵀ; matcalc
+keeps the sum, as it is written, so such a sum is folded back.
+"""
+import sympy as sp
+from sympy import HadamardPower, MatAdd, MatPow, Transpose
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from ..core.errors import MatcalcError
+from ..core.expr import T, add, elementwise, inverse, matmul, power, rebuild, transpose
+
+__all__ = ["from_sympy"]
+
+
+def _matpow(a, k):
+    """A**k for an integer k: A A … A, or the inverse of that for k < 0."""
+    if not (k.is_integer and k.is_number) or k == 0:
+        raise MatcalcError("{0} ** {1}: matcalc takes integer powers of a matrix other than "
+                           "0 (a product, or an inverse for a negative power)", a, k)
+    prod = matmul(*[a] * int(abs(k)))
+    return prod if k > 0 else inverse(prod)
+
+
+# SymPy class -> the matcalc expression of its (rebuilt) arguments
+SPELLINGS = {
+    HadamardPower: lambda a, k: power(a, k),
+    MatPow: _matpow,
+    ElementwiseApplyFunction: lambda f, a: elementwise(f(T), a),
+}
+
+
+def _transposes(e):
+    return sum(1 for n in sp.preorder_traversal(e) if isinstance(n, Transpose))
+
+
+def fold_transposed_sum(e):
+    """xᵀWᵀ − yᵀ → (W x − y)ᵀ: a sum written with fewer transposes as the transpose of one."""
+    if not isinstance(e, MatAdd):
+        return e
+    flipped = add(*[transpose(t) for t in e.args])
+    return transpose(flipped) if _transposes(flipped) + 1 < _transposes(e) else e
+
+
+def _rule(e):
+    spell = SPELLINGS.get(type(e))
+    if spell is not None:
+        e = spell(*e.args)
+    return fold_transposed_sum(e)
+
+
+def from_sympy(e):
+    """The canonical matcalc expression of a SymPy expression.
+
+    >>> W, x, y = sp.MatrixSymbol('W', 3, 4), sp.MatrixSymbol('x', 4, 1), sp.MatrixSymbol('y', 3, 1)
+    >>> (W*x - y).T
+    x.T*W.T - y.T
+    >>> from_sympy((W*x - y).T)
+    (W*x - y).T
+    >>> from_sympy(sp.HadamardPower(W, 2))
+    Elementwise(_t**2, W)
+    """
+    return rebuild(e, _rule) if isinstance(e, sp.Basic) else e
