@@ -75,7 +75,8 @@ def test_readme_shows_examples():
 def test_readme_output_is_real(capsys, command, shown):
     import shlex
     args = shlex.split(command.split("  #")[0])[1:]
-    assert main(args) == 0
+    code = re.search(r"#\s*exit (\d+)", command)       # a refutation shown: `# exit 1`
+    assert main(args) == (int(code.group(1)) if code else 0)
     out = "".join(capsys.readouterr()).splitlines()
     for want in shown:
         pattern = "^" + ".*".join(re.escape(part) for part in want.split("…")) + "$"
