@@ -471,3 +471,49 @@ def test_history_and_weights_at_one_path_are_refused(capsys, tmp_path):
     assert (f"the history and the weights would both be written to {tmp_path / 'w.json'}; "
             "give them different names") in err
     assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- matcalc check: bad claims
+
+@pytest.mark.parametrize("claim, extra, message", [
+    ("A.T @ (B.T", [], "matcalc: error: in the claim: syntax error: '(' was never closed\n"
+                       "  A.T @ (B.T\n        ^\n"),
+    ("B @ A", [], "matcalc: error: the claim B @ A is p×m but X is m×p: ∂f/∂X has the shape "
+                  "of X (matcalc uses the denominator layout; a numerator-layout claim is the "
+                  "transpose)\n"),
+    ("B @ A", ["--shape", "X=3x4", "--shape", "A=2x3"],
+     "the claim B @ A is 4×3 but X is 3×4"),
+    ("2", [], "the claim 2 is a scalar but X is m×p"),
+    ("A.T @ C", [], "matcalc: error: the claim uses C, which is not a variable of "
+                    "tr(A @ X @ B) (its variables: A, X, B)\n"),
+    ("A @ B", [], "in the claim: cannot multiply A (n×m) by B (p×n): inner dimensions m ≠ p"),
+    ("A.T @ B.T", ["--shape", "Z=3x4"], "--shape declares Z, which the expression does not use"),
+    ("A.T @ B.T", ["--assume", "A > "], "syntax error"),
+])
+def test_check_refuses_bad_claims(capsys, tmp_path, monkeypatch, claim, extra, message):
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("text", "json"):
+        code, out, err = run(capsys, "check", "tr(A @ X @ B)", "--wrt", "X", "--claim", claim,
+                             "--format", fmt, *extra)
+        assert code == 2 and out == "", (out, err)
+        assert message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())                   # nothing written
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--verify", "none"], "invalid choice: 'none'"),     # a check is a proof
+    ([], "the following arguments are required: --claim"),
+])
+def test_check_options(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        main(["check", "tr(A @ X @ B)", "--wrt", "X", *argv] +
+             (["--claim", "A.T @ B.T"] if argv else []))
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_text_claim_to_the_expression_proof_is_named():
+    """matcalc.verify.assert_gradient takes expressions: text once read as 'a scalar'."""
+    X = matrix("X", 3, 4)
+    with pytest.raises(TypeError, match=r"claimed is text \('2\*X'\): "
+                                        r"matcalc.assert_gradient parses text"):
+        assert_gradient(entry_sum(hadamard(X, X)), X, "2*X")
