@@ -7,9 +7,9 @@ printer, and an evaluator in each verifier table. (The direction of imports: tes
 import pytest
 
 from matcalc.calculus.differential import DIFFERENTIALS
-from matcalc.core import kron, nodes, structure
+from matcalc.core import extrema, kron, nodes, structure
 
-ALL_NODES = nodes.NODES + structure.STRUCTURE_NODES + kron.KRON_NODES
+ALL_NODES = nodes.NODES + structure.STRUCTURE_NODES + kron.KRON_NODES + extrema.EXTREMA_NODES
 
 
 def _mro_has(table, cls):

@@ -16,10 +16,13 @@ from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolS
                               pool_route, pool_select, pool_spread, to_channels, to_samples,
                               unfold)
 from ..core.errors import NoRuleError
+from ..core.extrema import (EntryMax, MaxAlong, MaxMask, NuclearNorm, PolarFactor,
+                            SpectralNorm, TopSingular)
 from ..core.kron import Commutation, KroneckerProduct, Unvec, Vec, kron, unvec, vec
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                    LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
-                   hadamard, inverse, matmul, neg, norm, ones, trace, transpose, zero_like)
+                   hadamard, inverse, matmul, neg, norm, ones, sum_axis, trace, transpose,
+                   zero_like)
 
 
 def _matmul(e, d, dep):
@@ -189,6 +192,32 @@ def _unvec(e, d, dep):
     return unvec(d(e.arg), e.rows)
 
 
+def _max_along(e, d, dep):
+    """d max(A, axis) = sum(mask ⊙ dA, axis): dA at the first maximum (A without ties)"""
+    return sum_axis(hadamard(MaxMask(e.arg, e.axis), d(e.arg)), e.axis)
+
+
+def _entry_max(e, d, dep):
+    """d max(A) = sum(mask ⊙ dA): dA at the first maximum (A without ties)"""
+    return entry_sum(hadamard(MaxMask(e.arg), d(e.arg)))
+
+
+def _nuclear_norm(e, d, dep):
+    """d‖A‖_* = tr((U Vᵀ)ᵀ dA), A = U Σ Vᵀ of full rank"""
+    return trace(matmul(transpose(PolarFactor(e.arg)), d(e.arg)))
+
+
+def _spectral_norm(e, d, dep):
+    """d‖A‖₂ = tr((u₁ v₁ᵀ)ᵀ dA), σ₁(A) simple"""
+    return trace(matmul(transpose(TopSingular(e.arg)), d(e.arg)))
+
+
+def _no_second_order(e, d, dep):
+    """the differential of an SVD factor: not written (first-order gradients only)"""
+    raise NoRuleError(f"no differential for {type(e).__name__} (the SVD factor of a nuclear or "
+                      "spectral norm's gradient): matcalc differentiates these norms once")
+
+
 def _constant(e, d, dep):
     """d mask(A) = 0: a piecewise-constant function of A (almost everywhere)"""
     return zero_like(e)
@@ -225,6 +254,13 @@ DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py
     PoolSelect: _linear_in_second(pool_select),
     PoolRoute: _linear_in_second(pool_route),
     PoolMask: _constant,
+    MaxAlong: _max_along,
+    EntryMax: _entry_max,
+    MaxMask: _constant,
+    NuclearNorm: _nuclear_norm,
+    SpectralNorm: _spectral_norm,
+    PolarFactor: _no_second_order,
+    TopSingular: _no_second_order,
     KroneckerProduct: _kron,
     Vec: _vec,
     Unvec: _unvec,

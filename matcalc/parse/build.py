@@ -12,8 +12,8 @@ import sympy as sp
 
 from ..core import expr as E
 from .calls import CALLS
-from .shapes import sizes
-from .syntax import arguments, chain
+from .shapes import pair, sizes
+from .syntax import OPTIONS, arguments, chain
 
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
               ast.MatMult: E.matmul, ast.Pow: E.power}
@@ -37,10 +37,14 @@ def expression(p, node):
         return E.transpose(expression(p, node.value))
     if kind is ast.Call:
         fn = CALLS[node.func.id]
-        args, axis = arguments(p.text, node, fn)
+        args, option = arguments(p.text, node, fn)
         if fn.rule is sizes:
             return fn.build(*(p.dim_value(p.size_of(a)) for a in args))
-        extra = {} if axis is None else {"axis": axis}
+        if fn.rule is pair:             # maximum(A, B): a 1×1 side meeting a scalar, its entry
+            a, b = (expression(p, x) for x in args)
+            return fn.build(*((_unwrap(a), _unwrap(b)) if _kind(a) != _kind(b) else (a, b)))
+        name = next((q for q in fn.params if q in OPTIONS), None)
+        extra = {} if option is None else {name: option}
         return fn.build(expression(p, args[0]), **extra)
     links = chain(node)                  # a + b + … + z in a loop: no recursion per term
     a = expression(p, links[-1].left)

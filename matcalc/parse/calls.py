@@ -9,6 +9,7 @@ from functools import partial
 from typing import Callable
 
 from ..core import expr as E
+from ..core import extrema
 from ..core.functions import FUNCTIONS
 from . import shapes
 
@@ -17,7 +18,8 @@ from . import shapes
 class _Fn:
     """A callable name: its parameters, its shape rule (a function of shapes.py), its builder.
 
-    Parameters: "M" or "x" an expression, "axis" an optional 0 or 1, "m" or "n" a size.
+    Parameters: "M", "x" or "y" an expression, "axis" an optional 0 or 1, "ord" an optional
+    order of a norm (syntax.OPTIONS), "m" or "n" a size.
     """
     params: tuple
     rule: Callable
@@ -33,7 +35,11 @@ CALLS = {
     "det": _Fn(("M",), shapes.square_to_scalar, E.det),
     "logdet": _Fn(("M",), shapes.square_to_scalar, E.logdet),
     "inv": _Fn(("M",), shapes.square, E.inverse),
-    "norm": _Fn(("M",), shapes.to_scalar, E.norm),
+    "norm": _Fn(("M", "ord"), shapes.to_scalar, extrema.norm_ord),
+    "max": _Fn(("M", "axis"), shapes.sum_, extrema.max_),
+    "min": _Fn(("M", "axis"), shapes.sum_, extrema.min_),
+    "maximum": _Fn(("x", "y"), shapes.pair, extrema.maximum),
+    "minimum": _Fn(("x", "y"), shapes.pair, extrema.minimum),
     "sum": _Fn(("M", "axis"), shapes.sum_, _sum),
     "diag": _Fn(("M",), shapes.diag, E.diag),
     "softmax": _Fn(("M", "axis"), shapes.same_matrix, E.softmax),

@@ -124,6 +124,11 @@ def sum_(d, shape, axis, name, shown):
     return None if axis is None else reduce(d, shape, axis, name, shown)
 
 
+def pair(d, shape, axis, name, shown):
+    """maximum, minimum: two arguments, shaped as for + (Inference.pair)."""
+    raise AssertionError("Inference.call handles pair itself")
+
+
 def diag(d, shape, axis, name, shown):
     """diag: a vector (either way) to a square matrix, a square matrix to its diagonal."""
     if d.get(shape[1]) == 1:
@@ -266,6 +271,8 @@ class Inference:
         args, axis = syntax.arguments(self.text, node, fn)
         if fn.rule is sizes:            # the arguments are sizes, not expressions
             return sizes(self.d, [self.size_of(a) for a in args], axis, name, None)
+        if fn.rule is pair:             # maximum(A, B): shapes as for A + B
+            return self.pair(name, *args)
         shape = self.infer(args[0])
         if shape is None:
             if fn.rule in _OF_A_SCALAR and axis is None:
@@ -273,6 +280,19 @@ class Inference:
             raise ShapeError(f"{name} needs a matrix or vector, but "
                              f"{ast.get_source_segment(self.text, args[0])} is a scalar")
         return fn.rule(self.d, shape, axis, name, lambda: self.describe(args[0], shape))
+
+    def pair(self, name, left, right):
+        """The shape of an entrywise function of two arguments, a scalar side broadcast."""
+        a, b = self.infer(left), self.infer(right)
+        unit_a, unit_b = self.is_unit(a), self.is_unit(b)
+        if unit_a != unit_b:
+            return b if unit_a else a
+        if a is None or b is None:
+            return None
+        self.unify(a, b, lambda: f"cannot take the entrywise {name} of "
+                                 f"{self.describe(left, a)} and {self.describe(right, b)}: "
+                                 "the shapes differ")
+        return a
 
     def size_of(self, a):
         """The dimension a size argument of ones/zeros/eye stands for."""

@@ -130,10 +130,21 @@ def _unsupported_operator(text, node):
          col=start + line[start:].index(spelling))
 
 
+# Matrix functions (SciPy's names): a "did you mean exp?" would offer a different function.
+_MATRIX_FUNCTIONS = {"expm": "the matrix exponential", "logm": "the matrix logarithm",
+                     "sqrtm": "the matrix square root", "matrix_power": "the matrix power",
+                     "funm": "a matrix function"}
+_ENTRYWISE_NOTE = ("matcalc's exp, log, sqrt and ** act entry by entry, which is a different "
+                   "function; on whole matrices it has @, inv, det, logdet, tr and norm (a "
+                   "matrix power is a product: X @ X @ X)")
+
+
 def _callee(text, node, calls):
     f = node.func
     if type(f) is not ast.Name:
         fail(text, node, "only named functions can be called, such as tr(X)")
+    if f.id in _MATRIX_FUNCTIONS and f.id not in calls:
+        fail(text, f, f"{f.id} ({_MATRIX_FUNCTIONS[f.id]}) is not supported: {_ENTRYWISE_NOTE}")
     if f.id not in calls:
         close = [_ALIASES[f.id]] if f.id in _ALIASES else \
             difflib.get_close_matches(f.id, calls, n=3)
@@ -149,28 +160,40 @@ def exponent(text, node):
         fail(text, node.right, "the exponent must be a number, such as 2 or 0.5")
 
 
-def arguments(text, node, fn):
-    """The positional arguments of a call of `fn` and its axis (None when not given).
+# The optional literal parameters: the values each takes, how a signature shows it, and what
+# a wrong value is told ({name} the function).
+OPTIONS = {
+    "axis": ((0, 1), "axis=0|1", "axis must be 0 (columns) or 1 (rows) in {name}"),
+    "ord": ((1, 2, "fro", "nuc"), "ord=1|2|'fro'|'nuc'",
+            "the order of {name} must be 1, 2, 'fro' or 'nuc' (as in NumPy's norm)"),
+}
 
-    Checks the arity against fn.params and that an axis is a literal 0 or 1.
+
+def arguments(text, node, fn):
+    """The positional arguments of a call of `fn` and its option (an axis, a norm's order;
+    None when not given).
+
+    Checks the arity against fn.params and that an option is one of its literal values.
     """
-    name, args, axis = node.func.id, list(node.args), None
-    takes_axis = "axis" in fn.params
+    name, args, value = node.func.id, list(node.args), None
+    option = next((p for p in fn.params if p in OPTIONS), None)
     for kw in node.keywords:
-        if kw.arg != "axis" or not takes_axis:
+        if kw.arg != option or option is None:
             what = "**" if kw.arg is None else f"{kw.arg}="
             fail(text, kw.value, f"{name} takes no keyword {what}" +
-                 ("; the only keyword is axis" if takes_axis else ""))
+                 (f"; the only keyword is {option}" if option else ""))
         args.append(kw.value)
-    required = [p for p in fn.params if p != "axis"]
+    required = [p for p in fn.params if p not in OPTIONS]
     if not len(required) <= len(args) <= len(fn.params):
-        sig = ", ".join(p if p != "axis" else "axis=0|1" for p in fn.params)
+        sig = ", ".join(OPTIONS[p][1] if p in OPTIONS else p for p in fn.params)
         fail(text, node, f"{name} takes {len(required)} argument"
                          f"{'s' if len(required) > 1 else ''}, {name}({sig}), "
                          f"but was given {len(args)}")
     if len(args) > len(required):
         a = args.pop()
-        if not (type(a) is ast.Constant and type(a.value) is int and a.value in (0, 1)):
-            fail(text, a, f"axis must be 0 (columns) or 1 (rows) in {name}")
-        axis = a.value
-    return args, axis
+        allowed, _, message = OPTIONS[option]
+        if not (type(a) is ast.Constant and type(a.value) in (int, str) and
+                a.value in allowed):
+            fail(text, a, message.format(name=name))
+        value = a.value
+    return args, value

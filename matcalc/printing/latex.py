@@ -268,6 +268,31 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     def _print_FrobeniusNorm(self, e):
         return r"\left\lVert %s\right\rVert_{F}" % self._print(e.arg)
 
+    # ------------------------------------------------------------ maxima and norms (core/extrema.py)
+
+    def _print_MaxAlong(self, e):
+        return r"\max_{\mathrm{%s}}\left(%s\right)" % (("col", "row")[e.axis],
+                                                       self._print(e.arg))
+
+    def _print_EntryMax(self, e):
+        return r"\max\left(%s\right)" % self._print(e.arg)
+
+    def _print_MaxMask(self, e):
+        sub = "" if e.axis is None else r"\mathrm{%s}" % ("col", "row")[e.axis]
+        return self._operator("maxmask", sub, e.arg)
+
+    def _print_NuclearNorm(self, e):
+        return r"\left\lVert %s\right\rVert_{*}" % self._print(e.arg)
+
+    def _print_SpectralNorm(self, e):
+        return r"\left\lVert %s\right\rVert_{2}" % self._print(e.arg)
+
+    def _print_PolarFactor(self, e):
+        return self._operator("polar", "", e.arg)
+
+    def _print_TopSingular(self, e):
+        return self._operator("top\\_singular", "", e.arg)
+
     # ------------------------------------------------------------ functions and bodies
 
     def _fn_call(self, name, arg):

@@ -191,6 +191,28 @@ def _pool_mask(A, C, H, W, k, s):
         taken |= hit
     return out.reshape(A.shape).astype(A.dtype)
 ''', ("_pool_offsets", "_maxpool")),
+    "_max_mask": ('''\
+def _max_mask(A, axis=None):
+    """1.0 at the first maximum of each column (axis 0), row (axis 1) or of all of A (None)."""
+    out = np.zeros_like(A, dtype=float)
+    if axis is None:
+        out.flat[np.argmax(A)] = 1.0
+    else:
+        np.put_along_axis(out, np.expand_dims(np.argmax(A, axis=axis), axis), 1.0, axis=axis)
+    return out
+''', ()),
+    "_polar": ('''\
+def _polar(A):
+    """U @ Vt of the thin SVD A = U diag(s) Vt: the gradient of the nuclear norm."""
+    U, _, Vt = np.linalg.svd(A, full_matrices=False)
+    return U @ Vt
+''', ()),
+    "_top_singular": ('''\
+def _top_singular(A):
+    """u1 v1^T for the largest singular value of A: the gradient of the spectral norm."""
+    U, _, Vt = np.linalg.svd(A, full_matrices=False)
+    return U[:, :1] @ Vt[:1]
+''', ()),
 }
 
 
@@ -543,6 +565,32 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     def _print_PoolMask(self, e):
         return self._structure_call("_pool_mask", [e.arg], e.geometry.as_tuple())
+
+    # ------------------------------------------------------------ maxima and norms (core/extrema.py)
+
+    def _print_MaxAlong(self, e):
+        arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
+        return f"{arg}.max(axis={e.axis}, keepdims=True)"
+
+    def _print_EntryMax(self, e):
+        return f"{self._paren(self._strict(e.arg), _FUNC, strict=True)}.max()"
+
+    def _print_MaxMask(self, e):
+        extra = "" if e.axis is None else f", axis={e.axis}"
+        return f"{self._helper('_max_mask')}({self._strict(e.arg).text}{extra})"
+
+    def _print_NuclearNorm(self, e):
+        return "%s(%s, 'nuc')" % (self._module_format("numpy.linalg.norm"),
+                                  self._strict(e.arg).text)
+
+    def _print_SpectralNorm(self, e):
+        return "%s(%s, 2)" % (self._module_format("numpy.linalg.norm"), self._strict(e.arg).text)
+
+    def _print_PolarFactor(self, e):
+        return f"{self._helper('_polar')}({self._strict(e.arg).text})"
+
+    def _print_TopSingular(self, e):
+        return f"{self._helper('_top_singular')}({self._strict(e.arg).text})"
 
     # ------------------------------------------------------------ vectorisation (core/kron.py)
 

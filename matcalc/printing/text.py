@@ -196,6 +196,30 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
     def _print_Commutation(self, e):
         return f"commutation({self._print(e.m)}, {self._print(e.n)})"
 
+    # ------------------------------------------------------------ maxima and norms (core/extrema.py)
+
+    def _print_MaxAlong(self, e):
+        return f"max({self._print(e.arg)}, axis={e.axis})"
+
+    def _print_EntryMax(self, e):
+        return f"max({self._print(e.arg)})"
+
+    def _print_MaxMask(self, e):
+        extra = "" if e.axis is None else f", axis={e.axis}"
+        return f"maxmask({self._print(e.arg)}{extra})"
+
+    def _print_NuclearNorm(self, e):
+        return f"norm({self._print(e.arg)}, 'nuc')"
+
+    def _print_SpectralNorm(self, e):
+        return f"norm({self._print(e.arg)}, 2)"
+
+    def _print_PolarFactor(self, e):
+        return f"polar({self._print(e.arg)})"
+
+    def _print_TopSingular(self, e):
+        return f"top_singular({self._print(e.arg)})"
+
 
 def _reciprocal_power(f):
     """k when f is the entrywise power g**(-k), else None."""

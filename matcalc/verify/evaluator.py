@@ -22,6 +22,7 @@ from ..core.errors import MatcalcError, NoRuleError, ShapeError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                          LogSumExp, Softmax)
 from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
+from .extrema import EXPLICIT_EXTREMA, NUMERIC_EXTREMA
 from .kron import EXPLICIT_KRON, NUMERIC_KRON
 from .windows import EXPLICIT_WINDOWS, NUMERIC_WINDOWS
 
@@ -204,6 +205,7 @@ def _x_element(ev, e):
 EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
     **EXPLICIT_WINDOWS,          # convolution and pooling nodes: verify/windows.py
     **EXPLICIT_KRON,             # vec, unvec, kron, commutation: verify/kron.py
+    **EXPLICIT_EXTREMA,          # max, maxmask, SVD norms: verify/extrema.py
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: lambda ev, e: reduce(_times, [ev(a) for a in e.args]),
@@ -355,6 +357,7 @@ def _n_logdet(ev, e):
 NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluator.py", {
     **NUMERIC_WINDOWS,           # convolution and pooling nodes: verify/windows.py
     **NUMERIC_KRON,              # vec, unvec, kron, commutation: verify/kron.py
+    **NUMERIC_EXTREMA,           # max, maxmask, SVD norms: verify/extrema.py
     MatrixSymbol: lambda ev, e: ev.env[e],
     Differential: _no_value,
     MatMul: _n_matmul,
