@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from .api import backprop_record, check, derive, grad, verify_backprop
+from .api import PROOFS, backprop_record, check, derive, grad, verify_backprop
 from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
@@ -81,10 +81,7 @@ def cmd_grad(args):
     if g.assumptions and args.format != "steps":
         _say("given that " + "; ".join(str(a) for a in g.assumptions))
     if args.verify != "none":
-        how = {"both": "exactly (sympy.diff, entrywise) and by central differences",
-               "exact": "exactly (sympy.diff, entrywise)",
-               "numeric": "by central differences"}[args.verify]
-        _say(f"verified {how}")
+        _say(f"verified {PROOFS[args.verify]}")
 
 
 def _declared(shapes, g):
