@@ -8,16 +8,16 @@ vec(M ⊙ L) = diag(vec M) vec L, vec(s M) = vec(M) ∇sᵀ for a scalar s linea
 the trace moves). J is in numerator layout, (m·n)×(p·q) for F m×n and X p×q; `in_layout`
 gives the other layouts. No second calculus: a Hessian is the Jacobian of the gradient.
 """
-import sympy as sp
-from sympy import HadamardProduct, MatAdd, MatMul, Transpose
+from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from ..core.dispatch import Table
 from ..core.expr import (Differential, add, coefficient, diag, eye, factors, hadamard,
-                         is_matrix, matmul, transpose, zeros)
-from ..core.kron import Unvec, Vec, commutation, kron, vec
+                         is_matrix, matmul, rebuild, transpose, zeros)
+from ..core.kron import Commutation, Unvec, Vec, commutation, kron, vec
 from .adjoint import adjoints
 from .differential import differential
-from .simplify import simplify
+from .simplify import CANONICAL, simplify
 
 __all__ = ["jacobian_of", "linear_jacobian", "in_layout", "LAYOUTS", "VEC_MOVES"]
 
@@ -102,6 +102,34 @@ def linear_jacobian(lin, x):
     return VEC_MOVES.rule(lin)(lin, x)
 
 
+def diagonal_against_ones(e):
+    """diag(v) 1 = v 1ᵀ and 1 diag(w) = 1 wᵀ: diag(s) − diag(s) 1 1ᵀ diag(s) → diag(s) − s sᵀ"""
+    if not isinstance(e, MatMul):
+        return e
+    c, out, changed = coefficient(e)[0], [], False
+    for f in factors(e):
+        last = out[-1] if out else None
+        if isinstance(f, OneMatrix) and isinstance(last, DiagMatrix):
+            out[-1:] = [last.args[0], OneMatrix(1, f.shape[1])]
+            changed = True
+        elif isinstance(f, DiagMatrix) and isinstance(last, OneMatrix):
+            out[-1:] = [OneMatrix(last.shape[0], 1), transpose(f.args[0])]
+            changed = True
+        else:
+            out.append(f)
+    return matmul(c, *out) if changed else e
+
+
+def transposed_commutation(e):
+    """K_{m,n}ᵀ = K_{n,m}: the inverse permutation"""
+    if isinstance(e, Transpose) and isinstance(e.arg, Commutation):
+        return commutation(e.arg.n, e.arg.m)
+    return e
+
+
+RULES = CANONICAL + (diagonal_against_ones, transposed_commutation)
+
+
 def jacobian_of(f, x, derivation=None, assumptions=()):
     """∂vec f/∂vec xᵀ in numerator layout, from d vec f = J d vec x, simplified.
 
@@ -118,7 +146,7 @@ def jacobian_of(f, x, derivation=None, assumptions=()):
     """
     df = differential(f, [x], derivation)
     j = linear_jacobian(df, x)
-    return simplify(j, assumptions=assumptions, derivation=derivation)
+    return simplify(j, RULES, assumptions=assumptions, derivation=derivation)
 
 
 def in_layout(j, layout, scalar_f):
@@ -126,5 +154,5 @@ def in_layout(j, layout, scalar_f):
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     if layout == "denominator" or layout == "mixed" and scalar_f:
-        return transpose(j)
+        return rebuild(transpose(j), transposed_commutation)
     return j

@@ -13,13 +13,13 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..core.errors import TooLargeError, VerificationError
+from ..core.errors import InternalError, MatcalcError, TooLargeError, VerificationError
 from ..core.expr import entry_sum, is_matrix
 from .evaluator import EXPLICIT, NUMERIC, _Evaluator
 from .exact import _is_polynomial
 from .sample import _Problem, _sizes_used
 
-__all__ = ["verify_jacobian", "verify_hessian", "verify_hvp"]
+__all__ = ["verify_jacobian", "verify_hessian", "verify_hvp", "verify_printed"]
 
 EXACT_MAX_CLAIMED = 1600     # entries of J or H written out and differentiated
 EXACT_DPS, EXACT_RTOL, EXACT_ATOL, EXACT_POINTS = 50, 1e-25, 1e-30, 3
@@ -247,3 +247,45 @@ def _fail(c, where, sizes, method, got, ref, abs_err, rel_err):
         f"  value:     {got}\n  reference: {ref}\n"
         f"  abs error: {abs_err:.3g}, rel error: {rel_err:.3g}\n"
         f"  method:    {method}", c.F, c.claim)
+
+
+# ---------------------------------------------------------------- printed code on trial
+
+def verify_printed(fn, args, e, F, X, V=None, assumptions=None, seed=0, source=None):
+    """Run fn(*args), code printed from the matrix e (a Jacobian, a Hessian or H[V] of F with
+    respect to X, in whatever layout it was printed), at CODE_POINTS random points and compare
+    with NUMERIC's value of e there; InternalError (a bug of the printer) when they differ."""
+    scalar = entry_sum(F) if is_matrix(F) and F.shape != (1, 1) else F
+    try:
+        p = _Problem(scalar, X, X if V is None else V, assumptions)
+    except MatcalcError:            # an assumption the sampler cannot honour: no tie
+        p = _Problem(scalar, X, X if V is None else V, None)
+    rng = np.random.default_rng(seed)
+    sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in e.shape)
+    for attempt in range(CODE_POINTS):
+        env = {**sizes, **p.sample(rng, sizes, False, positive=attempt > 0)}
+        with np.errstate(all="ignore"):
+            ref = np.broadcast_to(np.asarray(_Evaluator(NUMERIC, env)(e), dtype=float), dims)
+            try:
+                got = np.asarray(fn(*[env[a] for a in args]))
+            except Exception as exc:
+                _code_fail(f"raised {type(exc).__name__}: {exc}", sizes, source)
+        if got.shape != dims:
+            _code_fail(f"returned shape {got.shape}, not {dims}", sizes, source)
+        finite = np.isfinite(ref)
+        scale = max(1.0, float(np.abs(ref[finite]).max())) if finite.any() else 1.0
+        err = np.where(finite, np.abs(np.where(np.isfinite(got), got, np.inf) - ref), 0.0)
+        if not err.max() <= CODE_RTOL * scale:
+            i, j = np.unravel_index(int(np.argmax(err)), dims)
+            _code_fail(f"returned {float(got[i, j]):.12g} at entry ({i}, {j}) where the value "
+                       f"is {float(ref[i, j]):.12g}", sizes, source)
+
+
+CODE_POINTS, CODE_RTOL = 3, 1e-8
+
+
+def _code_fail(what, sizes, source):
+    named = ", ".join(f"{d}={n}" for d, n in sizes.items())
+    raise InternalError(f"the generated NumPy code is wrong: at a random point (sizes {named}) "
+                        f"it {what}" + (f"\n{source}" if source else ""))
