@@ -22,7 +22,7 @@ from .codegen.function import numpy_function
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
-from .core.expr import is_matrix, trace
+from .core.expr import is_matrix, trace, transpose
 from .core.nodes import LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
@@ -38,6 +38,9 @@ from .train import data as datasets
 from .train.trainer import DEFAULTS
 from .train.trainer import train as run_trainer
 from .verify.compare import COMPARE_POINTS, first_difference
+from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
+from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
+from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of
 
 
 @dataclass
@@ -49,30 +52,40 @@ class Gradient:
     derivation: Derivation = field(repr=False)
     assumptions: tuple = ()
     symbols: dict = field(default_factory=dict, repr=False)
+    layout: str = "denominator"
 
-    def text(self):
-        return text(self.expr)
+    def matrix(self, layout=None):
+        """∂f/∂X in `layout` (the result's own by default): denominator and mixed (a scalar
+        by a matrix) give the shape of X, numerator its transpose."""
+        shown = _layout_of(layout or self.layout, True)
+        return transpose(self.expr) if shown == "numerator" else self.expr
 
-    def latex(self, layout="denominator"):
-        return latex_printing.latex(self.expr, layout=layout)
+    def text(self, layout=None):
+        return text(self.matrix(layout))
+
+    def latex(self, layout=None):
+        return latex_printing.latex(self.matrix(layout))
 
     def steps(self):
         """The derivation as text, line by line (a str; Jupyter shows its LaTeX)."""
         return gradient_steps(self)
 
-    def numpy_source(self, name=None):
-        return self._numpy(name)[0]
+    def numpy_source(self, name=None, layout=None):
+        return self._numpy(name, layout)[0]
 
-    def numpy(self, name=None):
+    def numpy(self, name=None, layout=None):
         """A NumPy function of the variables (sorted by name) computing the gradient."""
-        return self._numpy(name)[1]
+        return self._numpy(name, layout)[1]
 
-    def _numpy(self, name):
+    def _numpy(self, name, layout=None):
         """(source, function), the function run at the proof's points and compared with the
         gradient's value there before either is handed out (InternalError if they differ)."""
         args = self.arguments()
-        src, fn = numpy_function(self.expr, args, name=name or f"grad_{self.wrt.name}")
-        verify_module.verify_code(fn, args, self.f, self.wrt, self.expr,
+        m = self.matrix(layout)
+        src, fn = numpy_function(m, args, name=name or f"grad_{self.wrt.name}")
+        # in numerator layout the code computes Gᵀ: its transpose is put on trial against G
+        run = fn if m is self.expr else (lambda *a: np.asarray(fn(*a)).T)
+        verify_module.verify_code(run, args, self.f, self.wrt, self.expr,
                                   assumptions=constraints(self.assumptions), source=src)
         return src, fn
 
@@ -116,14 +129,16 @@ def _is_dim(s, f):
     return any(s in m.shape for m in f.atoms(sp.MatrixSymbol)) and s.is_integer
 
 
-def grad(f, wrt, shapes=None, assume=()):
+def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     """∂f/∂wrt of a scalar matrix expression, by the trace trick.
 
     `f` is text ("tr(X.T @ A @ X)") or a matcalc expression; `wrt` a name or a MatrixSymbol;
     `shapes` maps names to (rows, cols) for text input; `assume` lists equations as text
     ("sum(Y, axis=0) == 1"), inequalities that give the domain ("b - A @ x > 0", entrywise)
     or rewrite rules from simplify.py; the proof (Gradient.verify) draws its points where
-    they hold.
+    they hold. `layout` is how the result is shown (Gradient.layout): denominator (the shape
+    of X, as matcalc computes), numerator (its transpose) or mixed (for a scalar by a
+    matrix, the denominator layout; see jacobian).
 
     >>> print(grad("tr(X.T @ A @ X)", "X"))
     ∂f/∂X = (A + A.T) @ X
@@ -140,6 +155,7 @@ def grad(f, wrt, shapes=None, assume=()):
     if isinstance(assume, str) or not isinstance(assume, (list, tuple)) and \
             callable(assume):
         assume = [assume]          # one assumption given alone
+    _layout_of(layout, True)       # a known layout, before any work
     symbols = {}
     if isinstance(f, str):
         parsed = parse(f, shapes)
@@ -182,7 +198,7 @@ def grad(f, wrt, shapes=None, assume=()):
     if g.shape != wrt.shape:
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
-    return Gradient(f, wrt, g, derivation, rules, symbols)
+    return Gradient(f, wrt, g, derivation, rules, symbols, layout)
 
 
 MAX_SOFTMAX_DEPTH = 5     # 5 deep: under a second; 6: seconds; 8: minutes
@@ -566,3 +582,223 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
         history_path=history)
     return Trained(b, k, {p["name"]: v for p, v in zip(k.PARAMS, params)}, records,
                    Path(output), note, history)
+
+
+# ---------------------------------------------------------------- Jacobians and Hessians
+# Second order reuses first order (calculus/jacobian.py, calculus/hessian.py): a Jacobian is
+# read off d vec F = J d vec X, a Hessian is the differential (H[V]) or the Jacobian (the
+# matrix) of the proven gradient. Each result is proven (verify/jacobian.py) before it is shown,
+# and its NumPy code is run against the evaluator before it is handed out.
+
+LAYOUT_WORDS = {
+    "numerator": "numerator layout: J = ∂vec(F)/∂vec(X)ᵀ, a row per entry of vec(F)",
+    "denominator": "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec(X), a row per entry of vec(X)",
+}
+
+
+def _layout_of(layout, scalar_f):
+    """The layout a result is shown in: mixed is numerator for a vector or matrix F and
+    denominator for a scalar f (∂y/∂x is m×n, ∂f/∂X has the shape of X)."""
+    if layout not in LAYOUTS:
+        raise MatcalcError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}",
+                           cli=f"--layout takes {'|'.join(LAYOUTS)}, not {layout!r}")
+    return ("denominator" if scalar_f else "numerator") if layout == "mixed" else layout
+
+
+@dataclass
+class Jacobian:
+    """∂vec F/∂vec Xᵀ of a vector- or matrix-valued F, from d vec F = J d vec X. `expr` is J
+    in numerator layout (|F| rows, |X| columns); `layout` is how text, LaTeX and NumPy show it
+    (numerator, denominator: Jᵀ, or mixed: numerator here, denominator for a scalar F)."""
+    f: sp.Basic
+    wrt: sp.MatrixSymbol
+    expr: sp.Basic
+    derivation: Derivation = field(repr=False)
+    layout: str = "numerator"
+    assumptions: tuple = ()
+    symbols: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def shown_layout(self):
+        return _layout_of(self.layout, not is_matrix(self.f) or self.f.shape == (1, 1))
+
+    def matrix(self):
+        """J in the result's layout."""
+        return in_layout(self.expr, self.shown_layout, scalar_f=False)
+
+    def text(self):
+        return text(self.matrix())
+
+    def latex(self):
+        return latex_printing.latex(self.matrix())
+
+    def layout_line(self):
+        return LAYOUT_WORDS[self.shown_layout]
+
+    def numpy_source(self, name=None):
+        return self._numpy(name)[0]
+
+    def numpy(self, name=None):
+        return self._numpy(name)[1]
+
+    def _numpy(self, name):
+        args = Gradient.arguments(self)
+        m = self.matrix()
+        src, fn = numpy_function(m, args, name=name or f"jacobian_{self.wrt.name}")
+        verify_printed(fn, args, m, self.f, self.wrt, assumptions=constraints(self.assumptions),
+                       source=src)
+        return src, fn
+
+    def verify(self, method="both", seed=0):
+        """Prove J entrywise against sympy.diff of vec(F) and by central differences."""
+        verify_jacobian(self.f, self.wrt, self.expr, method=method,
+                        assumptions=constraints(self.assumptions), seed=seed)
+
+    def __str__(self):
+        return f"J = {self.text()}"
+
+
+@dataclass
+class Hessian:
+    """The Hessian of a scalar f: the product H[V] = d/dε ∇f(X + εV) at 0 (form "product",
+    an expression in the direction V, the shape of X), or the matrix ∂²f/∂vec X ∂vec Xᵀ (form
+    "matrix", symmetric: the same in every layout). `gradient` is the proven ∇f."""
+    gradient: Gradient
+    direction: sp.MatrixSymbol
+    expr: sp.Basic
+    form: str = "product"
+
+    f = property(lambda self: self.gradient.f)
+    wrt = property(lambda self: self.gradient.wrt)
+    symbols = property(lambda self: {**self.gradient.symbols,
+                                     **({self.direction.name: self.direction}
+                                        if self.form == "product" else {})})
+    assumptions = property(lambda self: self.gradient.assumptions)
+
+    def text(self):
+        return text(self.expr)
+
+    def latex(self):
+        return latex_printing.latex(self.expr)
+
+    def numpy_source(self, name=None):
+        return self._numpy(name)[0]
+
+    def numpy(self, name=None):
+        return self._numpy(name)[1]
+
+    def arguments(self):
+        args = Gradient.arguments(self.gradient)
+        return args + [self.direction] if self.form == "product" else args
+
+    def _numpy(self, name):
+        args = self.arguments()
+        src, fn = numpy_function(self.expr, args, name=name or f"hessian_{self.wrt.name}")
+        verify_printed(fn, args, self.expr, self.f, self.wrt,
+                       V=self.direction if self.form == "product" else None,
+                       assumptions=constraints(self.assumptions), source=src)
+        return src, fn
+
+    def verify(self, method="both", seed=0):
+        """Prove the gradient it differentiates, then H: the product exactly against sympy.diff
+        twice and numerically against central differences of the gradient; the matrix
+        entrywise against sympy.diff twice and by second differences of f."""
+        self.gradient.verify(method=method, seed=seed)
+        given = constraints(self.assumptions)
+        if self.form == "product":
+            verify_hvp(self.f, self.wrt, self.direction, self.expr, self.gradient.expr,
+                       method=method, assumptions=given, seed=seed)
+        else:
+            verify_hessian(self.f, self.wrt, self.expr, method=method, assumptions=given,
+                           seed=seed)
+
+    def __str__(self):
+        name = f"H[{self.direction.name}]" if self.form == "product" else "H"
+        return f"{name} = {self.text()}"
+
+
+def _jacobian_input(f, wrt, shapes, who):
+    """(f, X, symbols): text parsed, the variable found and checked, as grad does."""
+    if not isinstance(f, (str, sp.Basic)):
+        raise TypeError(f"{who}: f must be text such as \"A @ X\" or a matcalc expression, "
+                        f"not {type(f).__name__}")
+    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
+        raise TypeError(f"{who}: wrt must be a variable's name such as \"X\" or a "
+                        f"MatrixSymbol, not {type(wrt).__name__}")
+    symbols = {}
+    if isinstance(f, str):
+        parsed = parse(f, shapes)
+        f, symbols = parsed.expr, dict(parsed.symbols)
+    else:
+        f = from_sympy(f)
+    if isinstance(wrt, str):
+        names = symbols or {str(s): s for s in f.atoms(sp.MatrixSymbol)}
+        if wrt not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise MatcalcError(f"cannot differentiate with respect to {wrt}: it is not a "
+                               f"variable of {text(f)} (its variables: {known})")
+        wrt = names[wrt]
+    if not isinstance(wrt, sp.MatrixSymbol):
+        raise MatcalcError("{0} is not a matrix or vector variable; a Jacobian is taken with "
+                           "respect to one (declare a scalar 1×1)", wrt)
+    if not f.has(wrt):
+        raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
+                           f"occur in {text(f)}")
+    return f, wrt, symbols
+
+
+def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
+    """∂vec f/∂vec wrtᵀ of a vector- or matrix-valued f, identified from d vec f = J d vec X.
+
+    For vectors the m×n Jacobian (numerator layout; `layout="denominator"` shows its
+    transpose, "mixed" numerator for vector or matrix f and denominator for a scalar f);
+    for matrices written with kron, vec and the commutation matrix. `shapes` and `assume` as
+    in grad.
+
+    >>> print(jacobian("A @ X", "X"))
+    J = kron(eye(p), A)
+    >>> print(jacobian("sigmoid(x)", "x").text())
+    diag((1 - sigmoid(x))*sigmoid(x))
+    """
+    _layout_of(layout, False)
+    f, wrt, symbols = _jacobian_input(f, wrt, shapes, "jacobian")
+    if isinstance(assume, str):
+        assume = [assume]
+    rules = tuple(_assumption(a, symbols, f) for a in assume)
+    derivation = Derivation()
+    j = jacobian_of(f, wrt, derivation, rules)
+    rows = f.shape[0] * f.shape[1] if is_matrix(f) else 1
+    if (j.shape[0] - rows, j.shape[1] - wrt.shape[0] * wrt.shape[1]) != (0, 0):
+        raise InternalError(f"the Jacobian is {j.shape}, not |vec F|×|vec X|")
+    return Jacobian(f, wrt, j, derivation, layout, rules, symbols)
+
+
+def hessian(f, wrt, shapes=None, assume=(), form="product"):
+    """The Hessian of a scalar f: the product H[V] (form "product", V a direction of X's
+    shape), or the matrix ∂²f/∂vec X ∂vec Xᵀ (form "matrix"). Both come from the gradient
+    (grad), differentiated once more: no second calculus.
+
+    >>> print(hessian("tr(X.T @ A @ X)", "X"))
+    H[V] = (A + A.T) @ V
+    >>> print(hessian("x.T @ A @ x", "x", form="matrix"))
+    H = A + A.T
+    """
+    if form not in ("product", "matrix"):
+        raise MatcalcError(f"form must be 'product' or 'matrix', not {form!r}",
+                           cli=f"--form takes product|matrix, not {form!r}")
+    if isinstance(f, str) or isinstance(f, sp.Basic):
+        try:
+            g = grad(f, wrt, shapes=shapes, assume=assume)
+        except NotScalarError as e:
+            raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs") +
+                                 "; for a vector or matrix function, take its Jacobian") \
+                from None
+    else:
+        g = grad(f, wrt, shapes=shapes, assume=assume)     # grad's own type errors
+    taken = {s.name for s in g.f.atoms(sp.MatrixSymbol)} | set(g.symbols)
+    v = direction(g.wrt, taken)
+    if form == "product":
+        h = hessian_vector_product(g.expr, g.wrt, v, g.derivation, g.assumptions)
+    else:
+        h = hessian_matrix(g.expr, g.wrt, g.derivation, g.assumptions)
+    return Hessian(g, v, h, form)
