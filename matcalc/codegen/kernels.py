@@ -127,6 +127,11 @@ class Kernels:
     def __getattr__(self, name):
         return getattr(self.module, name)
 
+    def _repr_markdown_(self):
+        """Jupyter shows the generated module as a Python code block."""
+        where = f"`{self.path}`" if self.path else "matcalc's kernels"
+        return f"{where}\n\n```python\n{self.source}```"
+
 
 def _cache_dir():
     """A folder of this user's for kernel modules: one file per distinct source."""
