@@ -307,6 +307,10 @@ class Check:
         g, d = self.gradient, self.difference
         claim = {"text": self.claim_text(), "latex": latex_printing.latex(self.claim)
                  if isinstance(self.claim, sp.Basic) else None}
+        verification = _verification(self.method, "verified" if self.correct else "wrong")
+        if not isinstance(self.claim, sp.Basic):     # a function is compared, not proven
+            verification["how"] = (f"compared entrywise at {COMPARE_POINTS} random points "
+                                   f"with matcalc's gradient, proven {PROOFS[self.method]}")
         return {"command": "check", "expression": text(g.f), "wrt": text(g.wrt),
                 "claim": claim, "correct": self.correct,
                 "gradient": {"text": g.text(), "latex": g.latex(layout=layout),
@@ -314,9 +318,7 @@ class Check:
                 "difference": None if d is None else
                 {"entry": list(d.entry), "claimed": d.claimed, "correct": d.correct,
                  "sizes": d.sizes},
-                **_context(g, layout),
-                "verification": _verification(self.method, "verified" if self.correct
-                                              else "wrong")}
+                **_context(g, layout), "verification": verification}
 
 
 def check(f, wrt, claim, shapes=None, assume=(), method="both", assumptions=None, seed=0):
@@ -408,6 +410,7 @@ def _judge(g, claim, method, given, seed):
 def _claim(claim, g):
     """The claim as an expression over g's variables (text parsed with their shapes), or the
     user's function as it is."""
+    __tracebackhide__ = True
     if isinstance(claim, sp.Basic):
         return claim
     if isinstance(claim, str):
