@@ -104,12 +104,14 @@ class Gradient:
         verify_module.assert_gradient(self.f, self.wrt, self.expr, method=method,
                                       assumptions=constraints(self.assumptions), seed=seed)
 
-    def to_dict(self, verified="both", layout="denominator"):
+    def to_dict(self, verified="both", layout=None):
         """The JSON record of `matcalc grad --format json` (see records below); `verified`
-        is the proof run before (a key of PROOFS), `layout` that of the LaTeX."""
+        is the proof run before (a key of PROOFS), `layout` that of the three forms (the
+        result's own by default; mixed is denominator for a gradient)."""
+        layout = _layout_of(layout or self.layout, True)
         return {"command": "grad", "expression": text(self.f), "wrt": text(self.wrt),
-                "gradient": {"text": self.text(), "latex": self.latex(layout=layout),
-                             "numpy": self.numpy_source()},
+                "gradient": {"text": self.text(layout), "latex": self.latex(layout),
+                             "numpy": self.numpy_source(layout=layout)},
                 **_context(self, layout), "verification": _verification(verified)}
 
     def __str__(self):

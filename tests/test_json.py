@@ -76,8 +76,11 @@ def test_grad_record_context(capsys):
     r = record(capsys, "grad", "tr(A @ X @ B)", "--wrt", "X", "--layout", "numerator",
                "--verify", "numeric")
     assert r["layout"] == "numerator" and r["gradient"]["latex"] == "B A"
-    assert r["gradient"]["text"] == "A.T @ B.T"       # text and NumPy stay denominator
+    assert r["gradient"]["text"] == "B @ A"           # all three forms in the layout asked
+    assert "return B @ A" in r["gradient"]["numpy"]
     assert r["verification"]["method"] == "numeric"
+    r = record(capsys, "grad", "tr(A @ X @ B)", "--wrt", "X", "--layout", "mixed")
+    assert r["layout"] == "denominator" and r["gradient"]["text"] == "A.T @ B.T"
 
 
 def test_check_record(capsys):
