@@ -517,3 +517,11 @@ def test_a_text_claim_to_the_expression_proof_is_named():
     with pytest.raises(TypeError, match=r"claimed is text \('2\*X'\): "
                                         r"matcalc.assert_gradient parses text"):
         assert_gradient(entry_sum(hadamard(X, X)), X, "2*X")
+
+
+@pytest.mark.parametrize("k", [sp.Rational(1, 2), sp.Symbol("k", integer=True), 101])
+def test_a_sympy_matrix_power_matcalc_cannot_write_as_a_product_is_named(k):
+    X = sp.MatrixSymbol("X", 3, 3)
+    with pytest.raises(MatcalcError, match=r"^X \*\* .*: matcalc takes integer powers of a "
+                                           r"matrix up to 100 in size"):
+        grad(sp.Trace(sp.MatPow(X, k)), "X")

@@ -238,7 +238,7 @@ def test_a_sympy_sum_of_transposes_is_folded_back():
     assert text(from_sympy(Ax + Ax.T)) == "A + A.T"           # nothing to fold
 
 
-def test_a_matrix_power_matcalc_cannot_take_is_named():
-    n = sp.Symbol("k", integer=True)
-    with pytest.raises(MatcalcError, match=r"X \*\* k: matcalc takes integer powers"):
-        matcalc.grad(sp.Trace(sp.MatPow(Sx, n)), "X")
+def test_matrix_powers():
+    assert text(from_sympy(sp.MatPow(Sx, 3))) == "X @ X @ X"
+    assert text(from_sympy(sp.MatPow(Sx, -2))) == "inv(X @ X)"
+    assert from_sympy(sp.MatMul(Ax, sp.MatPow(Sx, 0), evaluate=False)) == Ax

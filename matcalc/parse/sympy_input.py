@@ -9,7 +9,7 @@ writes the transpose of a sum as the sum of the transposes, (W x − y)ᵀ as x�
 keeps the sum, as it is written, so such a sum is folded back.
 """
 import sympy as sp
-from sympy import HadamardPower, MatAdd, MatPow, Transpose
+from sympy import HadamardPower, Identity, MatAdd, MatPow, Transpose
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..core.errors import MatcalcError
@@ -18,11 +18,16 @@ from ..core.expr import T, add, elementwise, inverse, matmul, power, rebuild, tr
 __all__ = ["from_sympy"]
 
 
+MAX_MATRIX_POWER = 100     # A**k is k factors: a product, then a proof, of that length
+
+
 def _matpow(a, k):
-    """A**k for an integer k: A A … A, or the inverse of that for k < 0."""
-    if not (k.is_integer and k.is_number) or k == 0:
-        raise MatcalcError("{0} ** {1}: matcalc takes integer powers of a matrix other than "
-                           "0 (a product, or an inverse for a negative power)", a, k)
+    """A**k for an integer k: A A … A, the identity for k = 0, an inverse for k < 0."""
+    if not (k.is_integer and k.is_number) or abs(k) > MAX_MATRIX_POWER:
+        raise MatcalcError(f"{{0}} ** {{1}}: matcalc takes integer powers of a matrix up to "
+                           f"{MAX_MATRIX_POWER} in size (a product, or the inverse of one)", a, k)
+    if k == 0:
+        return Identity(a.shape[0])
     prod = matmul(*[a] * int(abs(k)))
     return prod if k > 0 else inverse(prod)
 
