@@ -522,6 +522,13 @@ class Trained:
     note: str
     history_path: Path = None     # where the history was written (None: not written)
 
+    def _repr_markdown_(self):
+        """Jupyter: the sentence, then one table row per epoch."""
+        rows = [f"| {r['epoch']} | {r['loss']:.4f} | {100 * r['train']:.1f}% | "
+                f"{100 * r['test']:.1f}% | {r['seconds']:.2f} |" for r in self.history]
+        return "\n".join([self.note, "", "| epoch | loss | train | test | seconds |",
+                          "|---:|---:|---:|---:|---:|", *rows])
+
 
 def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
     """The Dataset `data` names, checked against the model: None for the embedded digits, a

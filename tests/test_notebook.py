@@ -111,3 +111,16 @@ def test_nothing_matcalc_returns_fails_to_display(g, b):
         assert data["text/plain"], o
         if isinstance(o, sp.Basic) and "text/latex" in data:
             assert data["text/latex"] == "$\\displaystyle %s$" % latex(o)
+
+
+def test_a_training_run_shows_its_history(tmp_path):
+    r = matcalc.train(matcalc.mlp([64, 16, 10]), output=tmp_path / "w.npz", epochs=2, log=None)
+    lines = bundle(r)["text/markdown"].splitlines()
+    assert lines[0] == r.note and "w.npz" in lines[0]
+    assert lines[2:4] == ["| epoch | loss | train | test | seconds |", "|---:|---:|---:|---:|---:|"]
+    assert len(lines) == 4 + 2
+    first = [c.strip() for c in lines[4].strip("|").split("|")]
+    h = r.history[0]
+    assert first[0] == "1" and float(first[1]) == pytest.approx(h["loss"], abs=5e-5)
+    assert float(first[2].rstrip("%")) == pytest.approx(100 * h["train"], abs=0.05)
+    assert float(first[3].rstrip("%")) == pytest.approx(100 * h["test"], abs=0.05)
