@@ -12,6 +12,7 @@ def directional_check(k, X, Y, params, extra, rng):
                                     *[np.asarray(p, dtype) for p in ps], *extra)
     grads = {}
     for dtype in (np.float64, np.float32):
+        inputs_untouched(k, [a.astype(dtype) for a in (X, Y, *params)], extra)
         L, grads[dtype] = at(dtype, params)
         assert np.asarray(L).dtype == dtype and all(g.dtype == dtype for g in grads[dtype])
     h = 1e-6
@@ -25,3 +26,19 @@ def directional_check(k, X, Y, params, extra, rng):
             claimed = sum(float(t.sum()) for t in terms)
             scale = max(1.0, abs(reference), sum(float(np.abs(t).sum()) for t in terms))
             assert abs(claimed - reference) <= rtol * scale, (dtype, claimed, reference)
+
+
+def inputs_untouched(k, arrays, extra=()):
+    """Both kernels leave their input arrays (X, Y, the parameters) bit for bit as they were,
+    and return arrays of their own: no gradient shares memory with an input or another
+    gradient (the trainer updates the gradients in place)."""
+    X, Y, *params = arrays
+    before = [a.copy() for a in arrays]
+    L, grads = k.loss_and_gradients(X, Y, *params, *extra)
+    out = k.predict(X, *params)
+    for a, b in zip(arrays, before):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), "a kernel wrote to its input"
+    for i, g in enumerate(grads):
+        assert not any(np.shares_memory(g, a) for a in arrays), f"gradient {i} is an input's"
+        assert not any(np.shares_memory(g, h) for h in grads[i + 1:]), f"gradient {i} shared"
+    assert not any(np.shares_memory(out, a) for a in arrays), "predict returned an input's"

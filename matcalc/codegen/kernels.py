@@ -22,8 +22,12 @@ import sympy as sp
 from ..printing.latex import latex
 from ..printing.report import gradient_names
 from ..printing.text import text
+from ..core.nodes import LogSoftmax, Softmax
+from ..core.program import Assignment
+from ..printing.numpy import UFUNCS
 from .backends import backend as _backend
 from .function import dimension_lines, shape_symbols
+from .plan import plan
 
 
 def _line(name, expr, printer):
@@ -46,6 +50,56 @@ def param_spec(b):
                  for p in b.network.params)
 
 
+def _statement(steps, k, printer):
+    """The NumPy statement of steps[k] (see plan.Step), and how many steps it covers: an
+    operand's buffer taken over is written by the first update, `D = np.subtract(S, Y, out=S)`."""
+    s = steps[k]
+    name = s.name.name if s.how != "pair" else ", ".join(n.name for n in s.names)
+    if s.how == "pair":
+        out = s.into.name if s.into is not None else None
+        return f"{name} = {printer.softmax_pair_code(s.expr, s.axis, out)}", 1
+    if s.how == "copy":
+        return f"{name} = np.copy({printer.doprint(s.expr)})", 1
+    if s.how in UFUNCS:
+        return f"{name} {s.how} {printer.operand_code(s.expr, s.how)}", 1
+    if s.into is not None and s.expr == s.into:          # the buffer of s.into, updated next
+        nxt = steps[k + 1] if k + 1 < len(steps) else None
+        if nxt is not None and nxt.names == s.names and nxt.how in UFUNCS:
+            code, buf = printer.operand_code(nxt.expr, nxt.how), s.into.name
+            return f"{name} = {UFUNCS[nxt.how]}({buf}, {code}, out={buf})", 2
+        return f"{name} = {s.into.name}", 1
+    if s.into is not None:
+        code = printer.inplace_code(s.expr, s.into.name)
+        if code is not None:
+            return f"{name} = {code}", 1
+    return f"{name} = {printer.doprint(s.expr)}", 1
+
+
+def _planned(assignments, inputs, outputs, adjoints, printer, names=None, rows=None):
+    """(statements, docstring rows) of a planned function body (codegen/plan.py); `rows`
+    overrides the docstring row of a name (the loss is documented in its textbook form)."""
+    pl = plan(assignments, inputs, outputs, adjoints)
+    code, k = [], 0
+    while k < len(pl.steps):
+        text_, n = _statement(pl.steps, k, printer)
+        code.append(f"    {text_}")
+        free = pl.steps[k + n - 1].free
+        if free:
+            code.append(f"    del {', '.join(f.name for f in free)}")
+        k += n
+    doc = []
+    for line in pl.lines:
+        if line.axis is not None:
+            S, P = line.names
+            doc += [f"{latex(S)} = {latex(Softmax(line.expr, line.axis))}",
+                    f"{latex(P)} = {latex(LogSoftmax(line.expr, line.axis))}"]
+        elif rows and line.name in rows:
+            doc.append(rows[line.name])
+        else:
+            doc.append(f"{latex(line.name, names=names)} = {latex(line.expr, names=names)}")
+    return code, doc, pl
+
+
 def _doc(title, rows):
     body = "\n".join(f"        {r}" for r in rows)
     return f'    r"""{title}\n\n{body}\n    """'
@@ -65,9 +119,12 @@ def kernel_source(b, backend="numpy"):
 
     p1 = be.printer()
     pred_lines = [_line(a.name.name, a.expr, p1) for a in fwd]
+    pred_rows = [f"{latex(a.name)} = {latex(a.expr)}" for a in fwd]
+    if be.name == "numpy":      # planned: in place, buffers reused (codegen/plan.py)
+        pred_lines, pred_rows, _ = _planned(fwd, [net.X, *params], [output], (), p1)
     pred = [f"def predict(X, {', '.join(pnames)}):",
             _doc("The network's output " + text(output) + ", one line per formula:",
-                 [f"{latex(a.name)} = {latex(a.expr)}" for a in fwd]),
+                 pred_rows),
             *_dims_lines(b, p1), *pred_lines, f"    return {output.name}"]
 
     p2 = be.printer()
@@ -80,6 +137,18 @@ def kernel_source(b, backend="numpy"):
             [f"L = {latex(b.forward.assignments[-1].expr)}"] +
             [f"{latex(a.name, names=names)} = {latex(a.expr, names=names)}"
              for a in b.backward])
+    if be.name == "numpy":
+        L = sp.Symbol("L")
+        outs = [L] + [b.gradients[p] for p in params]
+        lam = [net.lam] if net.lam is not None else []
+        body, rows, pl = _planned(
+            fwd + [Assignment(L, net.stable_loss)] + list(b.backward),
+            [net.X, net.Y, *params, *lam], outs,
+            [a.name for a in b.backward if a.name not in set(outs)], p2, names,
+            {L: rows[len(fwd)]})
+        if pl.folded is not None:
+            rows.append(f"(the mean's {latex(pl.folded)} is folded once into the seed "
+                        r"\delta: every \delta here is the textbook one times it)")
     lag = [f"def loss_and_gradients({', '.join(args)}):",
            _doc("The loss L and its gradients (" + ", ".join(f"d{p}" for p in pnames) +
                 "), denominator layout, one line per formula:", rows),

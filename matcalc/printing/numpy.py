@@ -61,6 +61,26 @@ def _softmax(Z, axis):
     E = np.exp(Z - Z.max(axis=axis, keepdims=True))
     return E / E.sum(axis=axis, keepdims=True)
 ''', ()),
+    "_softmax_pair": ('''\
+def _softmax_pair(Z, axis, out=None):
+    """(softmax(Z), log softmax(Z)) along axis with one exp; the log softmax is written into
+    out (Z itself where Z is not needed afterwards)."""
+    P = np.subtract(Z, Z.max(axis=axis, keepdims=True), out=out)
+    S = np.exp(P)
+    s = S.sum(axis=axis, keepdims=True)
+    S /= s
+    P -= np.log(s)
+    return S, P
+''', ()),
+    "_sigmoid": ('''\
+def _sigmoid(Z, out):
+    """σ(Z) = 0.5 + 0.5·tanh(Z/2) written into out (which may be Z): no overflow for any Z."""
+    np.multiply(Z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+''', ()),
     "_to_channels": ('''\
 def _to_channels(X, C, H, W):
     """(C·H·W) × N samples as columns (rows c, h, w) -> the channel matrix C × (N·H·W)."""
@@ -216,6 +236,15 @@ def _top_singular(A):
 }
 
 
+# In-place spellings for planned kernels (codegen/plan.py): f(Z) written into the array out,
+# by function name; '{0}' the argument, '{1}' out. A function without one is not done in place.
+INPLACE = {name: f"np.{name}({{0}}, out={{1}})"
+           for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign")}
+INPLACE.update(relu="np.maximum({0}, 0, out={1})", softplus="np.logaddexp(0, {0}, out={1})",
+               sigmoid="_sigmoid({0}, out={1})")
+UFUNCS = {"+=": "np.add", "-=": "np.subtract", "*=": "np.multiply", "/=": "np.divide"}
+
+
 class _Code(NamedTuple):
     """Printed code, its precedence, and the shape of the array it evaluates to:
     1 on an axis along which it broadcasts, () for a scalar."""
@@ -262,6 +291,35 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         self.helpers_used.update(HELPERS[name][1])
         self.module_imports.setdefault("numpy", set())   # the helpers use np
         return name
+
+    # ------------------------------------------------------------ planned kernels (in place)
+
+    def inplace_code(self, e, out):
+        """Elementwise f(Z) (body f(T)) written into the array named `out`, or None."""
+        b = e.body if isinstance(e, Elementwise) else None
+        name = BY_CLASS.get(type(b)) if b is not None and b.args == (T,) else None
+        spelling = INPLACE.get(name)
+        if spelling is None:
+            return None
+        if spelling.startswith("_"):
+            self._helper(spelling.split("(")[0])
+        self.module_imports.setdefault("numpy", set())
+        return spelling.format(self._print(e.arg), out)
+
+    def operand_code(self, e, op):
+        """e as the operand of an in-place update (`Z += b`, `D *= (Z > 0)`): broadcast forms
+        allowed (the target has the full shape), a mask as a factor of a product."""
+        b = e.body if isinstance(e, Elementwise) else None
+        if op == "*=" and b is not None and _mask_spelling(b) and b.args == (T,):
+            return _mask_spelling(b).format(self._print(e.arg))
+        if not getattr(e, "is_Matrix", False):
+            return self.doprint(e)
+        return self._loose(_sympify(e)).text
+
+    def softmax_pair_code(self, Z, axis, out=None):
+        """softmax and log softmax of Z at once (the _softmax_pair helper)."""
+        tail = f", out={out}" if out else ""
+        return f"{self._helper('_softmax_pair')}({self._print(Z)}, axis={axis}{tail})"
 
     # ------------------------------------------------------------ loose forms and precedence
 
