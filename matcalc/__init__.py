@@ -16,7 +16,7 @@ The data flows top to bottom; each folder imports only from the folders above it
     train/     data, trainer (SGD/Adam, checkpoints), the standalone script
     verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof
 
-    api.py (grad, derive, train) and cli.py (matcalc …) on top.
+    api.py (grad, check, assert_gradient, derive, train) and cli.py (matcalc …) on top.
 """
 from .api import (Check, Gradient, Trained, assert_gradient, check, derive, grad, train,
                   verify_backprop)
