@@ -169,3 +169,15 @@ def test_the_record_values_are_the_gradients():
 def test_errors_leave_stdout_empty(capsys, argv):
     code, out, err = run(capsys, *argv, "--format", "json")
     assert code == 2 and out == "" and err.startswith("matcalc: error: ")
+
+
+def test_the_readme_documents_every_key():
+    """The README's table lists the keys the records have, no more, no fewer."""
+    from pathlib import Path
+    import re
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    table = text[text.index("## JSON output"):].split("\n\n")[2]
+    documented = set()
+    for row in table.splitlines()[2:]:
+        documented |= set(re.findall(r"`(\w+)`", row.split("|")[1]))
+    assert documented == GRAD_KEYS | CHECK_KEYS | DERIVE_KEYS
