@@ -602,6 +602,12 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
 # matrix) of the proven gradient. Each result is proven (verify/jacobian.py) before it is shown,
 # and its NumPy code is run against the evaluator before it is handed out.
 
+GRADIENT_LAYOUT_WORDS = {
+    "denominator": "denominator layout: ∂f/∂{0} has the shape of {0}",
+    "numerator": "numerator layout: ∂f/∂{0} has the shape of {0}ᵀ (the transpose)",
+    "mixed": "mixed layout: a scalar by a matrix is in denominator layout, ∂f/∂{0} has the "
+             "shape of {0}",
+}
 LAYOUT_WORDS = {
     "numerator": "numerator layout: J = ∂vec(F)/∂vec(X)ᵀ, a row per entry of vec(F)",
     "denominator": "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec(X), a row per entry of vec(X)",
@@ -645,7 +651,9 @@ class Jacobian:
         return latex_printing.latex(self.matrix())
 
     def layout_line(self):
-        return LAYOUT_WORDS[self.shown_layout]
+        """What J is, its size and F: the line the text output states its layout with."""
+        rows, cols = (_size_text(d) for d in self.matrix().shape)
+        return f"{LAYOUT_WORDS[self.shown_layout]}; {rows}×{cols}, F = {text(self.f)}"
 
     def numpy_source(self, name=None):
         return self._numpy(name)[0]
@@ -653,13 +661,25 @@ class Jacobian:
     def numpy(self, name=None):
         return self._numpy(name)[1]
 
+    def arguments(self):
+        """The variables J is a function of, as Gradient.arguments."""
+        return Gradient.arguments(self)
+
     def _numpy(self, name):
-        args = Gradient.arguments(self)
+        args = self.arguments()
         m = self.matrix()
         src, fn = numpy_function(m, args, name=name or f"jacobian_{self.wrt.name}")
         verify_printed(fn, args, m, self.f, self.wrt, assumptions=constraints(self.assumptions),
                        source=src)
         return src, fn
+
+    def to_dict(self, verified="both"):
+        """The JSON record of `matcalc jacobian --format json`, keyed as grad's."""
+        return {"command": "jacobian", "expression": text(self.f), "wrt": text(self.wrt),
+                "jacobian": {"text": self.text(), "latex": self.latex(),
+                             "numpy": self.numpy_source()},
+                "rows": text(self.matrix().shape[0]), "cols": text(self.matrix().shape[1]),
+                **_context(self, self.shown_layout), "verification": _verification(verified)}
 
     def verify(self, method="both", seed=0):
         """Prove J entrywise against sympy.diff of vec(F) and by central differences."""
@@ -667,7 +687,7 @@ class Jacobian:
                         assumptions=constraints(self.assumptions), seed=seed)
 
     def __str__(self):
-        return f"J = {self.text()}"
+        return f"{'Jᵀ' if self.shown_layout == 'denominator' else 'J'} = {self.text()}"
 
 
 @dataclass
@@ -711,6 +731,15 @@ class Hessian:
                        assumptions=constraints(self.assumptions), source=src)
         return src, fn
 
+    def to_dict(self, verified="both"):
+        """The JSON record of `matcalc hessian --format json`, keyed as grad's."""
+        return {"command": "hessian", "expression": text(self.f), "wrt": text(self.wrt),
+                "form": self.form, "hessian": {"text": self.text(), "latex": self.latex(),
+                                               "numpy": self.numpy_source()},
+                "direction": self.direction.name if self.form == "product" else None,
+                **_context(self, "symmetric" if self.form == "matrix" else "denominator"),
+                "verification": _verification(verified)}
+
     def verify(self, method="both", seed=0):
         """Prove the gradient it differentiates, then H: the product exactly against sympy.diff
         twice and numerically against central differences of the gradient; the matrix
@@ -727,6 +756,11 @@ class Hessian:
     def __str__(self):
         name = f"H[{self.direction.name}]" if self.form == "product" else "H"
         return f"{name} = {self.text()}"
+
+
+def _size_text(d):
+    """A size for a shape such as (m*n)×p: grouped unless a number or a name."""
+    return text(d) if d.is_Atom else f"({text(d)})"
 
 
 def _jacobian_input(f, wrt, shapes, who):

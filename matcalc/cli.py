@@ -17,7 +17,8 @@ from pathlib import Path
 
 import sympy as sp
 
-from .api import PROOFS, backprop_record, check, derive, grad, verify_backprop
+from .api import (GRADIENT_LAYOUT_WORDS, PROOFS, backprop_record, check, derive, grad, hessian,
+                  jacobian, verify_backprop)
 from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
@@ -64,22 +65,70 @@ def _shape_line(g):
 
 def cmd_grad(args):
     shapes = _shapes(args.shape)
-    g = grad(args.expr, args.wrt, shapes=shapes, assume=args.assume or ())
+    layout = args.layout or "denominator"
+    g = grad(args.expr, args.wrt, shapes=shapes, assume=args.assume or (), layout=layout)
     _declared(shapes, g)
     if args.verify != "none":
         g.verify(method=args.verify)
     if args.format == "text":
         print(f"{g}    {_shape_line(g)}")
+        if args.layout:           # asked for: the result says which one it is in
+            print(GRADIENT_LAYOUT_WORDS[layout].format(text(g.wrt)))
     elif args.format == "latex":
-        print(g.latex(layout=args.layout))
+        print(g.latex())
     elif args.format == "numpy":
         print(g.numpy_source())
     elif args.format == "json":
-        print(_json(g.to_dict(verified=args.verify, layout=args.layout)))
+        print(_json(g.to_dict(verified=args.verify, layout=layout)))
     else:
         print(g.steps())      # the derivation ends with its own "given that"
     if g.assumptions and args.format != "steps":
         _say("given that " + "; ".join(str(a) for a in g.assumptions))
+    if args.verify != "none":
+        _say(f"verified {PROOFS[args.verify]}")
+
+
+def cmd_jacobian(args):
+    shapes = _shapes(args.shape)
+    j = jacobian(args.expr, args.wrt, shapes=shapes, assume=args.assume or (),
+                 layout=args.layout)
+    _declared(shapes, j)
+    if args.verify != "none":
+        j.verify(method=args.verify)
+    _print_result(args, j, f"{j}    {_shape_line(j)}\n{j.layout_line()}")
+
+
+def cmd_hessian(args):
+    shapes = _shapes(args.shape)
+    h = hessian(args.expr, args.wrt, shapes=shapes, assume=args.assume or (), form=args.form)
+    _declared(shapes, h.gradient)
+    if args.verify != "none":
+        h.verify(method=args.verify)
+    if h.form == "product":
+        v, x = h.direction.name, text(h.wrt)
+        rows, cols = (text(d) for d in h.wrt.shape)
+        line = (f"{h}    {_shape_line(h)[:-1]}, {v}: {rows}×{cols})\n"
+                f"{v} is a direction: H[{v}] = d/dε ∇f({x} + ε{v}) at ε = 0")
+    else:
+        m = h.expr.shape[0]
+        size = text(m) if m.is_Atom else f"({text(m)})"
+        line = (f"{h}    {_shape_line(h)}\nH = ∂²f/∂vec({text(h.wrt)})∂vec({text(h.wrt)})ᵀ, "
+                f"{size}×{size}, symmetric (every layout)")
+    _print_result(args, h, line)
+
+
+def _print_result(args, r, text_lines):
+    """A Jacobian's or Hessian's output in args.format, then its provenance (stderr)."""
+    if args.format == "text":
+        print(text_lines)
+    elif args.format == "latex":
+        print(r.latex())
+    elif args.format == "numpy":
+        print(r.numpy_source())
+    else:
+        print(_json(r.to_dict(verified=args.verify)))
+    if r.assumptions:
+        _say("given that " + "; ".join(str(a) for a in r.assumptions))
     if args.verify != "none":
         _say(f"verified {PROOFS[args.verify]}")
 
@@ -294,9 +343,36 @@ def build_parser():
                    default="text", help="how to print the result")
     g.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
                    help="prove the result before printing it")
-    g.add_argument("--layout", choices=["denominator", "numerator"], default="denominator",
-                   help="LaTeX layout; matcalc computes in denominator layout")
+    g.add_argument("--layout", choices=["denominator", "numerator", "mixed"],
+                   help="denominator (the default: ∂f/∂X has the shape of X, as matcalc "
+                        "computes), numerator (its transpose) or mixed (denominator for a "
+                        "scalar by a matrix); when given, the text output states it")
     g.set_defaults(run=cmd_grad)
+
+    j = command("jacobian", "the Jacobian ∂vec(F)/∂vec(X)ᵀ of a vector or matrix expression, "
+                "read off d vec F = J d vec X (with kron, vec and the commutation matrix)")
+    _expression_arguments(j)
+    j.add_argument("--format", choices=["text", "latex", "numpy", "json"], default="text",
+                   help="how to print the result")
+    j.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
+                   help="prove the result before printing it (exact: sympy.diff of vec(F))")
+    j.add_argument("--layout", choices=["numerator", "denominator", "mixed"],
+                   default="numerator", help="numerator: a row per entry of vec(F) (m×n for "
+                   "f: ℝⁿ → ℝᵐ); denominator: the transpose; mixed: numerator for a vector "
+                   "or matrix F, denominator for a scalar f")
+    j.set_defaults(run=cmd_jacobian)
+
+    h = command("hessian", "the Hessian of a scalar expression: the product H[V] with a "
+                "direction V, or the matrix ∂²f/∂vec(X)∂vec(X)ᵀ")
+    _expression_arguments(h)
+    h.add_argument("--form", choices=["product", "matrix"], default="product",
+                   help="product: H[V] = d/dε ∇f(X + εV) at 0, V of X's shape; matrix: "
+                        "∂²f/∂vec(X)∂vec(X)ᵀ")
+    h.add_argument("--format", choices=["text", "latex", "numpy", "json"], default="text",
+                   help="how to print the result")
+    h.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
+                   help="prove the result (and the gradient it differentiates) first")
+    h.set_defaults(run=cmd_hessian)
 
     k = command("check", "prove a claimed gradient right (exit 0) or wrong (exit 1: the first "
                 "differing entry and matcalc's gradient)")

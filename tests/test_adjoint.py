@@ -62,4 +62,6 @@ def test_moves_cover_linear_nodes_only():
                      # the structured linear maps of convolutions and pooling, each paired
                      # with its adjoint (PoolSelect and PoolRoute linear in their second arg)
                      "ToChannels", "ToSamples", "Unfold", "Fold", "AvgPool", "PoolSpread",
-                     "PoolSelect", "PoolRoute"}
+                     "PoolSelect", "PoolRoute",
+                     # vec and unvec, each the other's adjoint (core/kron.py)
+                     "Vec", "Unvec"}
