@@ -16,10 +16,11 @@ The data flows top to bottom; each folder imports only from the folders above it
     train/     data, trainer (SGD/Adam, checkpoints), the standalone script
     verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof
 
-    api.py (grad, check, assert_gradient, derive, train) and cli.py (matcalc …) on top.
+    api.py (grad, jacobian, hessian, check, assert_gradient, derive, train) and cli.py
+    (matcalc …) on top.
 """
-from .api import (Check, Gradient, Trained, assert_gradient, check, derive, grad, train,
-                  verify_backprop)
+from .api import (Check, Gradient, Hessian, Jacobian, Trained, assert_gradient, check, derive,
+                  grad, hessian, jacobian, train, verify_backprop)
 from .codegen.kernels import compile
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                           VerificationError)
@@ -28,4 +29,4 @@ from .nn.spec import mlp
 
 __all__ = ["grad", "Gradient", "derive", "mlp", "cnn", "verify_backprop", "compile", "train", "Trained",
            "assert_gradient", "check", "Check", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
-           "NotScalarError", "VerificationError"]
+           "NotScalarError", "VerificationError", "jacobian", "Jacobian", "hessian", "Hessian"]
