@@ -79,7 +79,7 @@ def test_grad_record_context(capsys):
     assert r["gradient"]["text"] == "B @ A"           # all three forms in the layout asked
     assert "return B @ A" in r["gradient"]["numpy"]
     assert r["verification"]["method"] == "numeric"
-    r = record(capsys, "grad", "tr(A @ X @ B)", "--wrt", "X", "--layout", "mixed")
+    r = matcalc.grad("tr(A @ X @ B)", "X").to_dict(layout="mixed")
     assert r["layout"] == "denominator" and r["gradient"]["text"] == "A.T @ B.T"
 
 
