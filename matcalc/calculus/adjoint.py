@@ -11,7 +11,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table
 from ..core.errors import NoRuleError
-from ..core.kron import Unvec, Vec, unvec, vec
+from ..core.kron import KroneckerProduct, Unvec, Vec, kron, kron_permutation, unvec, vec
 from ..core.structure import (AvgPool, Fold, PoolRoute, PoolSelect, PoolSpread, ToChannels,
                               ToSamples, Unfold, avgpool, fold, pool_route, pool_select,
                               pool_spread, to_channels, to_samples, unfold)
@@ -141,6 +141,19 @@ def _m_unvec(e, g, out):
     pullback(e.arg, vec(g), out)
 
 
+def _m_kron(e, g, out):
+    """tr(Gᵀ (A ⊗ L)) = vec(G)ᵀ P (vec A ⊗ I) vec L  ⇒  L̄ = unvec((vec A ⊗ I)ᵀ Pᵀ vec G);
+    likewise L ⊗ B with (I ⊗ vec B)  (P: core/kron.py kron_permutation)"""
+    a, b = e.args
+    pg = matmul(transpose(kron_permutation(a, b)), vec(g))
+    if _has_d(a):
+        m, n = a.shape
+        pullback(a, unvec(matmul(transpose(kron(eye(m * n), vec(b))), pg), m), out)
+    else:
+        p, q = b.shape
+        pullback(b, unvec(matmul(transpose(kron(vec(a), eye(p * q))), pg), p), out)
+
+
 MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     Differential: _m_differential,
     MatAdd: _m_matadd,
@@ -163,6 +176,7 @@ MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     PoolRoute: _m_swap_data(pool_select),
     Vec: _m_vec,
     Unvec: _m_unvec,
+    KroneckerProduct: _m_kron,
 })
 
 

@@ -14,7 +14,8 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from ..core.dispatch import Table
 from ..core.expr import (Differential, add, coefficient, diag, eye, factors, hadamard,
                          is_matrix, matmul, rebuild, transpose, zeros)
-from ..core.kron import Commutation, Unvec, Vec, commutation, kron, vec
+from ..core.kron import (Commutation, KroneckerProduct, Unvec, Vec, commutation, kron,
+                         kron_permutation, vec)
 from .adjoint import adjoints
 from .differential import differential
 from .simplify import CANONICAL, simplify
@@ -76,6 +77,15 @@ def _m_vec(e, x):
     return linear_jacobian(e.arg, x)
 
 
+def _m_kron(e, x):
+    """vec(dA ⊗ B) = P (I ⊗ vec B) vec dA,  vec(A ⊗ dB) = P (vec A ⊗ I) vec dB  (P: kron_permutation)"""
+    a, b = e.args
+    p = kron_permutation(a, b)
+    if _has_d(a):
+        return matmul(p, kron(eye(_size(a)), vec(b)), linear_jacobian(a, x))
+    return matmul(p, kron(vec(a), eye(_size(b))), linear_jacobian(b, x))
+
+
 def _m_scalar(s, x):
     """s = Σ tr(Ḡᵀ dX) = vec(Ḡ)ᵀ vec(dX): the row vec(Ḡ)ᵀ, from the trace moves"""
     rows = [transpose(vec(g)) for v, g in adjoints(s, 1) if v == x]
@@ -90,6 +100,7 @@ VEC_MOVES = Table("vec move", "VEC_MOVES in calculus/jacobian.py", {
     HadamardProduct: _m_hadamard,
     Vec: _m_vec,
     Unvec: _m_vec,
+    KroneckerProduct: _m_kron,
 })
 
 

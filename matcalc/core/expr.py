@@ -400,6 +400,8 @@ def trace(a):
         return sp.S.Zero
     if isinstance(core, MatAdd):     # tr(A + B) = tr(A) + tr(B): one trace per term
         return c * sp.Add(*[trace(t) for t in core.args])
+    if isinstance(core, KroneckerProduct) and all(a.shape[0] == a.shape[1] for a in core.args):
+        return c * sp.Mul(*[trace(a) for a in core.args])     # tr(A ⊗ B) = tr(A) tr(B)
     return c * Trace(core)
 
 
@@ -422,6 +424,8 @@ def entry_sum(a):
         return sp.S.Zero
     if isinstance(core, OneMatrix):
         return c * core.shape[0] * core.shape[1]
+    if isinstance(core, KroneckerProduct):      # sum(A ⊗ B) = sum(A) sum(B)
+        return c * sp.Mul(*[entry_sum(a) for a in core.args])
     return c * EntrySum(core)
 
 

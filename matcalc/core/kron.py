@@ -16,7 +16,7 @@ from .errors import ShapeError
 from .expr import CONSTRUCTORS, add, coefficient, dim, is_matrix, matmul, trace, transpose
 
 __all__ = ["Vec", "Unvec", "Commutation", "KroneckerProduct", "KRON_NODES", "vec", "unvec",
-           "kron", "commutation"]
+           "kron", "commutation", "kron_permutation"]
 
 
 class Vec(MatrixExpr):
@@ -172,6 +172,14 @@ def commutation(m, n):
     if m == 1 or n == 1:
         return Identity(m * n)
     return Commutation(m, n)
+
+
+def kron_permutation(a, b):
+    """P with vec(A ⊗ B) = P (vec A ⊗ vec B) for A m×n, B p×q: P = I_n ⊗ K_{q,m} ⊗ I_p
+    (Magnus & Neudecker, Theorem 3.10). The differential of a Kronecker product, vec'd, goes
+    through it: vec(dA ⊗ B) = P (I ⊗ vec B) vec dA, vec(A ⊗ dB) = P (vec A ⊗ I) vec dB."""
+    (m, n), (p, q) = a.shape, b.shape
+    return kron(kron(Identity(n), commutation(q, m)), Identity(p))
 
 
 CONSTRUCTORS.update({

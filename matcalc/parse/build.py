@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..core import expr as E
 from .calls import CALLS
-from .shapes import pair, sizes
+from .shapes import kron, pair, sizes
 from .syntax import OPTIONS, arguments, chain
 
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
@@ -43,6 +43,8 @@ def expression(p, node):
         if fn.rule is pair:             # maximum(A, B): a 1×1 side meeting a scalar, its entry
             a, b = (expression(p, x) for x in args)
             return fn.build(*((_unwrap(a), _unwrap(b)) if _kind(a) != _kind(b) else (a, b)))
+        if fn.rule is kron:
+            return fn.build(*(expression(p, x) for x in args))
         name = next((q for q in fn.params if q in OPTIONS), None)
         extra = {} if option is None else {name: option}
         return fn.build(expression(p, args[0]), **extra)

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Callable
 
 from ..core import expr as E
+from ..core import kron as K
 from ..core import extrema
 from ..core.functions import FUNCTIONS
 from . import shapes
@@ -42,6 +43,8 @@ CALLS = {
     "minimum": _Fn(("x", "y"), shapes.pair, extrema.minimum),
     "sum": _Fn(("M", "axis"), shapes.sum_, _sum),
     "diag": _Fn(("M",), shapes.diag, E.diag),
+    "vec": _Fn(("M",), shapes.vec, K.vec),
+    "kron": _Fn(("A", "B"), shapes.kron, K.kron),
     "softmax": _Fn(("M", "axis"), shapes.same_matrix, E.softmax),
     "logsoftmax": _Fn(("M", "axis"), shapes.same_matrix, E.logsoftmax),
     "logsumexp": _Fn(("M", "axis"), shapes.reduce, E.logsumexp),

@@ -63,12 +63,34 @@ class _Dims:
         return i
 
     def get(self, i):
-        return self.value[self.find(i)]
+        v = self.value[self.find(i)]
+        if isinstance(v, tuple):        # a product (kron, vec): a number once both factors are
+            a, b = self.get(v[0]), self.get(v[1])
+            return a * b if isinstance(a, int) and isinstance(b, int) else v
+        return v
+
+    def product(self, a, b):
+        """A new dimension, the product of a and b (the rows of kron(A, B), of vec(X))."""
+        va, vb = self.get(a), self.get(b)
+        return self.new(va * vb if isinstance(va, int) and isinstance(vb, int) else (a, b))
+
+    def show(self, i):
+        """A dimension for a message: 3, n, ? (not known yet), or a product n·3."""
+        v = self.get(i)
+        if isinstance(v, tuple):
+            return f"{self.show(v[0])}·{self.show(v[1])}"
+        return "?" if v is None else str(v)
 
     def unify(self, a, b):
         """Join two dimensions; False when both are known and differ."""
         a, b = self.find(a), self.find(b)
         va, vb = self.value[a], self.value[b]
+        if a != b and isinstance(self.get(a), tuple) and isinstance(self.get(b), tuple):
+            # two products (tr(kron(A, X))): the natural reading, factor by factor
+            return self.unify(va[0], vb[0]) and self.unify(va[1], vb[1])
+        if a != b and va is not None and vb is not None and \
+                (isinstance(self.get(a), tuple) or isinstance(self.get(b), tuple)):
+            return True   # a product against a number or a name: the constructors check it
         if a != b and va is not None and vb is not None and va != vb:
             return False
         if a != b:
@@ -124,6 +146,16 @@ def sum_(d, shape, axis, name, shown):
     return None if axis is None else reduce(d, shape, axis, name, shown)
 
 
+def vec(d, shape, axis, name, shown):
+    """vec: an m×n matrix to the column of its m·n entries."""
+    return (d.product(shape[0], shape[1]), d.new(1))
+
+
+def kron(d, shape, axis, name, shown):
+    """kron(A, B): (rows·rows)×(cols·cols) (Inference.kron)."""
+    raise AssertionError("Inference.call handles kron itself")
+
+
 def pair(d, shape, axis, name, shown):
     """maximum, minimum: two arguments, shaped as for + (Inference.pair)."""
     raise AssertionError("Inference.call handles pair itself")
@@ -172,8 +204,7 @@ class Inference:
         src = ast.get_source_segment(self.text, node) or "?"
         if shape is None:
             return f"{src} (scalar)"
-        show = [self.d.get(i) for i in shape]
-        return f"{src} ({'×'.join('?' if v is None else str(v) for v in show)})"
+        return f"{src} ({'×'.join(self.d.show(i) for i in shape)})"
 
     def infer(self, node):
         """The shape of a node, None for a scalar; rejects every node off the whitelist."""
@@ -273,6 +304,8 @@ class Inference:
             return sizes(self.d, [self.size_of(a) for a in args], axis, name, None)
         if fn.rule is pair:             # maximum(A, B): shapes as for A + B
             return self.pair(name, *args)
+        if fn.rule is kron:
+            return self.kron(name, *args)
         shape = self.infer(args[0])
         if shape is None:
             if fn.rule in _OF_A_SCALAR and axis is None:
@@ -293,6 +326,16 @@ class Inference:
                                  f"{self.describe(left, a)} and {self.describe(right, b)}: "
                                  "the shapes differ")
         return a
+
+    def kron(self, name, left, right):
+        """The shape of A ⊗ B: products of the rows and of the columns."""
+        shapes = [self.infer(x) for x in (left, right)]
+        for x, s in zip((left, right), shapes):
+            if s is None:
+                raise ShapeError(f"{name} needs two matrices or vectors, but "
+                                 f"{ast.get_source_segment(self.text, x)} is a scalar")
+        (a, b), (c, e) = shapes
+        return (self.d.product(a, c), self.d.product(b, e))
 
     def size_of(self, a):
         """The dimension a size argument of ones/zeros/eye stands for."""
@@ -326,8 +369,10 @@ class Inference:
         return self.symbols, self.dims
 
     def dim_value(self, i):
-        """A dimension once resolved: an int or a dimension symbol."""
+        """A dimension once resolved: an int, a dimension symbol or a product of them."""
         v = self.d.get(i)
+        if isinstance(v, tuple):
+            return self.dim_value(v[0]) * self.dim_value(v[1])
         return self.dims[v] if isinstance(v, str) else v
 
 

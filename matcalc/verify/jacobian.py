@@ -21,7 +21,7 @@ from .sample import _Problem, _sizes_used
 
 __all__ = ["verify_jacobian", "verify_hessian", "verify_hvp", "verify_printed"]
 
-EXACT_MAX_CLAIMED = 1600     # entries of J or H written out and differentiated
+EXACT_MAX_CLAIMED = 4000     # entries of J or H written out and differentiated
 EXACT_DPS, EXACT_RTOL, EXACT_ATOL, EXACT_POINTS = 50, 1e-25, 1e-30, 3
 NUMERIC_RTOL, ROUNDOFF = 1e-5, 1e3
 TRIES = 6
