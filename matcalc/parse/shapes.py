@@ -74,6 +74,16 @@ class _Dims:
         va, vb = self.get(a), self.get(b)
         return self.new(va * vb if isinstance(va, int) and isinstance(vb, int) else (a, b))
 
+    def _solve(self, prod, n):
+        """A product p·q equal to a number n: the unknown factor is n / the known one. Other
+        cases (two unknowns, a name) are left to the constructors, which check the shapes."""
+        (f, g), (vf, vg) = prod, (self.get(prod[0]), self.get(prod[1]))
+        if isinstance(n, int) and isinstance(vf, int) != isinstance(vg, int):
+            known, unknown = (vf, g) if isinstance(vf, int) else (vg, f)
+            if self.get(unknown) is None:
+                return n % known == 0 and self.unify(unknown, self.new(n // known))
+        return True
+
     def show(self, i):
         """A dimension for a message: 3, n, ? (not known yet), or a product n·3."""
         v = self.get(i)
@@ -90,7 +100,9 @@ class _Dims:
             return self.unify(va[0], vb[0]) and self.unify(va[1], vb[1])
         if a != b and va is not None and vb is not None and \
                 (isinstance(self.get(a), tuple) or isinstance(self.get(b), tuple)):
-            return True   # a product against a number or a name: the constructors check it
+            prod, other = (self.get(a), self.get(b)) if isinstance(self.get(a), tuple) else \
+                (self.get(b), self.get(a))
+            return self._solve(prod, other)
         if a != b and va is not None and vb is not None and va != vb:
             return False
         if a != b:
