@@ -209,7 +209,7 @@ def cmd_derive(args):
         verify_backprop(b)
     print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
           else "\n".join(out))
-    if b.assumptions and args.format != "latex":
+    if b.assumptions:
         _say("given that " + "; ".join(str(a) for a in b.assumptions) + " (one-hot targets)")
     if args.verify:
         _say("verified: every gradient, by central differences")
@@ -225,13 +225,28 @@ def cmd_report(args):
     except OSError as e:
         raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
     print(f"wrote {out}")
-    if shutil.which("pdflatex") and not args.no_pdf:
+    if args.no_pdf:
+        return
+    if not shutil.which("pdflatex"):
+        _say(f"no PDF: pdflatex is not installed (Debian: apt install texlive-latex-base); "
+             f"{out} compiles with any LaTeX")
+        return
+    # pdflatex leaves .aux and .log beside the PDF: remove those this run made, not a
+    # user's own; on failure the log stays, for it says what went wrong
+    made = [p for p in (out.with_suffix(".aux"), out.with_suffix(".log")) if not p.exists()]
+    try:
         run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
-                              out.name], cwd=out.parent or Path("."), capture_output=True,
-                             text=True)
-        if run.returncode != 0:
-            raise MatcalcError(f"pdflatex failed on {out}; see {out.with_suffix('.log')}")
-        print(f"wrote {out.with_suffix('.pdf')}")
+                              out.name], cwd=out.parent, capture_output=True, text=True,
+                             timeout=600)
+        failed = run.returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    for p in made:
+        if p.exists() and not (failed and p.suffix == ".log"):
+            p.unlink()
+    if failed:
+        raise MatcalcError(f"pdflatex failed on {out}; see {out.with_suffix('.log')}")
+    print(f"wrote {out.with_suffix('.pdf')}")
 
 
 def cmd_train(args):

@@ -525,3 +525,13 @@ def test_a_sympy_matrix_power_matcalc_cannot_write_as_a_product_is_named(k):
     with pytest.raises(MatcalcError, match=r"^X \*\* .*: matcalc takes integer powers of a "
                                            r"matrix up to 100 in size"):
         grad(sp.Trace(sp.MatPow(X, k)), "X")
+
+
+def test_report_says_when_it_skips_the_pdf_for_want_of_pdflatex(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tex-here"))
+    code, out, err = run(capsys, "report", "--layers", "4,5,3", "-o", str(tmp_path / "r.tex"))
+    assert code == 0, err
+    assert out == f"wrote {tmp_path / 'r.tex'}\n"
+    assert (f"no PDF: pdflatex is not installed (Debian: apt install texlive-latex-base); "
+            f"{tmp_path / 'r.tex'} compiles with any LaTeX") in err.splitlines()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tex"]

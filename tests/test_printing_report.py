@@ -1,10 +1,17 @@
-"""printing/report.py: programs, derivations and documents in text and LaTeX, exact strings."""
+"""printing/report.py: programs, derivations and documents in text and LaTeX, exact strings;
+the report compiled by pdflatex, its log read for overfull lines."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from matcalc.api import grad
+from matcalc.cli import main
 from matcalc.nn.backprop import derive
 from matcalc.nn.spec import mlp
-from matcalc.printing.report import (PREAMBLE, align, backprop_report, document, escape,
+from matcalc.printing.report import (PREAMBLE, _rule_tex, align, backprop_report, document, escape,
                                      gradient_names, gradient_steps_text, program_latex,
                                      program_text, steps_latex, steps_text)
 
@@ -79,9 +86,10 @@ def test_program_latex(b):
 
 
 def test_program_latex_with_shapes(b):
-    shapes = [r"5 \times N", r"5 \times N", r"3 \times N", r"3 \times N", r"\text{scalar}"]
+    spaces = [r"\mathbb{R}^{5 \times N}", r"\mathbb{R}^{5 \times N}", r"\mathbb{R}^{3 \times N}",
+              r"\mathbb{R}^{3 \times N}", r"\mathbb{R}"]              # a scalar: ℝ
     assert program_latex(b.forward, shapes=True, subs=MODEL.concrete()) == " \\\\\n".join(
-        rf"{row} && \in \mathbb{{R}}^{{{s}}}" for row, s in zip(FORWARD_LATEX, shapes))
+        rf"{row} && \in {s}" for row, s in zip(FORWARD_LATEX, spaces))
     assert program_latex(b.forward, shapes=True).splitlines()[0] == \
         r"Z_{1} &= W_{1} X + b_{1} \mathbf{1}_{N}^{\top} && \in \mathbb{R}^{d_{1} \times N} \\"
 
@@ -100,7 +108,8 @@ def test_steps_text_of_a_gradient():
         "  d(A @ X @ B) = A @ dX @ B        [d(AB) = dA·B + A·dB  (Cookbook 37)]",
         "  d(tr(A @ X @ B)) = tr(A @ dX @ B)        [d tr(A) = tr(dA)  (Cookbook 36)]",
         "df = tr(A @ dX @ B)",
-        "  tr(A @ dX @ B) = tr((A.T @ B.T).T @ dX)",
+        "  df += tr(A @ dX @ B) = tr((A.T @ B.T).T @ dX)        "
+        "[c tr(L) = tr((c I)ᵀ L); tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)]",
     ])
 
 
@@ -112,17 +121,30 @@ def test_steps_text_of_a_network(b):
     assert "  ones(d2, d2) @ Y  →  ones(d2, N)        [each column of Y sums to 1]" in lines
     assert "delta2 := S - Y        [∂L/∂Z2 = 1/N·delta2]" in lines            # δ's
     assert "delta1 := (W2.T @ delta2) * A1*(1 - A1)        [∂L/∂Z1 = 1/N·delta1]" in lines
-    assert lines[-1] == "  db1 @ ones(1, N) = tr((1/N*delta1 @ ones(N, 1)).T @ db1)"   # move
-    assert len(lines) == len(b.derivation.steps)
+    assert "∂L/∂A1 = 1/N*W2.T @ delta2" in lines                              # an adjoint
+    # each move is a contribution to dL, never a matrix equal to a scalar
+    assert lines[-1] == ("  dL += tr((∂L/∂Z1).T @ (db1 @ ones(1, N))) = "
+                         "tr((1/N*delta1 @ ones(N, 1)).T @ db1)        "
+                         "[tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)]")
+    assert ("  dL += -sum(Y * dS / S)/N = tr(((-1/N)*(Y / S)).T @ dS)        [c (a · s′) = "
+            "(c a) s′; c sum(L) = tr((c 1 1ᵀ)ᵀ L); tr(Gᵀ (F ⊙ L)) = tr((G ⊙ F)ᵀ L)]") in lines
+    assert len(lines) == len(b.derivation.steps) == len(set(lines))          # none twice
 
 
 def test_steps_latex_rows(b):
     rows = steps_latex(b.derivation).split(" \\\\\n")
     assert rows[0] == (r"\mathrm{d}\left(\log\left(S\right)\right) &= "
-                       r"\mathrm{d}S \odot S^{\circ -1}")
+                       r"\mathrm{d}S \odot S^{\circ -1} \tag*{\footnotesize \text{d f(A) = "
+                       r"f′(A) ⊙ dA}}")
     assert r"\delta_{2} &:= S - Y" in rows
-    kinds = [s.kind for s in b.derivation.steps if s.kind != "result"]
-    assert len(rows) == len(kinds)
+    assert r"\overline{A_{1}} &= \frac{1}{N} W_{2}^{\top} \delta_{2}" in rows    # adjoint
+    # a term of dZ2 contributes tr(Z̄2ᵀ term) to dL, then the move writes it as tr(Ḡᵀ dX)
+    i = rows.index(r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{2}}^{\top} "
+                   r"W_{2} \mathrm{d}A_{1}\right)")
+    assert rows[i + 1] == (r" &= \operatorname{tr}\left(\left(\frac{1}{N} W_{2}^{\top} "
+                           r"\delta_{2}\right)^{\top} \mathrm{d}A_{1}\right) \tag*{\footnotesize "
+                           r"\text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}")
+    assert len(rows) == len(set(rows))
 
 
 def test_gradient_steps_text():
@@ -131,7 +153,7 @@ def test_gradient_steps_text():
         "",
         "Differentials, one rule per node:",
         "  d(logdet(X)) = tr(inv(X) @ dX)",
-        "      by d log det(A) = tr(A⁻¹ dA)  (Cookbook 57)",
+        "      by d log det(A) = tr(A⁻¹ dA)  (Cookbook 43)",
         "",
         "df = tr(inv(X) @ dX)",
         "",
@@ -206,8 +228,34 @@ def test_backprop_report(b):
         doc.index(r"\section*{Backward pass}") < doc.index(backward) < \
         doc.index(r"\section*{Derivation by the trace trick}")
     assert backward + "\n\nGiven that each column of Y sums to 1 (one-hot targets)." in doc
-    assert align(steps_latex(b.derivation)) in doc
-    assert backprop_report(b).splitlines()[14] == r"\title{Backpropagation derived by matcalc}"
+    derivation = doc[doc.index(r"\section*{Derivation by the trace trick}"):]
+    assert align(" \\\\\n".join([
+        r"Z_{1} &= W_{1} X + b_{1} \mathbf{1}_{N}^{\top}",
+        r"\overline{Z_{1}} &= \frac{1}{N} \left(\left(W_{2}^{\top} \delta_{2}\right) \odot "
+        r"\left(1 - \sigma\left(Z_{1}\right)\right) \odot \sigma\left(Z_{1}\right)\right)",
+        r"\left(1 - \sigma\left(Z_{1}\right)\right) \odot \sigma\left(Z_{1}\right) &= A_{1} "
+        r"\odot \left(1 - A_{1}\right) \tag*{\footnotesize \text{write the derivative through "
+        r"the activation's output}}",
+        r"\overline{Z_{1}} &= \frac{1}{N} \delta_{1}",
+        r"\delta_{1} &:= \left(W_{2}^{\top} \delta_{2}\right) \odot A_{1} \odot \left(1 - "
+        r"A_{1}\right)",
+        r"\mathrm{d}\left(W_{1} X\right) &= \mathrm{d}W_{1} X \tag*{\footnotesize \text{d(AB) = "
+        r"dA·B + A·dB (Cookbook 37)}}",
+        r"\mathrm{d}\left(b_{1} \mathbf{1}_{N}^{\top}\right) &= \mathrm{d}b_{1} "
+        r"\mathbf{1}_{N}^{\top} \tag*{\footnotesize \text{d(AB) = dA·B + A·dB (Cookbook 37)}}",
+        r"\mathrm{d}Z_{1} &= \mathrm{d}W_{1} X + \mathrm{d}b_{1} \mathbf{1}_{N}^{\top} "
+        r"\tag*{\footnotesize \text{d(A + B) = dA + dB (Cookbook 35)}}",
+        r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}W_{1} "
+        r"X\right) = \operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} X^{\top}\right)^{\top} "
+        r"\mathrm{d}W_{1}\right) \tag*{\footnotesize \text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}",
+        r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}b_{1} "
+        r"\mathbf{1}_{N}^{\top}\right) = \operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} "
+        r"\mathbf{1}_{N}\right)^{\top} \mathrm{d}b_{1}\right) \tag*{\footnotesize \text{tr(Gᵀ A "
+        r"L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}"])) in derivation
+    assert [line for line in derivation.splitlines() if line.startswith(r"\subsection*")] == [
+        r"\subsection*{$L$}", r"\subsection*{$S$}", r"\subsection*{$Z_{2}$}",
+        r"\subsection*{$A_{1}$}", r"\subsection*{$Z_{1}$}"]
+    assert r"\title{Backpropagation derived by matcalc}" in backprop_report(b).splitlines()
 
 
 def test_backprop_report_of_a_rows_l2_model():
@@ -222,3 +270,117 @@ def test_backprop_report_of_a_rows_l2_model():
     assert r"W_{1} &\in \mathbb{R}^{3 \times 4} \\" in doc.splitlines()
     assert r"Z_{1} &= X W_{1} \\" in doc.splitlines()
     assert "Given that" not in doc
+
+
+# ------------------------------------------------------------ the report as a document
+
+def _derivation(doc):
+    return doc[doc.index(r"\section*{Derivation by the trace trick}"):]
+
+
+def test_moves_are_contributions_to_dL_never_a_matrix_equal_to_a_scalar(b):
+    rows = [r for r in _derivation(backprop_report(b)).splitlines() if "&" in r]
+    traces = [r for r in rows if r"&= \operatorname{tr}" in r or r"= \operatorname{tr}" in r]
+    assert traces
+    for r in traces:          # tr(…) is only ever what dL gains, or the line continuing it
+        lhs = r.split("&")[0].strip()
+        assert lhs in (r"\mathrm{d}L", ""), r
+
+
+def test_the_report_has_no_row_twice_and_names_each_rule(b):
+    derivation = _derivation(backprop_report(b))
+    rows = [r.rstrip(" \\") for r in derivation.splitlines() if "&" in r]
+    assert len(rows) == len(set(rows))
+    assert derivation.count(r"\operatorname{softmax}") == 1    # S by its name after S := …
+    for r in rows:
+        if r.startswith(r"\mathrm{d}\left(") or r.startswith(r"\mathrm{d}Z"):
+            assert r"\tag*{\footnotesize \text{d" in r, r          # a differential's rule
+    assert r"\text{d(AB) = dA·B + A·dB (Cookbook 37)}" in derivation
+    assert r"\text{d(A + B) = dA + dB (Cookbook 35)}" in derivation
+    assert r"\text{d(A ⊙ B) = dA ⊙ B + A ⊙ dB (Cookbook 38)}" in derivation
+
+
+def test_concrete_sizes_and_real_scalars_in_the_report():
+    doc = backprop_report(derive(mlp([64, 128, 10])))
+    assert r"\mathbf{1}_{10\times 10}" in doc and "d_{" not in doc      # no symbolic d1, d2
+    assert r"W_{1} &\in \mathbb{R}^{128 \times 64}" in doc
+    assert r"\text{scalar}" not in doc
+
+
+def test_the_moves_of_one_term_are_summed():
+    """The L2 penalty's one term holds dW1 and dW2: its contribution is the sum."""
+    rows = steps_latex(derive(mlp([3, 4, 2], l2=True)).derivation).split(" \\\\\n")
+    i = next(i for i, r in enumerate(rows) if r.startswith(r"\mathrm{d}L &\mathrel{+}= \frac{"
+                                                            r"\lambda"))
+    assert rows[i + 1].startswith(r" &= \operatorname{tr}\left(\left(\lambda W_{1}\right)^{"
+                                  r"\top} \mathrm{d}W_{1}\right) + \operatorname{tr}\left(\left("
+                                  r"\lambda W_{2}\right)^{\top} \mathrm{d}W_{2}\right)")
+    assert r"\begin{tabular}[t]{@{}r@{}}" in rows[i + 1]        # its rules, one per line
+
+
+def test_every_rule_prints_in_the_document():
+    """Each character of every rule's identity (the tables' docstrings) has its LaTeX."""
+    import inspect
+    from matcalc.calculus import simplify
+    from matcalc.calculus.adjoint import MOVES
+    from matcalc.calculus.differential import DIFFERENTIALS
+    from matcalc.printing.report import UNICODE
+    docs = [f.__doc__ or "" for f in list(DIFFERENTIALS.values()) + list(MOVES.values())]
+    docs += [f.__doc__ or "" for _, f in inspect.getmembers(simplify, inspect.isfunction)]
+    missing = {c for d in docs for c in d if ord(c) > 127 and c not in UNICODE}
+    assert missing <= {"\u0304"}, f"add to UNICODE in printing/report.py: {sorted(missing)}"
+    assert all(f"\\DeclareUnicodeCharacter{{{ord(c):04X}}}" in PREAMBLE for c in UNICODE)
+    assert _rule_tex("tr(N̄ᵀ dN)") == r"\text{tr(\ensuremath{\bar{N}}ᵀ dN)}"
+    if shutil.which("pdflatex"):       # and each one compiles, as a tag does
+        import tempfile
+        rows = [rf"x &= 1 \tag*{{\footnotesize {_rule_tex(d.strip())}}}" for d in docs
+                if d.strip()]
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "rules.tex").write_text(document("rules", [("Rules", align(
+                " \\\\\n".join(rows)))]))
+            run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
+                                  "rules.tex"], cwd=tmp, capture_output=True, text=True,
+                                 timeout=300)
+            assert run.returncode == 0, run.stdout[-2000:]
+
+
+OVERFULL = re.compile(r"Overfull \\hbox \((\d+\.\d+)pt too wide\)")
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex not installed")
+@pytest.mark.parametrize("sizes", [[64, 128, 10], [64, 128, 64, 32, 16, 10]],
+                         ids=["readme", "four-hidden"])
+def test_the_report_compiles_without_overfull_lines(tmp_path, sizes):
+    tex = tmp_path / "r.tex"
+    tex.write_text(backprop_report(derive(mlp(sizes))))
+    run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", tex.name],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "r.log").read_text(errors="replace")
+    assert "Output written on r.pdf" in log
+    widths = [float(w) for w in OVERFULL.findall(log)]
+    assert all(w <= 10 for w in widths), widths
+
+
+# ------------------------------------------------------------ matcalc report, derive
+
+README_NET = ["--layers", "64,128,10", "--hidden", "sigmoid", "--loss", "cross-entropy"]
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="pdflatex not installed")
+def test_report_removes_the_files_it_made_and_only_those(tmp_path, capsys):
+    assert main(["report", *README_NET, "-o", str(tmp_path / "a.tex")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "a.tex"]
+    (tmp_path / "b.aux").write_text("\\relax\n")          # the user's own, from an earlier run
+    assert main(["report", *README_NET, "-o", str(tmp_path / "b.tex")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "a.tex", "b.aux", "b.pdf",
+                                                         "b.tex"]
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'b.pdf'}" in out
+
+
+def test_derive_latex_keeps_the_assumption_line(capsys):
+    assert main(["derive", *README_NET, "--format", "latex"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("\\begin{align*}") and "given that" not in out
+    assert "given that each column of Y sums to 1 (one-hot targets)" in err.splitlines()

@@ -75,4 +75,23 @@ def test_kinds_are_exactly_those_emitted():
     from_net = {s.kind for s in b.derivation.steps}
     assert from_grad | from_net <= set(KINDS)        # nothing emitted outside KINDS
     assert from_grad | from_net == set(KINDS)        # and every kind is emitted
-    assert len(KINDS) == len(set(KINDS)) == 5
+    assert len(KINDS) == len(set(KINDS)) == 6
+
+
+def test_a_step_taken_again_is_recorded_once():
+    D = Derivation()
+    D.add("simplify", "reuse", 1, 2)
+    D.add("differential", "d", 2, 3)
+    D.add("simplify", "reuse", 1, 2)              # the same rewrite met in another place
+    D.add("move", "reuse", 1, 2)                  # another kind: a step of its own
+    assert [(s.kind, s.before, s.after) for s in D.steps] == [
+        ("simplify", 1, 2), ("differential", 2, 3), ("move", 1, 2)]
+
+
+def test_the_sweep_records_each_adjoint_and_the_moves_by_name():
+    b = matcalc.derive(matcalc.mlp([3, 4, 2]))
+    adjoints = [(str(s.before), str(s.rule)) for s in b.derivation.of_kind("adjoint")]
+    assert adjoints == [("S", "∂L/∂S"), ("Z2", "∂L/∂Z2"), ("A1", "∂L/∂A1"), ("Z1", "∂L/∂Z1")]
+    rules = {str(s.rule) for s in b.derivation.of_kind("move")}
+    assert "tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)" in rules          # the MOVES entries used
+    assert "tr(Gᵀ (F ⊙ L)) = tr((G ⊙ F)ᵀ L)" in rules

@@ -150,7 +150,8 @@ def test_derivation_records_steps_of_each_kind_in_order():
     assert str(result.rule) == "df" and result.before == f
     assert text(result.after) == "tr(A.T @ dX @ B)"
     [move] = D.of_kind("move")
-    assert move.rule == "tr(Gᵀ L(dX)) = tr(Ḡᵀ dX)"
+    # the MOVES entries on the way to dX: the scalar trace, then the product
+    assert move.rule == "c tr(L) = tr((c I)ᵀ L); tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)"
     assert text(move.before) == "tr(A.T @ dX @ B)" and text(move.after) == "tr((A @ B.T).T @ dX)"
 
 
@@ -158,5 +159,7 @@ def test_two_line_derivation_goes_from_the_last_line_to_the_first():
     D = Derivation()
     backward(two_line(), [W], D, deltas={Z: delta})
     assert [s.kind for s in D.steps] == ["differential", "differential", "result", "move",
-                                         "delta", "differential", "result", "move"]
+                                         "adjoint", "delta", "differential", "result", "move"]
+    [adjoint] = D.of_kind("adjoint")          # Z̄ = ∂L/∂Z, reached once L's moves are done
+    assert adjoint.before == Z and str(adjoint.rule) == "∂L/∂Z"
     assert [str(s.rule) for s in D.of_kind("result")] == ["dL", "dZ"]

@@ -211,3 +211,21 @@ def terms(de):
     if is_matrix(de):
         return list(de.args) if isinstance(de, MatAdd) else [de]
     return list(de.args) if isinstance(de, sp.Add) else [de]
+
+
+def move_rule(term):
+    """The identities that move tr(Gᵀ term) into tr(Ḡᵀ dX), outermost first: the first
+    identity of each MOVES entry on the way down to the differential (for the derivation).
+
+    >>> from matcalc.core.expr import matrix
+    >>> W, A = matrix('W', 2, 3), matrix('A', 3, 4)
+    >>> move_rule(matmul(W, Differential(A)))
+    'tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)'
+    """
+    rules, e = [], term
+    while not isinstance(e, Differential):
+        rule = MOVES.rule(e).__doc__.split(";")[0].strip()
+        if rule not in rules:
+            rules.append(rule)
+        e = next(a for a in e.args if isinstance(a, sp.Basic) and _has_d(a))
+    return "; ".join(rules)

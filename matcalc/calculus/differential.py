@@ -3,7 +3,8 @@
 Calculus (stage 2). `differential(e, wrt)` returns de, an expression linear in the
 differentials dX of the variables in `wrt` (Differential nodes); every other symbol is held
 constant. Adjoints are never written here: adjoint.py reads them off de by trace moves.
-Equation numbers refer to the Matrix Cookbook (Petersen & Pedersen, 2012).
+Equation numbers refer to the Matrix Cookbook (Petersen & Pedersen, version of November 15,
+2012), §2 "Derivatives", eqs. 33–45.
 """
 import sympy as sp
 from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, MatrixSymbol,
@@ -34,7 +35,7 @@ def _matmul(e, d, dep):
 
 
 def _matadd(e, d, dep):
-    """d(A + B) = dA + dB"""
+    """d(A + B) = dA + dB  (Cookbook 35)"""
     return add(*[d(t) for t in e.args if dep(t)])
 
 
@@ -45,7 +46,7 @@ def _hadamard(e, d, dep):
 
 
 def _transpose(e, d, dep):
-    """d(Aᵀ) = (dA)ᵀ  (Cookbook 43)"""
+    """d(Aᵀ) = (dA)ᵀ  (Cookbook 44)"""
     return transpose(d(e.arg))
 
 
@@ -107,12 +108,12 @@ def _trace(e, d, dep):
 
 
 def _det(e, d, dep):
-    """d det(A) = det(A) tr(A⁻¹ dA)  (Cookbook 41)"""
+    """d det(A) = det(A) tr(A⁻¹ dA)  (Cookbook 42)"""
     return e * trace(matmul(inverse(e.arg), d(e.arg)))
 
 
 def _logdet(e, d, dep):
-    """d log det(A) = tr(A⁻¹ dA)  (Cookbook 57)"""
+    """d log det(A) = tr(A⁻¹ dA)  (Cookbook 43)"""
     return trace(matmul(inverse(e.arg), d(e.arg)))
 
 
@@ -177,7 +178,7 @@ def _maxpool(e, d, dep):
 
 
 def _kron(e, d, dep):
-    """d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 523)"""
+    """d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 39)"""
     a, b = e.args
     return add(*([kron(d(a), b)] if dep(a) else []) + ([kron(a, d(b))] if dep(b) else []))
 

@@ -8,7 +8,7 @@ intermediates keep the result linear in depth. This module names no operator.
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, Trace, Transpose
 
-from .adjoint import adjoints, terms
+from .adjoint import adjoints, move_rule, terms
 from .differential import differential
 from ..core.errors import MatcalcError, Message
 from ..core.expr import Differential, add, coefficient, is_matrix, matmul, transpose
@@ -52,6 +52,8 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None, coefficients
         g = adj.get(a.name)
         if g is None:
             continue
+        if a.name != out:
+            derivation.add("adjoint", Message("∂L/∂{0}", a.name), a.name, g)
         if a.name in deltas:
             c, core = coefficient(tidy(g))
             emitted.append(Assignment(deltas[a.name], core))
@@ -68,7 +70,7 @@ def backward(program, wrt, derivation=None, deltas=None, tidy=None, coefficients
                 gt = Transpose(gbar) if isinstance(gbar, (MatMul, MatAdd, HadamardProduct)) \
                     else transpose(gbar)
                 shown = Trace(MatMul(gt, Differential(var)))
-                derivation.add("move", "tr(Gᵀ L(dX)) = tr(Ḡᵀ dX)", term, shown)
+                derivation.add("move", move_rule(term), term, shown)
                 adj[var] = add(adj[var], gbar) if var in adj else gbar
     grads = {x: adj.get(x) for x in wrt}
     for x, g in grads.items():

@@ -5,9 +5,14 @@ gradients and the backprop of a model (read through their attributes); produces 
 the amsmath `align*` blocks of `--format latex`, and the standalone document of `matcalc
 report`. Every formula goes through the text or LaTeX printer; nothing here edits their output.
 """
+import re
+import unicodedata
+
 import sympy as sp
 
+from ..calculus.steps import Step
 from ..core.structure import Fold
+from ..core.expr import matmul
 
 from .latex import latex
 from .text import text
@@ -23,10 +28,11 @@ def _dims(e, subs=None):
     return "×".join(text(d) for d in _shape(e, subs))
 
 
-def _ldims(e, subs=None):
+def _lspace(e, subs=None):
+    """ℝ^{m×n} for a matrix, ℝ for a scalar."""
     if not getattr(e, "is_Matrix", False):
-        return r"\text{scalar}"
-    return r" \times ".join(latex(d) for d in _shape(e, subs))
+        return r"\mathbb{R}"
+    return r"\mathbb{R}^{" + r" \times ".join(latex(d) for d in _shape(e, subs)) + "}"
 
 
 def program_text(program, shapes=False, subs=None):
@@ -39,13 +45,15 @@ def program_text(program, shapes=False, subs=None):
 
 
 def program_latex(program, names=None, shapes=False, subs=None):
-    """The body of an align* environment: one `name &= formula` row per assignment."""
+    """The body of an align* environment: one `name &= formula` row per assignment (sizes
+    from `subs` filled in; a long formula broken before a + or −, see _pieces)."""
     rows = []
     for a in program:
-        row = f"{latex(a.name, names=names)} &= {latex(a.expr, names=names)}"
+        first, *rest = _pieces(a.expr.xreplace(subs or {}), names)
+        row = f"{latex(a.name, names=names)} &= {first}"
         if shapes:
-            row += rf" && \in \mathbb{{R}}^{{{_ldims(a.name, subs)}}}"
-        rows.append(row)
+            row += rf" && \in {_lspace(a.name, subs)}"
+        rows.append(" \\\\\n".join([row] + [rf"&\quad {p}" for p in rest]))
     return " \\\\\n".join(rows)
 
 
@@ -55,16 +63,34 @@ def gradient_names(backprop):
             for p, g in backprop.gradients.items()}
 
 
+def _node_of(step):
+    """The name an "adjoint" step reaches (its moves follow until the next one)."""
+    return step.before
+
+
+def _wrapped(t):
+    """Text of a term, parenthesised unless it is a single name."""
+    return f"({t})" if " " in t else t
+
+
 def steps_text(derivation):
-    """The derivation as text: each node's differential with its rule, then the moves."""
-    lines = []
+    """The derivation as text: each name's adjoint, each differential with its rule, and each
+    term of dN as its contribution to dL, tr(N̄ᵀ term), moved into tr(Ḡᵀ dX)."""
+    lines, node, total = [], None, "dL"
     for s in derivation.steps:
-        if s.kind == "differential":
+        if s.kind == "result" and node is None:
+            total = str(s.rule)           # dL, or df for a gradient's f
+        if s.kind == "adjoint":
+            node = _node_of(s)
+            lines.append(f"∂L/∂{text(s.before)} = {text(s.after)}")
+        elif s.kind == "differential":
             lines.append(f"  d({text(s.before)}) = {text(s.after)}        [{s.rule}]")
         elif s.kind == "result":
             lines.append(f"{s.rule} = {text(s.after)}")
         elif s.kind == "move":
-            lines.append(f"  {text(s.before)} = {text(s.after)}")
+            term = text(s.before) if node is None else \
+                f"tr((∂L/∂{text(node)}).T @ {_wrapped(text(s.before))})"
+            lines.append(f"  {total} += {term} = {text(s.after)}        [{s.rule}]")
         elif s.kind == "delta":
             lines.append(f"{text(s.before)} := {text(s.after)}        [{s.rule}]")
         else:
@@ -98,37 +124,229 @@ def gradient_steps_text(g):
 
 
 def _rule_tex(rule):
-    return r"\text{" + rule.replace("\\", "").replace("_", r"\_").replace("&", r"\&") + "}"
+    """A rule's identity as text; a letter with a combining bar (N̄) as math."""
+    body = re.sub("(\\w)\u0304", r"\\ensuremath{\\bar{\1}}",
+                  unicodedata.normalize("NFC", escape(" ".join(str(rule).split()))))
+    return r"\text{" + body + "}"
+
+
+def _short(rule):
+    """A rule's identity without the sentence that explains it."""
+    return str(rule).split(": ")[0].rstrip(".")
+
+
+def _d(e, show):
+    """d(e) in LaTeX: dX for a name, d(…) otherwise."""
+    body = show(e)
+    return r"\mathrm{d}" + body if isinstance(e, (sp.Symbol, sp.MatrixSymbol)) else \
+        rf"\mathrm{{d}}\left({body}\right)"
+
+
+def _contribution(node, term):
+    """tr(N̄ᵀ term), the term's contribution to dL, with N̄ a symbol printed as N̄; the term
+    itself for the output, whose adjoint is 1."""
+    if node is None:
+        return term, {}
+    bar = sp.MatrixSymbol(f"{node.name}bar", *node.shape)
+    return sp.Trace(matmul(sp.Transpose(bar), term)), {bar: rf"\overline{{{latex(node)}}}"}
+
+
+def _merged_moves(steps):
+    """The steps, with the moves of one term (one term of dN can hold several dX, as the L2
+    penalty's does) merged into one: its contribution is the sum of their traces."""
+    out = []
+    for s in steps:
+        prev = out[-1] if out else None
+        if s.kind == "move" and prev is not None and prev.kind == "move" and \
+                prev.before == s.before:
+            rules = list(dict.fromkeys(str(prev.rule).split("; ") + str(s.rule).split("; ")))
+            out[-1] = Step("move", "; ".join(rules), s.before, sp.Add(prev.after, s.after))
+        else:
+            out.append(s)
+    return out
+
+
+def derivation_rows(derivation, view=lambda e: e, coefficients=None):
+    """The derivation as rows (lhs LaTeX, lhs text width, relation, rhs expression, LaTeX
+    names for the rhs, rule), grouped by the name whose adjoint they compute:
+    [(name or None for the output, rows)]. `view` rewrites each expression before it is
+    shown (forward values by their names, concrete sizes); `coefficients` (δ → c) shows a
+    δ with its name's adjoint, N̄ = c·δ. Each term of a dN is shown as its contribution to
+    dL, tr(N̄ᵀ term), moved into tr(Ḡᵀ dX); rows the view makes trivial or repeats are left
+    out."""
+    groups, node, rows, shown = [], None, [], set()
+
+    def row(lhs, width, rel, rhs, names, rule):
+        key = (lhs, rel, rhs)
+        if key not in shown:
+            shown.add(key)
+            rows.append((lhs, width, rel, rhs, names, rule))
+
+    last, total = None, r"\mathrm{d}L"
+    for s in _merged_moves(derivation.steps):
+        before, after = view(s.before), view(s.after)
+        if s.kind == "result" and node is None:
+            total = r"\mathrm{d}" + latex(sp.Symbol(str(s.rule)[1:]))     # dL, or df
+        if s.kind == "adjoint":
+            groups.append((node, rows))
+            node, rows = s.before, []
+            row(rf"\overline{{{latex(before)}}}", len(text(before)), "=", after, {}, None)
+        elif s.kind == "differential" and before != after:
+            row(_d(before, latex), len(text(before)) + 3, "=", after, {}, s.rule)
+        elif s.kind == "result" and not (last and last.kind == "differential" and
+                                         (last.before, last.after) == (s.before, s.after)):
+            row(r"\mathrm{d}" + latex(sp.Symbol(str(s.rule)[1:])), len(str(s.rule)), "=",
+                after, {}, None)
+        elif s.kind == "move":
+            contribution, names = _contribution(node and view(node), before)
+            if not (rows and node is None and rows[-1][3] == contribution):
+                row(total, 2, r"\mathrel{+}=", contribution, names, None)
+            row("", 0, "=", after, {}, s.rule)
+        elif s.kind == "simplify" and before != after:
+            row(latex(before), len(text(before)), "=", after, {}, _short(s.rule))
+        elif s.kind == "delta":
+            c = (coefficients or {}).get(s.before)
+            if c is not None and node is not None:
+                bar = rf"\overline{{{latex(view(node))}}}"
+                row(bar, len(text(node)), "=", sp.MatMul(c, s.before) if c != 1 else s.before,
+                    {}, None)
+            row(latex(s.before), len(text(s.before)), ":=", after, {}, None)
+        last = s
+    groups.append((node, rows))
+    return [(n, r) for n, r in groups if r]
+
+
+def _tag(rule):
+    """The rule as a tag on the right, one identity per line."""
+    if not rule:
+        return ""
+    lines = [_rule_tex(r) for r in str(rule).split("; ")]
+    body = lines[0] if len(lines) == 1 else \
+        r"\begin{tabular}[t]{@{}r@{}}" + r"\\".join(lines) + r"\end{tabular}"
+    return rf" \tag*{{\footnotesize {body}}}"
 
 
 def steps_latex(derivation):
-    """The derivation as align* rows, each with its rule as a comment on the right."""
-    rows = []
-    for s in derivation.steps:
-        if s.kind == "differential":
-            rows.append(rf"\mathrm{{d}}\left({latex(s.before)}\right) &= {latex(s.after)}")
-        elif s.kind == "move":
-            rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
-        elif s.kind == "simplify":
-            rows.append(rf"{latex(s.before)} &= {latex(s.after)}")
-        elif s.kind == "delta":
-            rows.append(rf"{latex(s.before)} &:= {latex(s.after)}")
-    return " \\\\\n".join(rows)
+    """The derivation as align* rows, each with its rule as a tag on the right."""
+    out = []
+    for _, rows in derivation_rows(derivation):
+        for lhs, _, rel, rhs, names, rule in rows:
+            out.append(rf"{lhs} &{rel} {latex(rhs, names=names)}{_tag(rule)}")
+    return " \\\\\n".join(out)
 
+
+# How many characters of an expression's text form fit on one line of the report (A4,
+# 2 cm margins, 11pt): longer right-hand sides are broken before a top-level + or −, a
+# left-hand side longer than LHS_WIDTH moves to its own line, and what still does not fit
+# is scaled to the line (\matcalcfit, the last resort).
+WIDTH = 78
+LHS_WIDTH = 32
+
+
+def _fit(tex, width):
+    return rf"\matcalcfit{{{tex}}}" if width > WIDTH * 0.7 else tex
+
+
+def _pieces(e, names, width=WIDTH):
+    """The LaTeX of e in lines of about `width` text characters, broken between the terms
+    of a sum; each line after the first starts with its sign."""
+    if len(text(e)) <= width or not isinstance(e, (sp.MatAdd, sp.Add)):
+        return [_fit(latex(e, names=names), len(text(e)))]
+    join = sp.MatAdd if e.is_Matrix else sp.Add
+    lines, group = [], []
+    for t in e.args:
+        if group and len(text(join(*group, t))) > width:
+            lines.append(group)
+            group = []
+        group.append(t)
+    lines.append(group)
+    out = []
+    for i, g in enumerate(lines):
+        part = join(*g) if len(g) > 1 else g[0]
+        body = latex(part, names=names)
+        body = body if i == 0 or body.startswith("-") else "+ " + body
+        out.append(_fit(body, len(text(part))))
+    return out
+
+
+def _align_rows(rows):
+    """align* lines for derivation rows: a long left-hand side gets a line of its own, long
+    sums break, and the rule is a tag on the right."""
+    lines, joined = [], set()
+    for i, (lhs, width, rel, rhs, names, rule) in enumerate(rows):
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        if i in joined:
+            continue                   # the second half of a contribution, on its line
+        if rel == r"\mathrel{+}=" and nxt and nxt[0] == "" and \
+                len(text(rhs)) + len(text(nxt[3])) + 4 <= WIDTH:
+            # dL += tr(N̄ᵀ term) = tr(Ḡᵀ dX) on one line when it fits
+            lines.append(rf"{lhs} &{rel} {latex(rhs, names=names)} = "
+                         rf"{latex(nxt[3], names=nxt[4])}{_tag(nxt[5])}")
+            joined.add(i + 1)
+            continue
+        pieces = _pieces(rhs, names)
+        if width > LHS_WIDTH or width > 6 and width + len(text(rhs)) > WIDTH:
+            lines.append(rf"&{_fit(lhs, width)}{_tag(rule)}")
+            lines.append(rf"&\quad {rel} {pieces[0]}")
+        else:
+            lines.append(rf"{lhs} &{rel} {pieces[0]}{_tag(rule)}")
+        lines += [rf"&\quad {p}" for p in pieces[1:]]
+    return " \\\\\n".join(lines)
+
+
+def derivation_latex(backprop):
+    """The "Derivation by the trace trick" section of a report: for each name, from the loss
+    back, its adjoint, its differential and each term's contribution to dL; forward values
+    are written by their names and the model's sizes are filled in."""
+    m = backprop.model
+    names = {a.expr: a.name for a in backprop.forward}
+    subs = m.concrete()
+
+    def view(e):
+        if not isinstance(e, sp.Basic):
+            return e
+        return e.xreplace(names).xreplace(subs)
+
+    # each name's definition, with the names before it
+    defined = {a.name: a.expr.xreplace({e: n for e, n in names.items() if n != a.name})
+               .xreplace(subs) for a in backprop.forward}
+    parts = [
+        r"Going back from $L$, each name $N$ of the forward pass gets its adjoint "
+        r"$\overline{N} = \partial L/\partial N$, the sum of what the names that use it "
+        r"contribute. The differential $\mathrm{d}N$ is taken node by node, by the rule on "
+        r"the right (equation numbers are those of \emph{The Matrix Cookbook}, Petersen and "
+        r"Pedersen, 2012); each term of $\mathrm{d}N$ contributes "
+        r"$\operatorname{tr}(\overline{N}^{\top}\,\cdot\,)$ to $\mathrm{d}L$, and the trace "
+        r"moves on the right write it as $\operatorname{tr}(\bar G^{\top} \mathrm{d}X)$, which "
+        r"adds $\bar G$ to $\overline{X}$. A $\delta$ names an adjoint without its scalar "
+        r"factor."]
+    for node, rows in derivation_rows(backprop.derivation, view, backprop.coefficients):
+        name = node if node is not None else backprop.forward.output
+        rows = [(latex(name), len(text(name)), "=", defined[name], {}, None)] + rows
+        parts.append(rf"\subsection*{{${latex(name)}$}}")
+        parts.append(align(_align_rows(rows)))
+    return "\n".join(parts)
+
+
+# The characters of rule names and messages, as math, for \DeclareUnicodeCharacter: a rule's
+# docstring goes into the document as it is written.
+UNICODE = {"−": "-", "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ", "ᵀ": r"^{\top}",
+           "⁻": "^{-}", "¹": "^{1}", "²": "^{2}", "ᵏ": "^{k}", "ᵇ": "^{b}", "ⁿ": "^{n}",
+           "′": r"^{\prime}", "₁": "_{1}", "₂": "_{2}", "·": r"\cdot", "×": r"\times",
+           "…": r"\ldots", "≠": r"\neq", "≤": r"\le", "≥": r"\ge", "→": r"\to",
+           "⇒": r"\Rightarrow", "∂": r"\partial", "‖": r"\|", "Σ": r"\Sigma", "δ": r"\delta",
+           "σ": r"\sigma", "λ": r"\lambda", "Ā": r"\bar{A}", "Ḡ": r"\bar{G}", "ℝ": r"\mathbb{R}"}
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
+\usepackage{amsmath,amssymb,graphicx}
 \usepackage[utf8]{inputenc}
-\DeclareUnicodeCharacter{2212}{\ensuremath{-}}
-\DeclareUnicodeCharacter{2299}{\ensuremath{\odot}}
-\DeclareUnicodeCharacter{1D40}{\ensuremath{^{\top}}}
-\DeclareUnicodeCharacter{2260}{\ensuremath{\neq}}
-\DeclareUnicodeCharacter{03BB}{\ensuremath{\lambda}}
-\DeclareUnicodeCharacter{2202}{\ensuremath{\partial}}
-\DeclareUnicodeCharacter{00D7}{\ensuremath{\times}}
-\DeclareUnicodeCharacter{2192}{\ensuremath{\to}}
-\allowdisplaybreaks
+""" + "".join(rf"\DeclareUnicodeCharacter{{{ord(c):04X}}}{{\ensuremath{{{tex}}}}}" + "\n"
+              for c, tex in UNICODE.items()) + r"""\allowdisplaybreaks
+\newsavebox{\matcalcbox}
+\newcommand{\matcalcfit}[1]{\savebox{\matcalcbox}{$\displaystyle #1$}%
+\ifdim\wd\matcalcbox>0.8\linewidth\resizebox{0.8\linewidth}{!}{\usebox{\matcalcbox}}%
+\else\usebox{\matcalcbox}\fi}
 """
 
 
@@ -205,11 +423,9 @@ def backprop_report(backprop, title=None):
                   "from.")
     sections = [
         ("Model", model_body),
-        ("Forward pass", align(program_latex(backprop.forward))),
-        ("Backward pass", align(program_latex(backprop.backward, names=names)) + given),
-        ("Derivation by the trace trick",
-         "Each differential is taken node by node; each term is then moved into the form "
-         r"$\operatorname{tr}(\bar G^{\top} \mathrm{d}X)$, which gives $\bar G$."
-         + "\n" + align(steps_latex(backprop.derivation))),
+        ("Forward pass", align(program_latex(backprop.forward, subs=subs))),
+        ("Backward pass", align(program_latex(backprop.backward, names=names, subs=subs))
+         + given),
+        ("Derivation by the trace trick", derivation_latex(backprop)),
     ]
     return document(title or "Backpropagation derived by matcalc", sections)
