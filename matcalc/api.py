@@ -40,7 +40,7 @@ from .train.trainer import train as run_trainer
 from .verify.compare import COMPARE_POINTS, first_difference
 from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
-from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of
+from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of, transposed
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Gradient:
         """∂f/∂X in `layout` (the result's own by default): denominator and mixed (a scalar
         by a matrix) give the shape of X, numerator its transpose."""
         shown = _layout_of(layout or self.layout, True)
-        return transpose(self.expr) if shown == "numerator" else self.expr
+        return transposed(self.expr) if shown == "numerator" else self.expr
 
     def text(self, layout=None):
         return text(self.matrix(layout))

@@ -20,7 +20,7 @@ from .adjoint import adjoints
 from .differential import differential
 from .simplify import CANONICAL, simplify
 
-__all__ = ["jacobian_of", "linear_jacobian", "in_layout", "LAYOUTS", "VEC_MOVES"]
+__all__ = ["jacobian_of", "linear_jacobian", "in_layout", "transposed", "LAYOUTS", "VEC_MOVES"]
 
 # numerator: J = ∂vec F/∂vec Xᵀ (m·n rows); denominator: its transpose (the shape of X for a
 # scalar F, matcalc's gradients); mixed: numerator for a vector or matrix F, denominator for a
@@ -160,10 +160,22 @@ def jacobian_of(f, x, derivation=None, assumptions=()):
     return simplify(j, RULES, assumptions=assumptions, derivation=derivation)
 
 
+def _transposed_parts(e):
+    """(A + B)ᵀ = Aᵀ + Bᵀ, K_{m,n}ᵀ = K_{n,m}: a transposed result reads as its parts"""
+    if isinstance(e, Transpose) and isinstance(e.arg, MatAdd):
+        return add(*[transpose(t) for t in e.arg.args])
+    return transposed_commutation(e)
+
+
+def transposed(j):
+    """jᵀ, with the transpose distributed over sums and commutation matrices."""
+    return rebuild(transpose(j), _transposed_parts)
+
+
 def in_layout(j, layout, scalar_f):
     """The numerator-layout Jacobian j shown in `layout` (see LAYOUTS)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     if layout == "denominator" or layout == "mixed" and scalar_f:
-        return rebuild(transpose(j), transposed_commutation)
+        return transposed(j)
     return j
