@@ -134,15 +134,14 @@ def test_steps_text_of_a_network(b):
 def test_steps_latex_rows(b):
     rows = steps_latex(b.derivation).split(" \\\\\n")
     assert rows[0] == (r"\mathrm{d}\left(\log\left(S\right)\right) &= "
-                       r"\mathrm{d}S \odot S^{\circ -1} \tag*{\footnotesize \text{d f(A) = "
-                       r"f′(A) ⊙ dA}}")
+                       r"\mathrm{d}S \odot S^{\circ -1} \tag*{\text{d f(A) = f′(A) ⊙ dA}}")
     assert r"\delta_{2} &:= S - Y" in rows
     assert r"\overline{A_{1}} &= \frac{1}{N} W_{2}^{\top} \delta_{2}" in rows    # adjoint
     # a term of dZ2 contributes tr(Z̄2ᵀ term) to dL, then the move writes it as tr(Ḡᵀ dX)
     i = rows.index(r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{2}}^{\top} "
                    r"W_{2} \mathrm{d}A_{1}\right)")
     assert rows[i + 1] == (r" &= \operatorname{tr}\left(\left(\frac{1}{N} W_{2}^{\top} "
-                           r"\delta_{2}\right)^{\top} \mathrm{d}A_{1}\right) \tag*{\footnotesize "
+                           r"\delta_{2}\right)^{\top} \mathrm{d}A_{1}\right) \tag*{"
                            r"\text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}")
     assert len(rows) == len(set(rows))
 
@@ -315,7 +314,9 @@ def test_the_moves_of_one_term_are_summed():
     assert rows[i + 1].startswith(r" &= \operatorname{tr}\left(\left(\lambda W_{1}\right)^{"
                                   r"\top} \mathrm{d}W_{1}\right) + \operatorname{tr}\left(\left("
                                   r"\lambda W_{2}\right)^{\top} \mathrm{d}W_{2}\right)")
-    assert r"\begin{tabular}[t]{@{}r@{}}" in rows[i + 1]        # its rules, one per line
+    assert r"\tag*{\text{c (a · s′) = (c a) s′; c (s₁ + s₂) = c s₁ + c s₂;" in rows[i + 1]
+    doc = backprop_report(derive(mlp([3, 4, 2], l2=True)))       # on a page, one per line:
+    assert r"\tag*{\footnotesize \begin{tabular}[t]{@{}r@{}}\text{c (a · s′) = (c a) s′}\\" in doc
 
 
 def test_every_rule_prints_in_the_document():

@@ -216,10 +216,13 @@ def derivation_rows(derivation, view=lambda e: e, coefficients=None):
     return [(n, r) for n, r in groups if r]
 
 
-def _tag(rule):
-    """The rule as a tag on the right, one identity per line."""
+def _tag(rule, page=True):
+    """The rule as a tag on the right: for a page, small and one identity per line; plain
+    for MathJax (Jupyter), which has no tabular."""
     if not rule:
         return ""
+    if not page:
+        return rf" \tag*{{{_rule_tex(rule)}}}"
     lines = [_rule_tex(r) for r in str(rule).split("; ")]
     body = lines[0] if len(lines) == 1 else \
         r"\begin{tabular}[t]{@{}r@{}}" + r"\\".join(lines) + r"\end{tabular}"
@@ -227,11 +230,12 @@ def _tag(rule):
 
 
 def steps_latex(derivation):
-    """The derivation as align* rows, each with its rule as a tag on the right."""
+    """The derivation as align* rows, each with its rule as a tag on the right (plain
+    LaTeX that MathJax renders too)."""
     out = []
     for _, rows in derivation_rows(derivation):
         for lhs, _, rel, rhs, names, rule in rows:
-            out.append(rf"{lhs} &{rel} {latex(rhs, names=names)}{_tag(rule)}")
+            out.append(rf"{lhs} &{rel} {latex(rhs, names=names)}{_tag(rule, page=False)}")
     return " \\\\\n".join(out)
 
 
