@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sympy as sp
 
 import matcalc
 from matcalc.cli import main

@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..core.errors import MatcalcError, VerificationError
 from ..core.expr import is_matrix
+from ..core.functions import T
 from .evaluator import NUMERIC, _Evaluator
 from .sample import _find_point, _Problem
 
@@ -45,7 +46,7 @@ def variables(f, G):
         dims = {d for m in e.atoms(sp.MatrixSymbol) for x in m.shape
                 for d in sp.sympify(x).free_symbols}
         for s in sorted(e.free_symbols - dims, key=str):
-            if isinstance(s, sp.Symbol) and not is_matrix(s) and s.name != "T":
+            if isinstance(s, sp.Symbol) and not is_matrix(s) and s != T:
                 out.setdefault(s.name, s)
     return out
 
