@@ -315,8 +315,8 @@ class Check:
                                    f"with matcalc's gradient, proven {PROOFS[self.method]}")
         return {"command": "check", "expression": text(g.f), "wrt": text(g.wrt),
                 "claim": claim, "correct": self.correct,
-                "gradient": {"text": g.text(), "latex": g.latex(layout=layout),
-                             "numpy": g.numpy_source()},
+                "gradient": {"text": g.text(layout), "latex": g.latex(layout),
+                             "numpy": g.numpy_source(layout=layout)},
                 "difference": None if d is None else
                 {"entry": list(d.entry), "claimed": d.claimed, "correct": d.correct,
                  "sizes": d.sizes},
