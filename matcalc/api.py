@@ -8,6 +8,7 @@ the same run the CLI and the standalone script make.
 """
 import sys
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.function import numpy_function
+from .codegen.backends import BackendError
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
@@ -37,6 +39,7 @@ from .printing.text import text
 from .train import data as datasets
 from .train.trainer import DEFAULTS
 from .train.trainer import train as run_trainer
+from .train.distributed import spawn_train
 from .verify.compare import COMPARE_POINTS, first_difference
 from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
@@ -560,12 +563,15 @@ def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
 def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
           batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], optimizer=DEFAULTS["optimizer"],
           lam=None, seed=DEFAULTS["seed"], dtype=DEFAULTS["dtype"], binary=(3, 8), log=True,
-          names=None, history=True):
+          names=None, history=True, backend="numpy", device=None, nproc=1):
     """Derive, prove and compile the model's backprop, then train it on `data` (see
     load_data) and save the weights to `output` (.npz). `lam` is the L2 weight for a model
     with a symbolic λ (default 1e-4); `names` spells the options for messages (--lr).
     `history`: True writes the per-epoch history beside the weights (mlp.npz →
     mlp.history.json), a path ending in .json or .csv writes it there, False not at all.
+    `backend`: the array library the kernels run on (numpy, torch, jax; codegen/backends.py),
+    `device` torch's (cpu, cuda); `nproc` > 1 trains data-parallel in that many torch
+    processes (train/distributed.py).
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
@@ -573,7 +579,13 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
     b = derive(model)
     verify_backprop(b)
     proven = time.perf_counter() - start
-    k = compile_kernels(b)
+    if nproc != 1 and (backend != "torch" or isinstance(nproc, bool) or
+                       not isinstance(nproc, int) or nproc < 1):
+        raise BackendError(f"nproc must be a positive integer, with the torch backend; not "
+                           f"{nproc!r} with {backend}",
+                           cli=f"--nproc takes a positive integer and --backend torch, not "
+                               f"{nproc!r} with --backend {backend}")
+    k = compile_kernels(b, backend=backend, device=device)
     if history is True:
         history = Path(output).with_suffix(".history.json")
     history = Path(history) if history else None
@@ -588,7 +600,9 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
               f"its {len(b.backward)} lines by central differences)", file=log)
         print(f"training {model.name} on {ds.name}: {len(ds.y_train)} "
               f"training and {len(ds.y_test)} test samples", file=log)
-    params, records, note = run_trainer(
+    run = run_trainer if nproc == 1 else partial(spawn_train, nproc=nproc,
+                                                 device=device or "cpu")
+    params, records, note = run(
         k, X, ds.y_train, X_test, ds.y_test, output, epochs=epochs, batch_size=batch_size,
         lr=lr, optimizer=optimizer, lam=lam, seed=seed, dtype=dtype, log=log, names=names,
         history_path=history)
@@ -832,15 +846,13 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
     if form not in ("product", "matrix"):
         raise MatcalcError(f"form must be 'product' or 'matrix', not {form!r}",
                            cli=f"--form takes product|matrix, not {form!r}")
-    if isinstance(f, str) or isinstance(f, sp.Basic):
-        try:
-            g = grad(f, wrt, shapes=shapes, assume=assume)
-        except NotScalarError as e:
-            raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs") +
-                                 "; for a vector or matrix function, take its Jacobian") \
-                from None
-    else:
-        g = grad(f, wrt, shapes=shapes, assume=assume)     # grad's own type errors
+    try:
+        g = grad(f, wrt, shapes=shapes, assume=assume)
+    except NotScalarError as e:
+        raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs") +
+                             "; for a vector or matrix function, take its Jacobian") from None
+    except TypeError as e:          # grad's check of the arguments, in this function's name
+        raise TypeError(str(e).replace("grad:", "hessian:", 1)) from None
     taken = {s.name for s in g.f.atoms(sp.MatrixSymbol)} | set(g.symbols)
     v = direction(g.wrt, taken)
     if form == "product":

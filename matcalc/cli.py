@@ -258,7 +258,8 @@ def cmd_train(args):
         result = train(model, data, output=args.output, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                        lam=lam, seed=args.seed, dtype=args.dtype, binary=args.binary,
-                       names=TRAINING_FLAGS, history=args.history or True)
+                       names=TRAINING_FLAGS, history=args.history or True,
+                       backend=args.backend, device=args.device, nproc=args.nproc)
     except KeyboardInterrupt as e:
         print(f"matcalc: stopped: {e}", file=sys.stderr)
         return 130
@@ -424,11 +425,16 @@ def build_parser():
                    help="where the per-epoch history (epoch, loss, train and test accuracy, "
                         "seconds) goes; by default beside the weights: mlp.history.json")
     t.add_argument("--plot", metavar="PNG", help="learning curves (needs matplotlib)")
+    _backend_arguments(t)
+    t.add_argument("--nproc", type=int, default=1,
+                   help="train data-parallel in this many processes (torch.distributed: gloo "
+                        "on cpu, NCCL on cuda); needs --backend torch")
     t.set_defaults(run=cmd_train)
 
     c = command("codegen", "a standalone NumPy training script")
     _model_arguments(c)
     c.add_argument("-o", "--output", default="train_mlp.py", help="the script to write")
+    _backend_arguments(c)
     c.set_defaults(run=cmd_codegen)
     return p
 
@@ -467,6 +473,13 @@ def _pair(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"takes two class labels such as 3,8, not {text!r}")
     return a, b
+
+
+def _backend_arguments(p):
+    p.add_argument("--backend", choices=["numpy", "torch", "jax"], default="numpy",
+                   help="the array library the kernels are printed for (torch and jax need "
+                        "the extras [torch], [jax]); the gradients are matcalc's formulas")
+    p.add_argument("--device", help="torch's device: cpu, cuda or cuda:N (JAX chooses its own)")
 
 
 def _training_arguments(p):

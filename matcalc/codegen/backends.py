@@ -3,9 +3,10 @@
 Codegen (stage 5). One Backend record per library: its printer (printing/numpy.py,
 printing/torch.py, printing/jax.py), the import lines of the module, and the runtime a trainer
 needs beyond the two kernels: `asarray` (a NumPy array → the library's array, on its
-device), `to_numpy`, `take` (a batch of samples) and OPTIMIZERS (SGD with momentum and Adam
+device), `to_numpy`, `take` (a batch of samples) and UPDATES (SGD with momentum and Adam
 as the library updates in place, or, for JAX's immutable arrays, as jitted functions whose
-results are put back into the lists). train/trainer.py falls back to NumPy's own for a module
+results are put back into the lists; named apart from the trainer's own, which the
+standalone script holds too). train/trainer.py falls back to NumPy's own for a module
 without them, so the NumPy kernels need none. The gradients in every backend are matcalc's
 derived formulas; no backend uses the library's autograd.
 """
@@ -44,7 +45,7 @@ def take(X, idx, axis):
     return X.index_select(axis, torch.as_tensor(idx, device=X.device))
 
 
-def sgd(params, grads, state, lr, momentum=0.9):
+def update_sgd(params, grads, state, lr, momentum=0.9):
     """v <- mu v - lr g;  theta <- theta + v, in place."""
     if not state:
         state["v"] = [torch.zeros_like(p) for p in params]
@@ -53,7 +54,7 @@ def sgd(params, grads, state, lr, momentum=0.9):
         p.add_(v)
 
 
-def adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+def update_adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam (Kingma & Ba, 2015) with bias-corrected moments, in place."""
     if not state:
         state.update(t=0, m=[torch.zeros_like(p) for p in params],
@@ -66,7 +67,7 @@ def adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         p.sub_(lr * (m / c1) / (torch.sqrt(v / c2) + eps))
 
 
-OPTIMIZERS = {"sgd": sgd, "adam": adam}
+UPDATES = {"sgd": update_sgd, "adam": update_adam}
 '''
 
 _JAX_RUNTIME = '''\
@@ -100,10 +101,11 @@ def _sgd(params, grads, vs, lr, momentum):
 def _adam(params, grads, ms, vs, lr, c1, c2, beta1, beta2, eps):
     ms = [beta1 * m + (1 - beta1) * g for m, g in zip(ms, grads)]
     vs = [beta2 * v + (1 - beta2) * g * g for v, g in zip(vs, grads)]
-    return [p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps) for p, m, v in zip(params, ms, vs)], ms, vs
+    new = [p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps) for p, m, v in zip(params, ms, vs)]
+    return new, ms, vs
 
 
-def sgd(params, grads, state, lr, momentum=0.9):
+def update_sgd(params, grads, state, lr, momentum=0.9):
     """v <- mu v - lr g;  theta <- theta + v: new arrays (JAX's are immutable) put back
     into the lists."""
     if not state:
@@ -111,7 +113,7 @@ def sgd(params, grads, state, lr, momentum=0.9):
     params[:], state["v"] = _sgd(list(params), list(grads), state["v"], lr, momentum)
 
 
-def adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+def update_adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam (Kingma & Ba, 2015) with bias-corrected moments."""
     if not state:
         state.update(t=0, m=[jnp.zeros_like(p) for p in params],
@@ -122,7 +124,7 @@ def adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
                                               state["v"], lr, c1, c2, beta1, beta2, eps)
 
 
-OPTIMIZERS = {"sgd": sgd, "adam": adam}
+UPDATES = {"sgd": update_sgd, "adam": update_adam}
 '''
 
 
@@ -165,10 +167,10 @@ def backend(name, device=None, check=True):
 
     >>> backend("numpy").title
     'NumPy'
-    >>> backend("tensorflow")
+    >>> backend("tensorflow")                     # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    matcalc.codegen.backends.BackendError: unknown backend 'tensorflow'; the backends are numpy, torch, jax
+    matcalc.codegen.backends.BackendError: unknown backend 'tensorflow'; the backends are ...
     """
     b = BACKENDS.get(name)
     if b is None:

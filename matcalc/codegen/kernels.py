@@ -26,6 +26,7 @@ from ..core.nodes import LogSoftmax, Softmax
 from ..core.program import Assignment
 from ..printing.numpy import UFUNCS
 from .backends import backend as _backend
+from .check import check_backend
 from .function import dimension_lines, shape_symbols
 from .plan import plan
 
@@ -61,7 +62,8 @@ def _statement(steps, k, printer):
     if s.how == "copy":
         return f"{name} = np.copy({printer.doprint(s.expr)})", 1
     if s.how in UFUNCS:
-        return f"{name} {s.how} {printer.operand_code(s.expr, s.how)}", 1
+        code = printer.inplace_code(s.expr, s.into.name) if s.into is not None else None
+        return f"{name} {s.how} {code or printer.operand_code(s.expr, s.how)}", 1
     if s.into is not None and s.expr == s.into:          # the buffer of s.into, updated next
         nxt = steps[k + 1] if k + 1 < len(steps) else None
         if nxt is not None and nxt.names == s.names and nxt.how in UFUNCS:
@@ -236,6 +238,8 @@ def compile(b, path=None, backend="numpy", device=None):
     spec.loader.exec_module(module)
     if device is not None and be.name == "torch":
         module.DEVICE = module.torch.device(device)
+    if be.name != "numpy":     # checked against the NumPy kernels before anything uses it
+        check_backend(b, module, compile(b), be.title)
     return Kernels(source, module, path)
 
 

@@ -16,7 +16,7 @@ __all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS"]
 # numpy.X as the NumPy printer asks for it → the jax.numpy function (imported as jnp).
 MODULE = {f: "jnp" + f[len("numpy"):] for f in (
     "numpy.full", "numpy.broadcast_to", "numpy.eye", "numpy.ones", "numpy.zeros",
-    "numpy.sum", "numpy.trace", "numpy.diagflat", "numpy.diag", "numpy.linalg.inv",
+    "numpy.sum", "numpy.vdot", "numpy.trace", "numpy.diagflat", "numpy.diag", "numpy.linalg.inv",
     "numpy.linalg.det", "numpy.linalg.slogdet", "numpy.linalg.norm", "numpy.sqrt",
     "numpy.exp", "numpy.log")}
 

@@ -67,6 +67,10 @@ class MatcalcTorchPrinter(MatcalcNumPyPrinter):
                           "convolution and pooling have no torch spelling; use the numpy "
                           "backend for convolutional networks")
 
+    def _print_EntrySum(self, e):
+        # torch.vdot takes vectors only; the NumPy printer's vdot of two matrices is this sum
+        return f"torch.sum({self._print(e.arg)})"
+
     def _print_Softmax(self, e):
         return f"torch.softmax({self._print(e.arg)}, dim={e.axis})"
 

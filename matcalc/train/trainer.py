@@ -185,7 +185,7 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
     # boundary and updates: the data and params move there once and back at the end.
     asarray, to_numpy = getattr(k, "asarray", np.asarray), getattr(k, "to_numpy", np.asarray)
     take = getattr(k, "take", np.take)
-    step, state = getattr(k, "OPTIMIZERS", OPTIMIZERS)[optimizer], {}
+    step, state = getattr(k, "UPDATES", OPTIMIZERS)[optimizer], {}
     axis = k.SAMPLE_AXIS
     n = X.shape[axis]
     Xd, Y = asarray(X), asarray(targets(k, y, X.dtype))
