@@ -535,3 +535,57 @@ def test_report_says_when_it_skips_the_pdf_for_want_of_pdflatex(capsys, tmp_path
     assert (f"no PDF: pdflatex is not installed (Debian: apt install texlive-latex-base); "
             f"{tmp_path / 'r.tex'} compiles with any LaTeX") in err.splitlines()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tex"]
+
+
+# ---------------------------------------------------------------- Jacobians and Hessians
+
+@pytest.mark.parametrize("argv, message", [
+    (["hessian", "A @ X", "--wrt", "X"],
+     "A @ X is n×p, not a scalar: a Hessian needs a scalar function; try sum(A @ X) or "
+     "tr(A @ X); for a vector or matrix function, take its Jacobian"),
+    (["jacobian", "A @ X", "--wrt", "Z"],
+     "cannot differentiate with respect to Z: it is not a variable of A @ X (its variables: "
+     "A, X)"),
+    (["jacobian", "lam * x", "--wrt", "lam"],
+     "lam is not a matrix or vector variable; a Jacobian is taken with respect to one"),
+    (["hessian", "x.T @ A @ x", "--wrt", "n"],
+     "cannot differentiate with respect to n: it does not occur in x.T @ A @ x"),
+    (["jacobian", "inv(X)", "--wrt", "X", "--shape", "X=2x3"],
+     "inv needs a square matrix, but X (2×3) is not square"),
+    (["hessian", "tr(kron(A, X))", "--wrt", "X", "--shape", "A=2x3"],
+     "tr needs a square matrix, but kron(A, X) (2·?×3·?) is not square"),
+    (["jacobian", "kron(lam, X)", "--wrt", "X"],
+     "kron needs two matrices or vectors, but lam is a scalar"),
+    (["jacobian", "diag(x)", "--wrt", "x"], "no vec move for DiagMatrix"),
+    (["jacobian", "A @ X", "--wrt", "X", "--shape", "A=30x40", "--shape", "X=40x50"],
+     "the exact proof of the Jacobian ∂vec(F)/∂vec(X)ᵀ would write out 3000000 entries (X is "
+     "40×50), more than 4000; declare the dimensions by name (--shape \"X=n x m\") so that it "
+     "runs at small sizes, or use --verify numeric"),
+    (["jacobian", "A @ X", "--wrt", "A", "--shape", "Q=2x2"],
+     "--shape declares Q, which the expression does not use"),
+])
+def test_bad_jacobians_and_hessians(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("matcalc: error: ") and message in err, err
+    assert list(tmp_path.iterdir()) == []          # nothing written
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["jacobian", "A @ X", "--wrt", "X", "--layout", "rows"], "--layout"),
+    (["hessian", "sum(X)", "--wrt", "X", "--form", "diag"], "--form"),
+    (["grad", "sum(X)", "--wrt", "X", "--layout", "rows"], "--layout"),
+])
+def test_bad_layout_and_form_choices(capsys, argv, option):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and f"argument {option}: invalid choice" in capsys.readouterr().err
+
+
+def test_jacobian_and_hessian_of_none_name_the_parameter():
+    from matcalc import hessian, jacobian
+    with pytest.raises(TypeError, match=r"^jacobian: f must be text .* not NoneType$"):
+        jacobian(None, "X")
+    with pytest.raises(TypeError, match=r"^hessian: wrt must be .* not int$"):
+        hessian("sum(X)", 3)

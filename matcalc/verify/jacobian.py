@@ -107,10 +107,13 @@ def _exact(p, c, seed):
     claimed_entries = (rows * cols) * (1 if c.kind == "hvp" else
                                        int(sp.sympify(_size(c.F)).xreplace(concrete)))
     if claimed_entries > EXACT_MAX_CLAIMED:
-        raise TooLargeError(f"the exact proof of {c.what} would write out {claimed_entries} "
-                            f"entries ({_sizes_used(sizes, c.X)}), more than "
-                            f"{EXACT_MAX_CLAIMED}; give the dimensions names so that it runs "
-                            "at small sizes, or prove it numerically")
+        why = (f"the exact proof of {c.what} would write out {claimed_entries} entries "
+               f"({_sizes_used(sizes, c.X)}), more than {EXACT_MAX_CLAIMED}; ")
+        raise TooLargeError(why + "give the dimensions names so that it runs at small sizes, "
+                            "or prove it numerically (method=\"numeric\")",
+                            cli=why +
+                            "declare the dimensions by name (--shape \"X=n x m\") so that it "
+                            "runs at small sizes, or use --verify numeric")
     env = dict(concrete)
     for m, (r, k) in shapes.items():
         # identifiers, so that lambdify need not rename them through every large entry
