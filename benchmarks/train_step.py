@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 import matcalc
+from matcalc.printing.numpy import HELPERS
 from matcalc.train.trainer import sgd
 
 from harness import (blas_summary, gemm_gflops, glibc_no_trim, line_profile, micro_time,
@@ -108,8 +109,8 @@ def sigmoid_spelling(source):
     like; Stale if the generator found a new one."""
     if "np.exp(-np.logaddexp(0, -(" in source:
         return "logaddexp"
-    if "(0.5 + 0.5*np.tanh(0.5*(" in source:
-        return "tanh"
+    if "(0.5 + 0.5*np.tanh(0.5*(" in source or "_sigmoid(Z1, out=Z1)" in source:
+        return "tanh"   # the planned kernel's in-place helper spells σ the same way
     if "1/(1 + np.exp(-" in source:
         return "recip"
     raise Stale("unknown sigmoid spelling in the generated kernel; teach sigmoid_spelling")
@@ -214,31 +215,51 @@ def matmul_only_seconds(sizes, N, dtype, repeats):
 # ablations: the generated module with one printer change at a time (source edits)
 # ---------------------------------------------------------------------------------------------
 _SIGMOID_HELPER = '''
-def _sigmoid(Z):
-    """1/(1 + exp(-Z)): exp(-Z) = inf for very negative Z gives 1/inf = 0, the right limit."""
+def _sigmoid_recip(Z, out):
+    """1/(1 + exp(-Z)) into out: exp(-Z) = inf for very negative Z gives 1/inf = 0."""
+    np.negative(Z, out=out)
     with np.errstate(over="ignore"):
-        E = np.exp(-Z)
-    E += 1
-    return np.reciprocal(E, out=E)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 '''
 
-# name: (applies to hidden activations, [(pattern, replacement)]); EVERY pattern must match
-# where the edit applies (edited_source raises Stale otherwise).
+_SOFTMAX_HELPERS = "\n\n" + HELPERS["_logsumexp"][0] + "\n\n" + HELPERS["_logsoftmax"][0] + \
+    "\n\n" + HELPERS["_softmax"][0] + "\n\n"
+
+
+def _products_out_of_place(m):
+    """delta = Wᵀ δ' then `delta *= f` lines → one expression, as the unplanned printer wrote it."""
+    factors = re.findall(r"^ +\w+ \*= (.+)$", m.group(4), flags=re.M)
+    return f"{m.group(1)}{m.group(2)} = {m.group(3)}" + "".join(f" * ({f})" for f in factors) + "\n"
+
+
+# The planned kernel with one planning decision undone at a time (codegen/plan.py), and one
+# alternative σ spelling. name: (applies to hidden activations, [(pattern, replacement)]);
+# EVERY pattern must match where the edit applies (edited_source raises Stale otherwise).
 EDITS = {
-    # σ(z) = 1/(1 + exp(-z)) in a helper instead of the generated 0.5 + 0.5·tanh(z/2)
+    # σ(z) = 1/(1 + exp(-z)) in place instead of 0.5 + 0.5·tanh(z/2) in place
     "sigmoid: 1/(1+exp(-z))": ({"sigmoid"}, [
-        (r"\(0\.5 \+ 0\.5\*np\.tanh\(0\.5\*\((\w+)\)\)\)", r"_sigmoid(\1)"),
+        (r"_sigmoid\((\w+), out=(\w+)\)", r"_sigmoid_recip(\1, out=\2)"),
         (r"\n\n\ndef predict", "\n" + _SIGMOID_HELPER + "\n\ndef predict")]),
-    # the mean's 1/N once, in δ_L = (S - Y)/N, instead of 1/N * … for every dW_l and db_l
-    "1/N folded into δ_L": ({"sigmoid", "relu", "tanh"}, [
-        (r"(delta\d+) = S - Y\n", r"\1 = (S - Y) / N\n"),
-        (r"= 1/N \* ", "= ")]),
-    # Z = W A; Z += b (no second N-column temporary)
-    "bias add in place": ({"sigmoid", "relu", "tanh"}, [
-        (r"^( +)(Z\d+) = (.+) \+ (b\d+)$", r"\1\2 = \3\n\1\2 += \4")]),
-    # δ = Wᵀδ'; δ *= f'(…) (no second temporary of the layer's size)
-    "δ ⊙= f' in place": ({"sigmoid", "relu", "tanh"}, [
-        (r"^( +)(delta\d+) = (W\d+\.T @ delta\d+) \* (.+)$", r"\1\2 = \3\n\1\2 *= \4")]),
+    # undo: the mean's 1/N in every gradient line, not once in δ_L
+    "unfolded: 1/N per gradient": ({"sigmoid", "relu", "tanh"}, [
+        (r"^ +delta\d+ \*= 1/N\n", ""),
+        (r"^( +)(d[Wb]\d+) = ", r"\1\2 = 1/N * ")]),
+    # undo: Z = W A + b, a second N-column temporary
+    "bias added out of place": ({"sigmoid", "relu", "tanh"}, [
+        (r"^( +)(Z\d+) = (.+)\n\1\2 \+= (b\d+)$", r"\1\2 = \3 + \4")]),
+    # undo: δ = Wᵀδ' * (f'), temporaries of the layer's size
+    "δ ⊙= f' out of place": ({"sigmoid", "relu", "tanh"}, [
+        (r"^( +)(delta\d+) = (W\d+\.T @ delta\d+)\n((?:\1\2 \*= .+\n)+)",
+         _products_out_of_place)]),
+    # undo: softmax and log-softmax apart, two exps, the logits kept
+    "two exps (no softmax pair)": ({"sigmoid", "relu", "tanh"}, [
+        (r"^( +)S, logS = _softmax_pair\((\w+), axis=(\d), out=\w+\)$",
+         r"\1S = _softmax(\2, axis=\3)\n\1logS = _logsoftmax(\2, axis=\3)"),
+        (r"\n\n\ndef predict", _SOFTMAX_HELPERS + "\ndef predict")]),
+    # undo: every name lives until the function returns
+    "no del (names live on)": ({"sigmoid", "relu", "tanh"}, [(r"^ +del .+\n", "")]),
 }
 
 
@@ -301,12 +322,12 @@ def ablations(setups, variants, repeats, min_s, min_steps, mem_steps):
 # shapes. Each group names the generated line it stands for; it must occur in that kernel.
 # ---------------------------------------------------------------------------------------------
 GENERATED_LINES = {  # group: (config, a substring of the generated kernel)
-    "σ'": (SIG, "delta1 = W2.T @ delta2 * (A1*(1 - A1))"),
-    "tanh'": (TANH, "delta2 = W3.T @ delta3 * (1 - A2**2)"),
-    "relu'": (BIG, "delta1 = W2.T @ delta2 * (Z1 > 0)"),
-    "dW": (BIG, "dW2 = 1/N * delta2 @ A1.T"),
-    "bias": (BIG, "Z2 = W2 @ A1 + b2"),
-    "softmax": (BIG, "S = _softmax(Z3, axis=0)\n    L = -np.sum(Y * _logsoftmax(Z3, axis=0))/N"),
+    "σ'": (SIG, "delta1 = W2.T @ delta2\n    delta1 *= A1\n    delta1 *= np.subtract(1, A1, out=A1)"),
+    "tanh'": (TANH, "delta2 = W3.T @ delta3\n    delta2 *= np.subtract(1, np.square(A2, out=A2), out=A2)"),
+    "relu'": (BIG, "delta1 = W2.T @ delta2\n    delta1 *= (Z1 > 0)"),
+    "dW": (BIG, "dW2 = delta2 @ A1.T"),
+    "bias": (BIG, "Z2 = W2 @ A1\n    Z2 += b2"),
+    "softmax": (BIG, "S, logS = _softmax_pair(Z3, axis=0, out=Z3)\n    L = -np.vdot(Y, logS)/N"),
 }
 
 
@@ -382,8 +403,13 @@ def micro(kernels, quick):
             np.subtract(1, A, out=T)
             T *= A
             D *= T
+        def sigp_generated(A=A, G=G):
+            D = G.copy()
+            D *= A
+            D *= np.subtract(1, A, out=A)   # A is dead here in the kernel (values stay in [0, 1])
         group(f"δ = G ⊙ σ', {dn} 128×128 (G = W2ᵀδ2 given)", [
-            ("generated: G * (A1*(1 - A1))", lambda: G * (A * (1 - A))),
+            ("generated: copy + D *= A1; D *= 1 - A1 into A1", sigp_generated),
+            ("unplanned: G * (A1*(1 - A1))", lambda: G * (A * (1 - A))),
             ("G * A1 * (1 - A1)", lambda: G * A * (1 - A)),
             ("copy + in place (T = 1-A; T *= A; D *= T)", sigp_inplace),
         ])
@@ -397,8 +423,12 @@ def micro(kernels, quick):
             np.multiply(A, A, out=T)
             np.subtract(1, T, out=T)
             D *= T
+        def tanhp_generated(A=A, G=G):
+            D = G.copy()
+            D *= np.subtract(1, np.square(A, out=A), out=A)   # A dead (values stay in [0, 1])
         group(f"δ = G ⊙ tanh', {dn} 256×64", [
-            ("generated: G * (1 - A2**2)", lambda: G * (1 - A ** 2)),
+            ("generated: copy + D *= 1 - A2² into A2", tanhp_generated),
+            ("unplanned: G * (1 - A2**2)", lambda: G * (1 - A ** 2)),
             ("G * (1 - A2*A2)", lambda: G * (1 - A * A)),
             ("copy + in place (T = A*A; T = 1-T; D *= T)", tanhp_inplace),
         ])
@@ -411,8 +441,12 @@ def micro(kernels, quick):
             D = G.copy()
             np.greater(Z, 0, out=M)
             np.multiply(D, M, out=D)
+        def relup_generated(Z=Z, G=G):
+            D = G.copy()
+            D *= (Z > 0)
         group(f"δ = G ⊙ relu', {dn} 1024×256", [
-            ("generated: G * (Z1 > 0)", lambda: G * (Z > 0)),
+            ("generated: copy + D *= (Z1 > 0)", relup_generated),
+            ("unplanned: G * (Z1 > 0)", lambda: G * (Z > 0)),
             ("np.where(Z1 > 0, G, 0)", lambda: np.where(Z > 0, G, 0)),
             ("copy + in place (np.multiply(D, Z > 0, out=D))", relup_inplace),
         ])
@@ -428,10 +462,10 @@ def micro(kernels, quick):
                 W *= 1 / N
                 return W
             group(f"dW = δ Aᵀ / N, {dn} ({o}×{N})·({N}×{i})", [
-                ("generated: 1/N * delta @ A.T  (= (δ/N) @ Aᵀ)", lambda d=d, A=Aprev, N=N: 1 / N * d @ A.T),
+                ("generated: delta @ A.T (1/N folded into δ_L once)", lambda d=d, A=Aprev: d @ A.T),
+                ("unplanned: 1/N * delta @ A.T  (= (δ/N) @ Aᵀ)", lambda d=d, A=Aprev, N=N: 1 / N * d @ A.T),
                 ("(delta @ A.T) / N", lambda d=d, A=Aprev, N=N: (d @ A.T) / N),
                 ("delta @ A.T; dW *= 1/N", scale_after),
-                ("delta @ A.T (1/N folded into δ_L once)", lambda d=d, A=Aprev: d @ A.T),
                 ("np.matmul(delta, A.T, out=buf) (folded, no alloc)",
                  lambda d=d, A=Aprev, o=buf: np.matmul(d, A.T, out=o)),
             ])
@@ -444,24 +478,33 @@ def micro(kernels, quick):
         def bias_inplace(W=W, A1=A1, b=b, Zb=Zb):
             np.matmul(W, A1, out=Zb)
             Zb += b
+        def bias_generated(W=W, A1=A1, b=b):
+            Z = W @ A1
+            Z += b
         group(f"Z = W A + b, {dn} (1024×1024)·(1024×256)", [
-            ("generated: W2 @ A1 + b2", lambda: W @ A1 + b),
+            ("generated: Z = W2 @ A1; Z += b2", bias_generated),
+            ("unplanned: W2 @ A1 + b2", lambda: W @ A1 + b),
             ("np.matmul(W, A, out=Z); Z += b", bias_inplace),
             ("W2 @ A1 alone (the matmul)", lambda: W @ A1),
         ])
         # softmax + loss on config BIG's output layer (10×256)
         Z3 = rng.standard_normal((10, 256)).astype(dtype)
         Y3 = one_hot(rng.integers(0, 10, 256), 10, dtype)
-        sm, lsm = helpers._softmax, helpers._logsoftmax
+        pair = helpers._softmax_pair
+        lsm = module_from_source("import numpy as np" + _SOFTMAX_HELPERS, "micro_softmax")
 
         def one_exp(Z3=Z3, Y3=Y3):
             Zs = Z3 - Z3.max(axis=0, keepdims=True)
             E = np.exp(Zs)
             s = E.sum(axis=0, keepdims=True)
             return E / s, -np.vdot(Y3, Zs - np.log(s)) / 256
+        def pair_generated(Z3=Z3, Y3=Y3):
+            S, logS = pair(Z3.copy(), axis=0, out=None)  # the copy stands for the logits
+            return S, -np.vdot(Y3, logS) / 256
         group(f"softmax + loss, {dn} 10×256", [
-            ("generated: _softmax(Z) and -sum(Y*_logsoftmax(Z))/N",
-             lambda: (sm(Z3, axis=0), -np.sum(Y3 * lsm(Z3, axis=0)) / 256)),
+            ("generated: _softmax_pair(Z) and -vdot(Y, logS)/N", pair_generated),
+            ("unplanned: _softmax(Z) and -sum(Y*_logsoftmax(Z))/N",
+             lambda: (lsm._softmax(Z3, axis=0), -np.sum(Y3 * lsm._logsoftmax(Z3, axis=0)) / 256)),
             ("one exp: S = E/ΣE; L from Z - max - log ΣE", one_exp),
         ])
     return out

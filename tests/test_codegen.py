@@ -83,7 +83,7 @@ def test_kernel_reads_like_the_math():
         "A1 = _sigmoid(Z1, out=Z1)",
         "Z2 = W2 @ A1",
         "S, logS = _softmax_pair(Z2, axis=0, out=Z2)",
-        "L = -np.sum(Y * logS)/N",
+        "L = -np.vdot(Y, logS)/N",
         "delta2 = np.subtract(S, Y, out=S)",
         "dW2 = delta2 @ A1.T",
         "db2 = delta2.sum(axis=1, keepdims=True)",
@@ -93,7 +93,7 @@ def test_kernel_reads_like_the_math():
     ]
     updates = [l.strip() for l in body.splitlines() if re.match(r"\s{4}\w+ [-+*/]= ", l)]
     assert updates == ["Z1 += b1", "Z2 += b2", "delta2 *= 1/N", "delta1 *= A1",
-                       "delta1 *= 1 - A1"]
+                       "delta1 *= np.subtract(1, A1, out=A1)"]
     assert r"\delta_{1} = \left(W_{2}^{\top} \delta_{2}\right) \odot A_{1}" in src
     assert "np.ones" not in src and "np.diag" not in src
 

@@ -284,10 +284,13 @@ def _steps(lines, inputs, outputs, full):
             last[u] = i
     keep = set(inputs) | set(outputs)
 
-    def dead_after(n, i):
-        return n.is_Matrix and n not in keep and last.get(n, -1) <= i
-
     owner = {}     # name -> the name whose buffer it holds (itself unless it took one over)
+
+    def dead_after(n, i):
+        """n's buffer is free after line i: every name holding it is dead by then."""
+        buf = owner.get(n, n)
+        return n.is_Matrix and all(m not in keep and last.get(m, -1) <= i
+                                   for m in {n} | {m for m in owner if owner[m] == buf})
     steps = []
     for i, l in enumerate(lines):
         if l.axis is not None:                    # softmax pair
@@ -330,15 +333,26 @@ def _line_steps(l, i, dead_after, inputs, outputs, full, owner):
                     first.shape == e.shape):
                 return [Step((name,), e, "=", None, i)]
             owner[name] = owner.get(first, first)
-            return ([Step((name,), first, "=", first, i)] +
-                    [Step((name,), u, op, None, i) for op, u in ups])
+            return [Step((name,), first, "=", first, i)] + _updates(name, ups, i, dead_after)
         if not (_fresh(first) and full(first) and first.shape == e.shape):
             return [Step((name,), e, "=", None, i)]
-        return ([Step((name,), first, "=", None, i)] +
-                [Step((name,), u, op, None, i) for op, u in ups])
+        return [Step((name,), first, "=", None, i)] + _updates(name, ups, i, dead_after)
     # one array: an elementwise function of a dead operand is written into it
     if (isinstance(e, Elementwise) and isinstance(e.arg, MatrixSymbol) and e.body != T and
             dead_after(e.arg, i) and e.arg.shape == e.shape):
         owner[name] = owner.get(e.arg, e.arg)
         return [Step((name,), e, "=", e.arg, i)]
     return [Step((name,), e, "=", None, i)]
+
+
+def _updates(name, ups, i, dead_after):
+    """The in-place steps name op= operand; an elementwise operand f(Z) whose Z is free after
+    this line and not used by a later update is written into Z (δ *= 1 − A into A)."""
+    out = []
+    for j, (op, u) in enumerate(ups):
+        Z = u.arg if isinstance(u, Elementwise) else None
+        into = Z if (isinstance(Z, MatrixSymbol) and Z.shape == u.shape and
+                     dead_after(Z, i) and not any(
+                         getattr(v, "has", None) and v.has(Z) for _, v in ups[j + 1:])) else None
+        out.append(Step((name,), u, op, into, i))
+    return out

@@ -19,7 +19,7 @@ subtracted, added, powered or returned, it prints as its numeric spelling (np.he
 import keyword
 from typing import NamedTuple
 
-from sympy import Identity, Mul, OneMatrix, S
+from sympy import HadamardProduct, Identity, Mul, OneMatrix, S
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.core.sympify import _sympify
 from sympy.printing.numpy import NumPyPrinter
@@ -242,6 +242,7 @@ INPLACE = {name: f"np.{name}({{0}}, out={{1}})"
            for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign")}
 INPLACE.update(relu="np.maximum({0}, 0, out={1})", softplus="np.logaddexp(0, {0}, out={1})",
                sigmoid="_sigmoid({0}, out={1})")
+INPLACE_HELPERS = {INPLACE["sigmoid"]: "_sigmoid"}   # spellings that call a helper
 UFUNCS = {"+=": "np.add", "-=": "np.subtract", "*=": "np.multiply", "/=": "np.divide"}
 
 
@@ -295,16 +296,39 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
     # ------------------------------------------------------------ planned kernels (in place)
 
     def inplace_code(self, e, out):
-        """Elementwise f(Z) (body f(T)) written into the array named `out`, or None."""
-        b = e.body if isinstance(e, Elementwise) else None
-        name = BY_CLASS.get(type(b)) if b is not None and b.args == (T,) else None
-        spelling = INPLACE.get(name)
-        if spelling is None:
+        """Elementwise f(Z) written into the array named `out` (Z itself, or one of Z's
+        shape), as nested ufunc calls each with out=: f a function with an INPLACE spelling,
+        or a chain c + g, c − g, c·g, g² of one such g (1 − A² is
+        np.subtract(1, np.square(A, out=A), out=A)); None for any other body."""
+        if not isinstance(e, Elementwise):
             return None
-        if spelling.startswith("_"):
-            self._helper(spelling.split("(")[0])
         self.module_imports.setdefault("numpy", set())
-        return spelling.format(self._print(e.arg), out)
+        return self._inplace_body(e.body, self._print(e.arg), out)
+
+    def _inplace_body(self, b, arg, out):
+        if b == T:
+            return arg
+        if b.is_Function and len(b.args) == 1:
+            spelling = INPLACE.get(BY_CLASS.get(type(b)))
+            inner = self._inplace_body(b.args[0], arg, out) if spelling else None
+            if inner is None:
+                return None
+            if spelling in INPLACE_HELPERS:
+                self._helper(INPLACE_HELPERS[spelling])
+            return spelling.format(inner, out)
+        if (b.is_Add or b.is_Mul) and len(b.args) == 2 and b.args[0].is_number:
+            c, g = b.args
+            neg = b.is_Add and g.is_Mul and g.args[0] == -1 and len(g.args) == 2
+            inner = self._inplace_body(g.args[1] if neg else g, arg, out)
+            if inner is None:
+                return None
+            if neg:
+                return f"np.subtract({self._print(c)}, {inner}, out={out})"
+            return f"np.{'add' if b.is_Add else 'multiply'}({inner}, {self._print(c)}, out={out})"
+        if b.is_Pow and b.exp == 2:
+            inner = self._inplace_body(b.base, arg, out)
+            return None if inner is None else f"np.square({inner}, out={out})"
+        return None
 
     def operand_code(self, e, op):
         """e as the operand of an in-place update (`Z += b`, `D *= (Z > 0)`): broadcast forms
@@ -679,7 +703,13 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         return "%s(%s)[1]" % (self._module_format("numpy.linalg.slogdet"), self._print(e.arg))
 
     def _print_EntrySum(self, e):
-        return "%s(%s)" % (self._module_format("numpy.sum"), self._print(e.arg))
+        a = e.arg
+        if isinstance(a, HadamardProduct) and len(a.args) == 2 and all(
+                self._loose(f).shape == tuple(f.shape) for f in a.args):
+            # sum(A ⊙ B) as one dot product: no temporary A * B
+            return "%s(%s, %s)" % (self._module_format("numpy.vdot"),
+                                   *(self._print(f) for f in a.args))
+        return "%s(%s)" % (self._module_format("numpy.sum"), self._print(a))
 
     def _print_FrobeniusNorm(self, e):
         return "%s(%s)" % (self._module_format("numpy.linalg.norm"), self._print(e.arg))
