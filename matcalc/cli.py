@@ -19,6 +19,7 @@ import sympy as sp
 
 from .api import (GRADIENT_LAYOUT_WORDS, PROOFS, backprop_record, check, derive, grad, hessian,
                   jacobian, verify_backprop)
+from .codegen.kernels import compile as compile_kernels
 from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
@@ -296,17 +297,21 @@ def cmd_codegen(args):
     model = _model(args)
     b = derive(model)
     verify_backprop(b)
+    if args.backend != "numpy":    # installed, and its kernels agree with NumPy's
+        compile_kernels(b, backend=args.backend, device=args.device)
     out = Path(args.output)
     other = needs_other_data(model)
     try:
-        _atomic_write(out, script_source(b))
+        _atomic_write(out, script_source(b, args.backend, args.device))
         digits = out.with_name("digits.csv.gz")
         if other is None and not digits.exists():
             digits.write_bytes(DIGITS_FILE.read_bytes())
     except OSError as e:
         raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
     if other is None:
-        print(f"wrote {out} and {digits}: run python {out} (NumPy only; --data-dir DIR for "
+        needs = {"numpy": "NumPy only", "torch": "NumPy and PyTorch",
+                 "jax": "NumPy and JAX"}[args.backend]
+        print(f"wrote {out} and {digits}: run python {out} ({needs}; --data-dir DIR for "
               "MNIST)")
     else:
         print(f"wrote {out}; {other}")
