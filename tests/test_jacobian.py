@@ -180,6 +180,15 @@ def test_cli_jacobian_denominator_and_formats(capsys):
     assert (record["command"], record["layout"], record["rows"]) == ("jacobian", "numerator",
                                                                       "m*n")
     assert record["verification"]["status"] == "verified"
+    assert set(record) == {"command", "expression", "wrt", "jacobian", "rows", "cols", "shapes",
+                           "assumptions", "layout", "verification"}      # as the README says
+    code, out, _ = run(capsys, "hessian", "x.T @ A @ x", "--wrt", "x", "--form", "matrix",
+                       "--format", "json")
+    record = json.loads(out)
+    assert set(record) == {"command", "expression", "wrt", "hessian", "form", "direction",
+                           "shapes", "assumptions", "layout", "verification"}
+    assert (record["hessian"]["text"], record["direction"], record["layout"]) == \
+        ("A + A.T", None, "symmetric")
 
 
 def test_cli_grad_states_the_layout_it_was_asked_for(capsys):
