@@ -556,7 +556,6 @@ def test_report_says_when_it_skips_the_pdf_for_want_of_pdflatex(capsys, tmp_path
      "tr needs a square matrix, but kron(A, X) (2·?×3·?) is not square"),
     (["jacobian", "kron(lam, X)", "--wrt", "X"],
      "kron needs two matrices or vectors, but lam is a scalar"),
-    (["jacobian", "diag(x)", "--wrt", "x"], "no vec move for DiagMatrix"),
     (["jacobian", "A @ X", "--wrt", "X", "--shape", "A=30x40", "--shape", "X=40x50"],
      "the exact proof of the Jacobian ∂vec(F)/∂vec(X)ᵀ would write out 3000000 entries (X is "
      "40×50), more than 4000; declare the dimensions by name (--shape \"X=n x m\") so that it "

@@ -34,6 +34,12 @@ TABLE = [
      "vec(eye(n)) @ vec(X).T + tr(X)*eye(n**2)"),
     ("vec(A @ X)", "X", "kron(eye(p), A)", "kron(eye(p), A.T)"),
     ("relu(W @ x + b)", "x", "diag(step(W @ x + b)) @ W", "W.T @ diag(step(W @ x + b))"),
+    ("diag(x)", "x", "diag(vec(eye(n))) @ kron(ones(n, 1), eye(n))",
+     "kron(ones(1, n), eye(n)) @ diag(vec(eye(n)))"),
+    ("diag(X)", "X", "kron(ones(1, n), eye(n)) @ diag(vec(eye(n)))",
+     "diag(vec(eye(n))) @ kron(ones(n, 1), eye(n))"),
+    ("max(X, axis=0)", "X", "kron(eye(m), ones(1, n)) @ diag(vec(maxmask(X, axis=0)))",
+     "diag(vec(maxmask(X, axis=0))) @ kron(eye(m), ones(n, 1))"),
     ("kron(x, X)", "X", "kron(commutation(p, n), eye(m)) @ kron(x, eye(m*p))",
      "kron(x.T, eye(m*p)) @ kron(commutation(n, p), eye(m))"),
 ]
@@ -109,6 +115,15 @@ def test_numpy_code_is_run_and_computes_j():
     assert "np.kron(np.eye(p), A)" in j.numpy_source()
     src = matcalc.jacobian("X.T", "X").numpy_source()
     assert "def _commutation(m, n):" in src and "_commutation(n, m)" in src
+
+
+def test_a_node_without_a_vec_move_is_named():
+    from matcalc.calculus.jacobian import jacobian_of
+    from matcalc.core.structure import Conv, unfold
+    A = matrix("A", 1, 32)                      # two 4×4 maps of one channel
+    with pytest.raises(matcalc.NoRuleError, match="no vec move for Unfold; add an entry to "
+                                                  "VEC_MOVES in calculus/jacobian.py"):
+        jacobian_of(unfold(A, Conv(1, 4, 4, 3, 1, 1)), A)
 
 
 def test_latex():

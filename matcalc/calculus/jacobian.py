@@ -9,11 +9,11 @@ the trace moves). J is in numerator layout, (m·n)×(p·q) for F m×n and X p×q
 gives the other layouts. No second calculus: a Hessian is the Jacobian of the gradient.
 """
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Transpose
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table
 from ..core.expr import (Differential, add, coefficient, diag, eye, factors, hadamard,
-                         is_matrix, matmul, rebuild, transpose, zeros)
+                         is_matrix, matmul, ones, rebuild, transpose, zeros)
 from ..core.kron import (Commutation, KroneckerProduct, Unvec, Vec, commutation, kron,
                          kron_permutation, vec)
 from .adjoint import adjoints
@@ -86,6 +86,21 @@ def _m_kron(e, x):
     return matmul(p, kron(vec(a), eye(_size(b))), linear_jacobian(b, x))
 
 
+def _diagonal_selector(n):
+    """S (n²×n) with vec(diag(l)) = S l: S = diag(vec I) (1 ⊗ I), its columns e_i ⊗ e_i"""
+    return matmul(diag(vec(eye(n))), kron(ones(n, 1), eye(n)))
+
+
+def _m_diag_matrix(e, x):
+    """vec(diag(l)) = diag(vec I) (1 ⊗ I) l"""
+    return matmul(_diagonal_selector(e.shape[0]), linear_jacobian(e.args[0], x))
+
+
+def _m_diagonal_of(e, x):
+    """diag(L) = Sᵀ vec(L), S = diag(vec I) (1 ⊗ I)"""
+    return matmul(transpose(_diagonal_selector(e.shape[0])), linear_jacobian(e.arg, x))
+
+
 def _m_scalar(s, x):
     """s = Σ tr(Ḡᵀ dX) = vec(Ḡ)ᵀ vec(dX): the row vec(Ḡ)ᵀ, from the trace moves"""
     rows = [transpose(vec(g)) for v, g in adjoints(s, 1) if v == x]
@@ -101,6 +116,8 @@ VEC_MOVES = Table("vec move", "VEC_MOVES in calculus/jacobian.py", {
     Vec: _m_vec,
     Unvec: _m_vec,
     KroneckerProduct: _m_kron,
+    DiagMatrix: _m_diag_matrix,
+    DiagonalOf: _m_diagonal_of,
 })
 
 
