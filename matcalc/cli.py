@@ -53,10 +53,15 @@ def _shapes(specs):
     return shapes
 
 
+def _size(d):
+    """A size in a shape: (m*n)×(m*n), grouped unless a number or a name."""
+    return text(d) if d.is_Atom else f"({text(d)})"
+
+
 def _shape_line(g):
     mats = sorted(g.f.atoms(sp.MatrixSymbol), key=lambda m: list(g.symbols).index(m.name)
                   if m.name in g.symbols else len(g.symbols))
-    parts = [f"{m.name}: {text(m.shape[0])}×{text(m.shape[1])}" for m in mats]
+    parts = [f"{m.name}: {_size(m.shape[0])}×{_size(m.shape[1])}" for m in mats]
     scalars = [text(s) for s in g.f.free_symbols
                if isinstance(s, sp.Symbol) and not s.is_integer and s != T]
     if scalars:
