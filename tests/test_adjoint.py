@@ -63,5 +63,6 @@ def test_moves_cover_linear_nodes_only():
                      # with its adjoint (PoolSelect and PoolRoute linear in their second arg)
                      "ToChannels", "ToSamples", "Unfold", "Fold", "AvgPool", "PoolSpread",
                      "PoolSelect", "PoolRoute",
-                     # vec and unvec, each the other's adjoint (core/kron.py)
-                     "Vec", "Unvec"}
+                     # vec and unvec, each the other's adjoint (core/kron.py), and the
+                     # Kronecker product, linear in its factor that holds the d (as MatMul)
+                     "Vec", "Unvec", "KroneckerProduct"}
