@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose, preorder_traversal
 
-from ..core.functions import T
+from ..core.functions import BY_CLASS, FUNCTIONS, T
 from ..core.nodes import Elementwise, LogSoftmax, Softmax
 from ..printing.base import scaled_term, split_term
 
@@ -240,6 +240,12 @@ def _factors(e):
     return out
 
 
+def _is_mask(f):
+    """f is a function with a mask spelling (step: a boolean array), cheap only as a factor."""
+    name = BY_CLASS.get(type(f.body)) if isinstance(f, Elementwise) else None
+    return name is not None and FUNCTIONS[name].mask is not None
+
+
 def _decompose(e, full):
     """(first, [(op, operand)]): e as one array `first`, then updated in place; or (e, [])."""
     if not getattr(e, "is_Matrix", False):
@@ -258,16 +264,14 @@ def _decompose(e, full):
                      lambda op, t: op == "+=" and isinstance(t, MatrixSymbol)):
             i = next((i for i, (op, t) in enumerate(terms) if pick(op, t)), None)
             if i is not None:
-                first, ups = _decompose(terms[i][1], full)
-                if ups and not isinstance(first, MatrixSymbol):
-                    first, ups = terms[i][1], []   # a term's own updates would be reordered
+                first, ups = _decompose(terms[i][1], full)   # its own updates first
                 return first, ups + terms[:i] + terms[i + 1:]
         return e, []
     if isinstance(e, HadamardProduct):
         fs = _factors(e)
         for pick in (lambda op, f: op == "*=" and isinstance(f, MatMul) and _fresh(f) and full(f),
                      lambda op, f: op == "*=" and getattr(f, "is_Matrix", False) and _fresh(f)
-                     and full(f),
+                     and full(f) and not _is_mask(f),
                      lambda op, f: op == "*=" and isinstance(f, MatrixSymbol)):
             i = next((i for i, (op, f) in enumerate(fs) if pick(op, f)), None)
             if i is not None:
@@ -276,40 +280,62 @@ def _decompose(e, full):
     return e, []
 
 
+class _Buffers:
+    """Which array each name holds, and when an array may be written over: only an array
+    made in this function (never an input, nor a view of one a helper might return), once
+    every name holding it is dead."""
+
+    def __init__(self, lines, keep):
+        defined = {n for l in lines for n in l.names}
+        self.last = {}
+        for i, l in enumerate(lines):
+            for u in _uses(l, defined):
+                self.last[u] = i
+        self.keep, self.owner, self.made = keep, {}, set()
+
+    def holders(self, n):
+        buf = self.owner.get(n, n)
+        return {n} | {m for m in self.owner if self.owner[m] == buf}
+
+    def dead_after(self, n, i):
+        return all(m not in self.keep and self.last.get(m, -1) <= i for m in self.holders(n))
+
+    def free_after(self, n, i):
+        """n's array may be written over after line i's last use of it."""
+        return (isinstance(n, MatrixSymbol) and self.owner.get(n, n) in self.made and
+                self.dead_after(n, i))
+
+    def new(self, name, fresh=True):
+        self.owner[name] = name
+        if fresh:
+            self.made.add(name)
+
+    def take(self, name, n):
+        self.owner[name] = self.owner.get(n, n)
+
+
 def _steps(lines, inputs, outputs, full):
-    defined = {n for l in lines for n in l.names}
-    last = {}
-    for i, l in enumerate(lines):
-        for u in _uses(l, defined):
-            last[u] = i
-    keep = set(inputs) | set(outputs)
-
-    owner = {}     # name -> the name whose buffer it holds (itself unless it took one over)
-
-    def dead_after(n, i):
-        """n's buffer is free after line i: every name holding it is dead by then."""
-        buf = owner.get(n, n)
-        return n.is_Matrix and all(m not in keep and last.get(m, -1) <= i
-                                   for m in {n} | {m for m in owner if owner[m] == buf})
+    bufs = _Buffers(lines, set(inputs) | set(outputs))
     steps = []
     for i, l in enumerate(lines):
-        if l.axis is not None:                    # softmax pair
+        if l.axis is not None:                    # softmax pair: new S, log S into Z
             Z = l.expr
-            into = Z if (isinstance(Z, MatrixSymbol) and dead_after(Z, i)) else None
+            into = Z if bufs.free_after(Z, i) else None
             steps.append(Step(l.names, Z, "pair", into, i, l.axis))
-            owner[l.names[0]] = l.names[0]
-            owner[l.names[1]] = owner.get(into, into) if into is not None else l.names[1]
+            bufs.new(l.names[0])
+            if into is not None:
+                bufs.take(l.names[1], into)
+            else:
+                bufs.new(l.names[1])
         else:
-            steps += _line_steps(l, i, dead_after, inputs, outputs, full, owner)
-        # names dead now, freed with the last name holding their buffer
-        gone = [n for n in defined if n in last and last[n] == i and dead_after(n, i)]
-        gone += [n for n in l.names if n not in last and dead_after(n, i)]
-        free = []
-        for n in sorted(set(gone), key=str):
-            buf = owner.get(n, n)
-            holders = [m for m in owner if owner[m] == buf]
-            if all(m not in keep and last.get(m, -1) <= i for m in holders):
-                free += [m for m in holders if m not in free]
+            steps += _line_steps(l, i, bufs, outputs, full)
+        # names dead now, dropped with the last name holding their array
+        gone = {n for n in bufs.last if bufs.last[n] == i} | {
+            n for n in l.names if n not in bufs.last}
+        free = set()
+        for n in gone:
+            if getattr(n, "is_Matrix", False) and bufs.dead_after(n, i):
+                free |= {m for m in bufs.holders(n) if m in bufs.owner}
         if free and i < len(lines) - 1:
             s = steps[-1]
             steps[-1] = Step(s.names, s.expr, s.how, s.into, s.line, s.axis,
@@ -317,42 +343,44 @@ def _steps(lines, inputs, outputs, full):
     return steps
 
 
-def _line_steps(l, i, dead_after, inputs, outputs, full, owner):
+def _line_steps(l, i, bufs, outputs, full):
     name, e = l.name, l.expr
-    owner[name] = name
     if not getattr(e, "is_Matrix", False):
+        bufs.new(name, fresh=False)
         return [Step((name,), e, "=", None, i)]
     first, ups = _decompose(e, full)
-    first_bare = isinstance(first, MatrixSymbol) or (
+    bare = isinstance(first, MatrixSymbol) or (
         isinstance(first, Transpose) and isinstance(first.arg, MatrixSymbol))
-    if not ups and first_bare and name in outputs:
-        return [Step((name,), e, "copy", None, i)]
-    if ups:
-        if isinstance(first, MatrixSymbol):          # take over a dead operand's buffer
-            if not (dead_after(first, i) and _count(e, {first}) == 1 and
-                    first.shape == e.shape):
-                return [Step((name,), e, "=", None, i)]
-            owner[name] = owner.get(first, first)
-            return [Step((name,), first, "=", first, i)] + _updates(name, ups, i, dead_after)
-        if not (_fresh(first) and full(first) and first.shape == e.shape):
-            return [Step((name,), e, "=", None, i)]
-        return [Step((name,), first, "=", None, i)] + _updates(name, ups, i, dead_after)
+    if not ups and bare:
+        if name in outputs:                       # returned: an array of its own
+            bufs.new(name)
+            return [Step((name,), e, "copy", None, i)]
+        bufs.take(name, first if isinstance(first, MatrixSymbol) else first.arg)
+        return [Step((name,), e, "=", None, i)]
+    if ups and isinstance(first, MatrixSymbol):   # take over a dead operand's array
+        if bufs.free_after(first, i) and _count(e, {first}) == 1 and first.shape == e.shape:
+            bufs.take(name, first)
+            return [Step((name,), first, "=", first, i)] + _updates(name, ups, i, bufs)
+    elif ups and _fresh(first) and full(first) and first.shape == e.shape:
+        bufs.new(name)
+        return [Step((name,), first, "=", None, i)] + _updates(name, ups, i, bufs)
     # one array: an elementwise function of a dead operand is written into it
-    if (isinstance(e, Elementwise) and isinstance(e.arg, MatrixSymbol) and e.body != T and
-            dead_after(e.arg, i) and e.arg.shape == e.shape):
-        owner[name] = owner.get(e.arg, e.arg)
+    if (isinstance(e, Elementwise) and e.body != T and bufs.free_after(e.arg, i) and
+            e.arg.shape == e.shape):
+        bufs.take(name, e.arg)
         return [Step((name,), e, "=", e.arg, i)]
+    bufs.new(name, fresh=_fresh(e))
     return [Step((name,), e, "=", None, i)]
 
 
-def _updates(name, ups, i, dead_after):
+def _updates(name, ups, i, bufs):
     """The in-place steps name op= operand; an elementwise operand f(Z) whose Z is free after
     this line and not used by a later update is written into Z (δ *= 1 − A into A)."""
     out = []
     for j, (op, u) in enumerate(ups):
         Z = u.arg if isinstance(u, Elementwise) else None
-        into = Z if (isinstance(Z, MatrixSymbol) and Z.shape == u.shape and
-                     dead_after(Z, i) and not any(
-                         getattr(v, "has", None) and v.has(Z) for _, v in ups[j + 1:])) else None
+        into = Z if (Z is not None and bufs.free_after(Z, i) and Z.shape == u.shape and
+                     not any(getattr(v, "has", None) and v.has(Z) for _, v in ups[j + 1:])
+                     and not bufs.holders(Z) & bufs.holders(name)) else None
         out.append(Step((name,), u, op, into, i))
     return out
