@@ -5,7 +5,7 @@ hot the one-hot of the first maximum (explicitly a Piecewise in the entries, as 
 windows.py), so sympy.diff of it is the first-maximum subgradient wherever there is no tie.
 The nuclear and spectral norms and their gradients U Vᵀ and u₁ v₁ᵀ are written from the
 k×k Gram matrix G (MᵀM or MMᵀ, k = min(m, n)) in closed form for k ≤ 2 (the proof's small
-sizes): σ₁ + σ₂ = sqrt(tr G + 2 sqrt(det G)), σ₁ = sqrt((tr G + sqrt(tr² G − 4 det G))/2);
+sizes): σ₁ + σ₂ = sqrt(tr G + 2 sqrt(det G)), σ₁² = λ₁(G) = (tr G + sqrt(tr² G − 4 det G))/2;
 beyond, the exact proof says so and the numeric proof (NumPy's SVD) remains.
 """
 import numpy as np
@@ -51,7 +51,8 @@ def _x_max_along(ev, e):
 
 
 def _gram(M):
-    """(G, whether G = MᵀM): the smaller Gram matrix, k×k with k = min(m, n) ≤ 2."""
+    """(a, b, c, whether G = MᵀM): the entries of the smaller Gram matrix G = [[a, b], [b, c]]
+    (k = min(m, n) = 2), or (a, None, None, …) for k = 1; written out, never simplified."""
     k = min(M.shape)
     if k > 2:
         raise TooLargeError(
@@ -61,35 +62,44 @@ def _gram(M):
             cli=f"the exact proof writes the singular values of a {M.rows}×{M.cols} matrix only "
                 "when it has at most 2 rows or columns; declare the dimensions by name (--shape "
                 "\"X=n x m\") or use --verify numeric")
-    return (M.T * M, True) if M.cols <= M.rows else (M * M.T, False)
+    right = M.cols <= M.rows
+    G = M.T * M if right else M * M.T
+    if k == 1:
+        return G[0, 0], None, None, right
+    return G[0, 0], G[0, 1], G[1, 1], right
+
+
+def _root(x):
+    return sp.Pow(x, sp.S.Half, evaluate=False)
 
 
 def _x_nuclear(ev, e):
-    G, _ = _gram(ev(e.arg))
-    if G.rows == 1:
-        return sp.sqrt(G[0, 0])
-    return sp.sqrt(G.trace() + 2 * sp.sqrt(G.det()))
+    a, b, c, _ = _gram(ev(e.arg))
+    if b is None:
+        return _root(a)
+    return _root(a + c + 2 * _root(a * c - b ** 2))
 
 
-def _top_eigenvalue(G):
-    t, d = G.trace(), G.det()
-    return (t + sp.sqrt(t ** 2 - 4 * d)) / 2, (t - sp.sqrt(t ** 2 - 4 * d)) / 2
+def _eigenvalues(a, b, c):
+    """λ₁ ≥ λ₂ of [[a, b], [b, c]] and their gap r = λ₁ − λ₂."""
+    r = _root((a - c) ** 2 + 4 * b ** 2)
+    return (a + c + r) / 2, (a + c - r) / 2, r
 
 
 def _x_spectral(ev, e):
-    G, _ = _gram(ev(e.arg))
-    return sp.sqrt(G[0, 0]) if G.rows == 1 else sp.sqrt(_top_eigenvalue(G)[0])
+    a, b, c, _ = _gram(ev(e.arg))
+    return _root(a) if b is None else _root(_eigenvalues(a, b, c)[0])
 
 
 def _x_polar(ev, e):
-    """U Vᵀ = M (MᵀM)^(-1/2) (or (MMᵀ)^(-1/2) M), with the 2×2 square root
-    sqrt(G) = (G + sqrt(det G) I) / sqrt(tr G + 2 sqrt(det G))."""
+    """U Vᵀ = M G^(-1/2) (or G^(-1/2) M): with s = sqrt(det G), τ = sqrt(tr G + 2s),
+    sqrt(G) = (G + s I)/τ, so G^(-1/2) = adj(G + s I)/(s τ)."""
     M = ev(e.arg)
-    G, right = _gram(M)
-    if G.rows == 1:
-        return M / sp.sqrt(G[0, 0])
-    root = (G + sp.sqrt(G.det()) * sp.eye(2)) / sp.sqrt(G.trace() + 2 * sp.sqrt(G.det()))
-    inv_root = root.adjugate() / root.det()
+    a, b, c, right = _gram(M)
+    if b is None:
+        return M / _root(a)
+    s = _root(a * c - b ** 2)
+    inv_root = sp.Matrix([[c + s, -b], [-b, a + s]]) / (s * _root(a + c + 2 * s))
     return M * inv_root if right else inv_root * M
 
 
@@ -97,12 +107,12 @@ def _x_top(ev, e):
     """u₁ v₁ᵀ = M P / σ₁ (or P M / σ₁), P = (G − λ₂ I)/(λ₁ − λ₂) the projector onto the top
     eigenvector of G, σ₁ = sqrt(λ₁)."""
     M = ev(e.arg)
-    G, right = _gram(M)
-    if G.rows == 1:
-        return M / sp.sqrt(G[0, 0])
-    l1, l2 = _top_eigenvalue(G)
-    P = (G - l2 * sp.eye(2)) / (l1 - l2)
-    return (M * P if right else P * M) / sp.sqrt(l1)
+    a, b, c, right = _gram(M)
+    if b is None:
+        return M / _root(a)
+    l1, l2, r = _eigenvalues(a, b, c)
+    P = sp.Matrix([[a - l2, b], [b, c - l2]]) / (r * _root(l1))
+    return M * P if right else P * M
 
 
 EXPLICIT_EXTREMA = {
