@@ -24,8 +24,8 @@ from .codegen.backends import BackendError
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
-from .core.expr import is_matrix, trace, transpose
-from .core.nodes import LogSoftmax, LogSumExp, Softmax
+from .core.expr import is_matrix, rebuild, trace, transpose
+from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
 from .nn.backprop import derive as _derive
@@ -161,7 +161,7 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
             callable(assume):
         assume = [assume]          # one assumption given alone
     _layout_of(layout, True)       # a known layout, before any work
-    symbols = {}
+    symbols, source = {}, f
     if isinstance(f, str):
         parsed = parse(f, shapes)
         f, symbols = parsed.expr, dict(parsed.symbols)
@@ -176,10 +176,8 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
             raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
                                f"occur in {text(f)} (its symbols: {known})")
         wrt = names[wrt]
-    if not is_matrix(wrt):
-        msg = "{0} is a scalar; matcalc differentiates with respect to matrices and vectors "
-        raise MatcalcError(msg + "(declare it 1×1: shapes={{\"{0}\": (1, 1)}})", wrt,
-                           cli=msg + "(declare it 1×1: --shape {0}=1x1)")
+    if not is_matrix(wrt):       # a scalar variable: differentiated as the 1×1 matrix it is
+        return _grad_scalar(source, f, wrt, shapes, assume, layout, symbols)
     if not f.has(wrt):
         raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
                            f"occur in {text(f)}")
@@ -204,6 +202,28 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
     return Gradient(f, wrt, g, derivation, rules, symbols, layout)
+
+
+def _grad_scalar(source, f, s, shapes, assume, layout, symbols):
+    """∂f/∂s for a scalar variable s: f is differentiated with s the 1×1 matrix S it is (s =
+    tr(S) where it meets scalars), and the 1×1 gradient read back as the number tr(G), with s
+    for tr(S): grad("alpha * tr(A @ X)", "alpha") is tr(A @ X). The proof does the same
+    (verify/sample.py as_matrix_variable)."""
+    one = sp.MatrixSymbol(s.name, 1, 1)
+    if isinstance(source, str):
+        g = grad(source, s.name, {**(shapes or {}), s.name: (1, 1)}, assume, layout)
+    else:
+        if any(s in e.body.free_symbols for e in f.atoms(Elementwise)):
+            raise MatcalcError("{0} stands inside an entrywise function's body in {1}; give f "
+                               "as text to differentiate with respect to it", s, f)
+        g = grad(rebuild(f, lambda e: trace(one) if e == s else e), one, shapes, assume, layout)
+    def entry(e):     # tr(f(M)) = f(tr(M)) for a 1×1 M: the number, not a trace of a function
+        if isinstance(e, sp.Trace) and isinstance(e.arg, Elementwise):
+            return e.arg.body.xreplace({T: trace(e.arg.arg)})
+        return e
+    expr = sp.sympify(rebuild(trace(g.expr), entry)).xreplace({sp.Trace(one): s})
+    return Gradient(trace(f) if is_matrix(f) else f, s, expr, g.derivation, g.assumptions,
+                    symbols, layout)
 
 
 MAX_SOFTMAX_DEPTH = 5     # 5 deep: under a second; 6: seconds; 8: minutes

@@ -86,9 +86,6 @@ def test_grad_with_an_assumption():
      "symbols: A, B, X)"),
     (trace(matmul(A, X, B)), matrix("Z", 3, 4), MatcalcError,
      "cannot differentiate with respect to Z: it does not occur in tr(A @ X @ B)"),
-    ("x.T @ A @ x + lam", "lam", MatcalcError,
-     "lam is a scalar; matcalc differentiates with respect to matrices and vectors (declare "
-     "it 1×1: shapes={\"lam\": (1, 1)})"),
     ("W @ X", "W", NotScalarError,
      "W @ X is n×p, not a scalar: a gradient needs a scalar function; try sum(W @ X) or "
      "tr(W @ X)"),

@@ -318,7 +318,7 @@ def test_mnist_pixels_that_are_not_bytes_name_the_cli_way_out(capsys, tmp_path):
 @pytest.mark.parametrize("argv", [
     ["-sum(log(b - A @ x))", "--wrt", "x"],
     ["sum(X * X)", "--wrt", "X", "--shape", "X=30x30", "--verify", "exact"],
-    ["sum(lam * X)", "--wrt", "lam"],
+    ["norm(X, 'nuc')", "--wrt", "X", "--shape", "X=4x5", "--verify", "exact"],
 ])
 def test_no_python_advice_on_the_command_line(capsys, argv):
     code, out, err = run(capsys, "grad", *argv)
@@ -588,3 +588,45 @@ def test_jacobian_and_hessian_of_none_name_the_parameter():
         jacobian(None, "X")
     with pytest.raises(TypeError, match=r"^hessian: wrt must be .* not int$"):
         hessian("sum(X)", 3)
+
+
+# ---------------------------------------------------------------- operators (issue 10 §3)
+
+@pytest.mark.parametrize("argv, message", [
+    (["sum(maximum(A, B @ C))", "--wrt", "A", "--shape", "A=2x3", "--shape", "B=3x2"],
+     "cannot take the entrywise maximum of A (2×3) and B @ C (3×?): the shapes differ"),
+    (["sum(minimum(ones(2, 3), X))", "--wrt", "X", "--shape", "X=3x2"],
+     "cannot take the entrywise minimum of ones(2, 3) (2×3) and X (3×2): the shapes differ"),
+    (["norm(X, 3)", "--wrt", "X"],
+     "the order of norm must be 1, 2, 'fro' or 'nuc' (as in NumPy's norm)"),
+    (["norm(X, 'inf')", "--wrt", "X"],
+     "the order of norm must be 1, 2, 'fro' or 'nuc' (as in NumPy's norm)"),
+    (["norm(x, 'nuc')", "--wrt", "x"],
+     "norm(x, 'nuc') needs a matrix, but x (n×1) is a vector; for a vector the nuclear norm "
+     "is norm(x)"),
+    (["sum(max(X, axis=2))", "--wrt", "X"], "axis must be 0 (columns) or 1 (rows) in max"),
+    (["max(X, ord=1)", "--wrt", "X"], "max takes no keyword ord=; the only keyword is axis"),
+    (["tr(expm(X))", "--wrt", "X"],
+     "expm (the matrix exponential) is not supported: matcalc's exp, log, sqrt and ** act "
+     "entry by entry, which is a different function; on whole matrices it has @, inv, det, "
+     "logdet, tr and norm (a matrix power is a product: X @ X @ X)"),
+    (["tr(logm(X))", "--wrt", "X"], "logm (the matrix logarithm) is not supported"),
+    (["sum(sqrtm(X))", "--wrt", "X"], "sqrtm (the matrix square root) is not supported"),
+    (["norm(X, 'nuc')", "--wrt", "X", "--shape", "X=4x5", "--verify", "exact"],
+     "the exact proof writes the singular values of a 4×5 matrix only when it has at most 2 "
+     "rows or columns; declare the dimensions by name (--shape \"X=n x m\") or use --verify "
+     "numeric"),
+])
+def test_operator_bad_input(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "grad", *argv)
+    assert code == 2 and out == ""
+    assert message in err, err
+    assert "did you mean" not in err and "softmax" not in err
+    assert list(tmp_path.iterdir()) == []          # nothing written
+
+
+def test_max_is_a_function_not_a_hint_at_softmax(capsys):
+    code, out, err = run(capsys, "grad", "sum(maxx(X))", "--wrt", "X")
+    assert code == 2 and "maxx is not a known function; did you mean max?" in err
+    assert "softmax" not in err

@@ -16,7 +16,7 @@ from .code import verify_code
 from .evaluator import EXPLICIT, NUMERIC, evaluate
 from .exact import verify_exact
 from .numeric import verify_numeric
-from .sample import CONSTRAINTS, _check_shapes
+from .sample import CONSTRAINTS, _check_shapes, as_matrix_variable
 
 __all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
            "NUMERIC", "CONSTRAINTS", "verify_code"]
@@ -49,6 +49,7 @@ def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):
                             f"({x!r}): matcalc.assert_gradient parses text")
     if method not in ("exact", "numeric", "both"):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
+    f, wrt, claimed = as_matrix_variable(f, wrt, claimed)    # a scalar s: the 1×1 S
     _check_shapes(f, wrt, claimed)
     if method in ("exact", "both"):
         verify_exact(f, wrt, claimed, assumptions=assumptions, seed=seed)

@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..core.errors import InternalError, MatcalcError
 from .evaluator import NUMERIC, _Evaluator
-from .sample import _find_point, _Problem
+from .sample import _find_point, _Problem, as_matrix_variable
 
 __all__ = ["verify_code"]
 
@@ -28,6 +28,8 @@ def verify_code(fn, args, f, wrt, G, assumptions=None, seed=0, source=None):
     f's domain under `assumptions` (as in verify_numeric); where none is found (the proof
     was skipped), on plain positive entries.
     """
+    scalar = None if isinstance(wrt, sp.MatrixSymbol) else wrt
+    f, wrt, G = as_matrix_variable(f, wrt, G)      # a scalar s: the 1×1 S, s its entry
     try:
         p = _Problem(f, wrt, G, assumptions)
     except MatcalcError:                 # an assumption the proof cannot honour: no tie
@@ -50,10 +52,15 @@ def verify_code(fn, args, f, wrt, G, assumptions=None, seed=0, source=None):
             ref = np.broadcast_to(np.asarray(_Evaluator(NUMERIC, {**sizes, **sample})(G),
                                              dtype=float), dims)
             try:
-                got = fn(*[{**sizes, **sample}[a] for a in args])
+                given = {**sizes, **sample}
+                if scalar is not None:
+                    given[scalar] = float(sample[wrt][0, 0])
+                got = fn(*[given[a] for a in args])
             except Exception as e:
                 _fail(f"raised {type(e).__name__}: {e}", sizes, source)
         got = np.asarray(got)
+        if scalar is not None and got.shape == ():
+            got = got.reshape(dims)      # a scalar's derivative is a number
         if got.shape != dims:
             _fail(f"returned shape {got.shape}, not {dims}", sizes, source)
         if got.dtype.kind != "f":

@@ -22,7 +22,7 @@ from ..core.functions import T
 from .budget import (EXACT_MAX_DEPTH, EXACT_MAX_NODE_ENTRIES, NUMERIC_MAX_ENTRIES,
                      ExplicitBudget, _example, _shown, check_sizes, nesting)
 from .evaluator import EXPLICIT, _Evaluator
-from .sample import _fail, _find_point, _Problem, _sizes_used
+from .sample import _fail, _find_point, _Problem, _sizes_used, as_matrix_variable
 
 __all__ = ["verify_exact"]
 
@@ -200,6 +200,7 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
     matcalc.core.errors.VerificationError: ∂f/∂Q is wrong at entry (0, 1) (sizes used: n=2; ...
     ...
     """
+    f, wrt, G = as_matrix_variable(f, wrt, G)      # a scalar s: the 1×1 S
     p = _Problem(f, wrt, G, assumptions)
     G = p.G       # with the equations among other variables substituted (assume.py)
     sizes = p.sizes(range(2, 100))

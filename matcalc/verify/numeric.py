@@ -10,7 +10,7 @@ import sympy as sp
 
 from .budget import NUMERIC_MAX_ENTRIES, check_sizes
 from .evaluator import NUMERIC, _Evaluator
-from .sample import _fail, _find_point, _Problem
+from .sample import _fail, _find_point, _Problem, as_matrix_variable
 
 __all__ = ["verify_numeric"]
 
@@ -49,6 +49,7 @@ def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
     matcalc.core.errors.VerificationError: ∂f/∂X is wrong along a random direction V ...
     ...
     """
+    f, wrt, G = as_matrix_variable(f, wrt, G)      # a scalar s: the 1×1 S
     p = _Problem(f, wrt, G, assumptions)
     G = p.G       # with the equations among other variables substituted (assume.py)
     rng = np.random.default_rng(seed)
