@@ -156,7 +156,8 @@ def spawn_train(k, X, y, X_test, y_test, output, nproc=2, device="cpu", log=True
     queue = mp.get_context("spawn").SimpleQueue()
     # the children log to the stderr they inherit; a file object cannot travel to them
     mp.spawn(_worker, args=(nproc, str(k.path), device, _free_port(), queue,
-                            (X, y, X_test, y_test), os.fspath(output), log is not None,
+                            (X, y, X_test, y_test), os.fspath(output),
+                            True if log is not None else None,
                             options),
              nprocs=nproc, join=True)
     status, value = queue.get()
