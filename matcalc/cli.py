@@ -24,7 +24,7 @@ from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
 from .core.errors import MatcalcError, speaking
-from .parse import parse_shape
+from .parse import entrywise_power_notes, parse_shape
 from .core.functions import T
 from .printing.text import text
 from .train.trainer import DEFAULTS, TrainingError
@@ -92,6 +92,8 @@ def cmd_grad(args):
         _say("given that " + "; ".join(str(a) for a in g.assumptions))
     if args.verify != "none":
         _say(f"verified {PROOFS[args.verify]}")
+    for note in entrywise_power_notes(g.f):     # X**2 of a square X: not X @ X
+        _say("note: " + note)
 
 
 def cmd_jacobian(args):

@@ -212,3 +212,19 @@ def test_constructor_errors():
         norm_ord(matrix("A", 2, 3), 3)
     with pytest.raises(MatcalcError, match="for a vector the nuclear norm is norm"):
         norm_ord(vector("x", 3), "nuc")
+
+
+# ---------------------------------------------------------------- X**k of a square matrix
+
+def test_an_entrywise_power_of_a_square_matrix_gets_a_note(capsys):
+    from matcalc.cli import main
+    assert main(["grad", "tr(X**3)", "--wrt", "X"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "∂f/∂X = 3*(eye(n) * X**2)    (X: n×n)\n"
+    assert ("note: X**3 is entrywise (each entry to the power 3); the matrix power is a "
+            "product, X @ X @ X; exp, log and sqrt are entrywise too (matcalc has no expm, "
+            "logm or sqrtm)\n") in err
+    assert main(["grad", "sum(X**2)", "--wrt", "X", "--shape", "X=3x4"]) == 0
+    assert "note:" not in capsys.readouterr().err         # not square: nothing to confuse
+    assert main(["grad", "sum(X**2 + exp(X))", "--wrt", "X", "--shape", "X=3x3"]) == 0
+    assert "note:" not in capsys.readouterr().err         # fused into one function of X

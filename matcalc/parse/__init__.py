@@ -10,6 +10,8 @@ calls.py is the table of callable names (tr, sum, exp, ones, …).
 import ast
 from dataclasses import dataclass
 
+import sympy as sp
+
 from ..core import expr as E
 from .build import equation, expression
 from .calls import CALLS
@@ -17,7 +19,7 @@ from .shapes import Inference, parse_shape
 from .syntax import MAX_DEPTH, MAX_LENGTH, read
 
 __all__ = ["parse", "parse_shape", "parse_assumption", "Parsed", "Assumption", "CALLS",
-           "MAX_LENGTH", "MAX_DEPTH"]
+           "MAX_LENGTH", "MAX_DEPTH", "entrywise_power_notes"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,29 @@ def parse_assumption(text, symbols):
                                 f"{p.describe(lhs, sa)} and {p.describe(rhs, sb)}")
     p.resolve()
     return Assumption(*equation(p, lhs, rhs), _RELATIONS[type(tree.ops[0])])
+
+
+
+def entrywise_power_notes(e):
+    """A note for each X**k (k ≠ 1 a number) of a square matrix variable X larger than 1×1
+    in e: ** is entrywise in matcalc, as in NumPy, which a reader of X² may not expect.
+
+    >>> notes = entrywise_power_notes(E.power(E.matrix("X", 3, 3), 2))
+    >>> notes == ["X**2 is entrywise (each entry to the power 2); the matrix power is a "
+    ...           "product, X @ X; exp, log and sqrt are entrywise too (matcalc has no expm, "
+    ...           "logm or sqrtm)"]
+    True
+    """
+    notes = []
+    for node in sorted(e.atoms(E.Elementwise), key=str):
+        body, x = node.body, node.arg
+        if not (body.is_Pow and body.base == E.T and body.exp.is_number and body.exp != 1 and
+                isinstance(x, sp.MatrixSymbol) and x.shape[0] == x.shape[1] != 1):
+            continue
+        k = body.exp
+        product = " @ ".join([x.name] * int(k)) if k.is_Integer and 1 < k <= 3 else \
+            f"{x.name} @ {x.name} @ …"
+        notes.append(f"{x.name}**{k} is entrywise (each entry to the power {k}); the matrix "
+                     f"power is a product, {product}; exp, log and sqrt are entrywise too "
+                     "(matcalc has no expm, logm or sqrtm)")
+    return notes
