@@ -4,6 +4,7 @@ words of the interface it is shown in."""
 import gzip
 import inspect
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -630,3 +631,37 @@ def test_max_is_a_function_not_a_hint_at_softmax(capsys):
     code, out, err = run(capsys, "grad", "sum(maxx(X))", "--wrt", "X")
     assert code == 2 and "maxx is not a known function; did you mean max?" in err
     assert "softmax" not in err
+
+
+# ---- backends (codegen/backends.py): refused before anything is written, exit 2
+
+@pytest.mark.parametrize("command, backend, library", [
+    ("train", "torch", "PyTorch"), ("codegen", "torch", "PyTorch"),
+    ("train", "jax", "JAX"), ("codegen", "jax", "JAX"),
+])
+def test_a_backend_whose_library_is_missing(capsys, tmp_path, monkeypatch, command, backend,
+                                            library):
+    monkeypatch.setitem(sys.modules, backend, None)      # import fails as if not installed
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, command, "--layers", "64,10", "--backend", backend,
+                         "-o", "out.npz" if command == "train" else "out.py")
+    assert code == 2, err
+    assert f"the {backend} backend needs {library}, which is not installed: pip install " \
+           f"'matcalc-nn[{backend}]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--nproc", "2"], "--nproc takes a positive integer and --backend torch, not 2 with "
+                       "--backend numpy"),
+    (["--backend", "torch", "--nproc", "0"], "--nproc takes a positive integer and --backend "
+                                             "torch, not 0"),
+    (["--device", "cuda"], "--device cuda is for --backend torch; NumPy chooses its device"),
+    (["--backend", "jax", "--device", "cuda"], "--device cuda is for --backend torch; JAX "
+                                               "chooses its device itself"),
+])
+def test_backend_options_that_do_not_fit(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "train", "--layers", "64,10", "-o", "out.npz", *argv)
+    assert code == 2 and message in err, err
+    assert list(tmp_path.iterdir()) == []
