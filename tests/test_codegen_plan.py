@@ -185,3 +185,16 @@ def test_docstring_has_a_row_per_formula_and_names_the_fold():
     assert rows[-1].startswith(r"(the mean's \frac{1}{N} is folded once into the seed")
     assert r"\delta_{2} = \frac{1}{N} \left(S - Y\right)" in rows
     assert r"\frac{\partial L}{\partial W_{1}} = \delta_{1} X^{\top}" in rows
+
+
+def test_relu_mask_is_read_from_the_activation_so_relu_runs_in_place():
+    """step(relu(z)) = step(z) is proven (SymPy, reference forms), so δ1 reads [A1 > 0] and
+    Z1 dies at A1 = relu(Z1), which is written into it; step(σ(z)) = 1 is not step(z)."""
+    from matcalc.codegen.plan import _absorbs
+    from matcalc.core.functions import relu, step
+    assert _absorbs(step(T), relu(T)) and not _absorbs(step(T), sigmoid(T))
+    pl = _plan_of(derive(mlp([4, 5, 3], hidden="relu")))
+    how = {str(s.name): s.into and str(s.into) for s in pl.steps if s.how == "="}
+    assert how["A1"] == "Z1"
+    src = compile(derive(mlp([4, 5, 3], hidden="relu"))).source
+    assert "A1 = np.maximum(Z1, 0, out=Z1)" in src and "delta1 *= (A1 > 0)" in src

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose, preorder_traversal
 
-from ..core.functions import BY_CLASS, FUNCTIONS, T
+from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
 from ..core.nodes import Elementwise, LogSoftmax, Softmax
 from ..printing.base import scaled_term, split_term
 
@@ -87,6 +87,7 @@ def plan(assignments, inputs, outputs, adjoints=(), full=None):
     inputs, outputs = frozenset(inputs), tuple(outputs)
     lines = [Line((a.name,), a.expr) for a in assignments]
     lines = _share_softmax(lines)
+    lines = _read_outputs(lines)
     lines, c = _fold_scale(lines, set(adjoints), outputs)
     lines = _schedule(lines, outputs)
     return Plan(tuple(lines), tuple(_steps(lines, inputs, outputs, full)), c)
@@ -115,6 +116,55 @@ def _share_softmax(lines):
         out[i] = Line((l.name, P), e.arg, e.axis)
         for j in users:
             out[j] = Line(out[j].names, out[j].expr.xreplace({log: P}), out[j].axis)
+    return out
+
+
+# ------------------------------------------------------------------ g(Z) read from A = f(Z)
+
+_ABSORBS = {}
+
+
+def _absorbs(g, f):
+    """g(f(t)) = g(t) for every real t, proven by SymPy on the reference forms (step(relu(t))
+    = step(t): relu' is read from the activation, as a person writes [A > 0])."""
+    key = (g, f)
+    if key not in _ABSORBS:
+        diff = reference(g.xreplace({T: f})) - reference(g)
+        try:
+            _ABSORBS[key] = sp.simplify(sp.piecewise_fold(diff)) == 0
+        except Exception:  # noqa: BLE001  (SymPy could not decide: not proven)
+            _ABSORBS[key] = False
+    return _ABSORBS[key]
+
+
+def _single(e):
+    """e is an elementwise function applied to a name: f(Z), f one function of T."""
+    return (isinstance(e, Elementwise) and isinstance(e.arg, MatrixSymbol) and
+            e.body.is_Function and e.body.args == (T,))
+
+
+def _read_outputs(lines):
+    """g(Z) → g(A) in the lines after A := f(Z) wherever g∘f = g is proven, when Z is then
+    needed by A alone: A can be written into Z (relu in place, its mask [A > 0])."""
+    out = list(lines)
+    for i, l in enumerate(lines):
+        if l.axis is not None or not _single(l.expr):
+            continue
+        A, f, Z = l.name, l.expr.body, l.expr.arg
+        later = [j for j in range(len(out)) if j != i and out[j].expr.has(Z)]
+        if not later or any(j < i for j in later):
+            continue
+        swap = {}
+        for j in later:
+            for node in preorder_traversal(out[j].expr):
+                if isinstance(node, Elementwise) and node.arg == Z:
+                    if not (_single(node) and _absorbs(node.body, f)):
+                        break
+                    swap[node] = Elementwise(node.body, A)
+        new = {j: out[j].expr.xreplace(swap) for j in later}
+        if swap and not any(e.has(Z) for e in new.values()):
+            for j in later:
+                out[j] = Line(out[j].names, new[j], out[j].axis)
     return out
 
 
