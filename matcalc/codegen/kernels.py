@@ -4,7 +4,10 @@ Codegen (stage 5). Consumes the Backprop of a model (nn/backprop.py); produces t
 a module with `predict(X, params…)` and `loss_and_gradients(X, Y, params…[, lam])`, each line
 one assignment of the derivation (Z1, A1, delta2, dW2 …) printed by printing/numpy.py, the
 forward values computed once and reused by the backward lines, the loss computed from the
-logits as the loss table writes it stably (log softmax, softplus). The module also carries
+logits as the loss table writes it stably (log softmax, softplus). The NumPy kernels run as
+codegen/plan.py plans them: in place where an array is free (Z = W A; Z += b; A = tanh(Z)
+into Z; δ *= f'), the mean's 1/N once in the seed δ, one exp for softmax and log softmax,
+dead names dropped; the docstring gives the formula each statement implements. The module also carries
 the data a trainer needs: the parameter spec PARAMS, the sample axis, the sizes of input and
 output. `compile` loads it from a file named by its content's hash, so that tracebacks show
 the generated lines and the same kernels are written once.
