@@ -233,7 +233,7 @@ _SOFTMAX_HELPERS = "\n\n" + HELPERS["_logsumexp"][0] + "\n\n" + HELPERS["_logsof
 
 
 def _products_out_of_place(m):
-    """delta = Wᵀ δ' then `delta *= f` lines → one expression, as the unplanned printer wrote it."""
+    """`delta = Wᵀ δ'` and its `delta *= f` lines → one expression, as unplanned kernels had it."""
     factors = re.findall(r"^ +\w+ \*= (.+)$", m.group(4), flags=re.M)
     return f"{m.group(1)}{m.group(2)} = {m.group(3)}" + "".join(f" * ({f})" for f in factors) + "\n"
 
@@ -326,8 +326,10 @@ def ablations(setups, variants, repeats, min_s, min_steps, mem_steps):
 # shapes. Each group names the generated line it stands for; it must occur in that kernel.
 # ---------------------------------------------------------------------------------------------
 GENERATED_LINES = {  # group: (config, a substring of the generated kernel)
-    "σ'": (SIG, "delta1 = W2.T @ delta2\n    delta1 *= A1\n    delta1 *= np.subtract(1, A1, out=A1)"),
-    "tanh'": (TANH, "delta2 = W3.T @ delta3\n    delta2 *= np.subtract(1, np.square(A2, out=A2), out=A2)"),
+    "σ'": (SIG, "delta1 = W2.T @ delta2\n    delta1 *= A1\n"
+                "    delta1 *= np.subtract(1, A1, out=A1)"),
+    "tanh'": (TANH, "delta2 = W3.T @ delta3\n"
+                    "    delta2 *= np.subtract(1, np.square(A2, out=A2), out=A2)"),
     "relu'": (BIG, "delta1 = W2.T @ delta2\n    delta1 *= (A1 > 0)"),
     "dW": (BIG, "dW2 = delta2 @ A1.T"),
     "bias": (BIG, "Z2 = W2 @ A1\n    Z2 += b2"),
@@ -466,8 +468,10 @@ def micro(kernels, quick):
                 W *= 1 / N
                 return W
             group(f"dW = δ Aᵀ / N, {dn} ({o}×{N})·({N}×{i})", [
-                ("generated: delta @ A.T (1/N folded into δ_L once)", lambda d=d, A=Aprev: d @ A.T),
-                ("unplanned: 1/N * delta @ A.T  (= (δ/N) @ Aᵀ)", lambda d=d, A=Aprev, N=N: 1 / N * d @ A.T),
+                ("generated: delta @ A.T (1/N folded into δ_L once)",
+                 lambda d=d, A=Aprev: d @ A.T),
+                ("unplanned: 1/N * delta @ A.T  (= (δ/N) @ Aᵀ)",
+                 lambda d=d, A=Aprev, N=N: 1 / N * d @ A.T),
                 ("(delta @ A.T) / N", lambda d=d, A=Aprev, N=N: (d @ A.T) / N),
                 ("delta @ A.T; dW *= 1/N", scale_after),
                 ("np.matmul(delta, A.T, out=buf) (folded, no alloc)",

@@ -7,10 +7,10 @@ forward values computed once and reused by the backward lines, the loss computed
 logits as the loss table writes it stably (log softmax, softplus). The NumPy kernels run as
 codegen/plan.py plans them: in place where an array is free (Z = W A; Z += b; A = tanh(Z)
 into Z; δ *= f'), the mean's 1/N once in the seed δ, one exp for softmax and log softmax,
-dead names dropped; the docstring gives the formula each statement implements. The module also carries
-the data a trainer needs: the parameter spec PARAMS, the sample axis, the sizes of input and
-output. `compile` loads it from a file named by its content's hash, so that tracebacks show
-the generated lines and the same kernels are written once.
+dead names dropped; the docstring gives the formula each statement implements. The module
+also carries the data a trainer needs: the parameter spec PARAMS, the sample axis, the sizes
+of input and output. `compile` loads it from a file named by its content's hash, so that
+tracebacks show the generated lines and the same kernels are written once.
 """
 import hashlib
 import importlib.util
