@@ -215,12 +215,15 @@ def cmd_derive(args):
                report.program_text(b.backward)]
     if args.verify:
         verify_backprop(b)
-    print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
-          else "\n".join(out))
-    if b.assumptions:
-        _say("given that " + "; ".join(str(a) for a in b.assumptions) + " (one-hot targets)")
-    if args.verify:
-        _say("verified: every gradient, by central differences")
+    try:
+        print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
+              else "\n".join(out))
+    finally:      # said even when the reader of stdout left early (`| head`)
+        if b.assumptions:
+            _say("given that " + "; ".join(str(a) for a in b.assumptions)
+                 + " (one-hot targets)")
+        if args.verify:
+            _say("verified: every gradient, by central differences")
 
 
 def cmd_report(args):
