@@ -214,7 +214,7 @@ def _spectral_norm(e, d, dep):
 
 
 def _no_second_order(e, d, dep):
-    """the differential of an SVD factor: not written (first-order gradients only)"""
+    """d polar(A) = d top_singular(A) = ?: not written (these norms are differentiated once)"""
     raise NoRuleError(f"no differential for {type(e).__name__} (the SVD factor of a nuclear or "
                       "spectral norm's gradient): matcalc differentiates these norms once")
 

@@ -214,7 +214,7 @@ def _pool_mask(A, C, H, W, k, s):
     "_max_mask": ('''\
 def _max_mask(A, axis=None):
     """1.0 at the first maximum of each column (axis 0), row (axis 1) or of all of A (None)."""
-    out = np.zeros_like(A, dtype=float)
+    out = np.zeros_like(A)
     if axis is None:
         out.flat[np.argmax(A)] = 1.0
     else:
