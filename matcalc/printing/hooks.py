@@ -95,11 +95,11 @@ _SYMPY_HOOKS = {"_latex": _latex_hook, "_numpycode": _code_hook, "_pythoncode": 
 def own_classes():
     """Every SymPy class matcalc defines (nodes, their private bases), but not the scalar
     functions of functions.py, which SymPy prints as functions already."""
-    found, todo = [], [sp.Basic]
+    found, todo = {}, [sp.Basic]        # a dict: the classes in the order they are found
     while todo:
         for sub in todo.pop().__subclasses__():
             if sub not in found:
-                found.append(sub)
+                found[sub] = None
                 todo.append(sub)
     return [c for c in found if _own(c) and not issubclass(c, sp.Function)]
 
