@@ -55,6 +55,13 @@ def test_proven_by_central_differences(row):
     row[0].verify(method="numeric")
 
 
+def test_latex_and_checked_numpy(row):
+    g = row[0]
+    assert "I_{1}" not in g.latex()
+    src = g.numpy_source()           # run at the proof's points against the gradient first
+    assert "eye(1)" not in src and f"def grad_{g.wrt.name}(" in src
+
+
 # ---------------------------------------------------------------- each rule on its own
 
 X3, Y3 = matrix("X", 3, 3), matrix("Y", 3, 3)
