@@ -9,7 +9,12 @@ is relu(Z)), minimum(A, B) = A − relu(A − B), min = −max(−M), the vector
 matrix 1-norm max(sum(|M|, axis=0)) (NumPy's ord=1: the largest column sum).
 
 Subgradients, where the function has a kink, are documented choices: max routes the gradient
-to the first maximum (as max-pooling does); maximum(A, B) to B where the entries tie.
+to the first maximum (as max-pooling does); maximum(A, B) to A where the entries tie (relu′(0)
+is 0). The gradients are proven like any other: max and its masks exactly (the first maximum
+is a Piecewise in the entries, verify/extrema.py) and by central differences (random points
+have no ties); the nuclear and spectral norms exactly where min(m, n) ≤ 2 (closed forms of
+the singular values; the exact proof picks such sizes for named dimensions) and by central
+differences at any size (NumPy's SVD), at points where their conditions hold almost surely.
 """
 import sympy as sp
 from sympy import MatrixExpr
