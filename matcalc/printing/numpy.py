@@ -650,12 +650,13 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
 
     # ------------------------------------------------------------ maxima and norms (core/extrema.py)
 
+    # np.max, not the .max method: a torch tensor's .max(dim) returns (values, indices)
     def _print_MaxAlong(self, e):
-        arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
-        return f"{arg}.max(axis={e.axis}, keepdims=True)"
+        return "%s(%s, axis=%d, keepdims=True)" % (self._module_format("numpy.max"),
+                                                   self._strict(e.arg).text, e.axis)
 
     def _print_EntryMax(self, e):
-        return f"{self._paren(self._strict(e.arg), _FUNC, strict=True)}.max()"
+        return "%s(%s)" % (self._module_format("numpy.max"), self._strict(e.arg).text)
 
     def _print_MaxMask(self, e):
         extra = "" if e.axis is None else f", axis={e.axis}"
