@@ -121,7 +121,15 @@ class Gradient:
         return f"∂f/∂{text(self.wrt)} = {self.text()}"
 
     def _repr_latex_(self):
-        return f"$\\frac{{\\partial f}}{{\\partial {latex_printing.latex(self.wrt)}}} = {self.latex()}$"
+        return f"${self._latex(None)}$"
+
+    # SymPy's printers ask an object for its own form first; otherwise they would print this
+    # with their method for sympy.vector's Gradient, and fail.
+    def _latex(self, printer):
+        return f"\\frac{{\\partial f}}{{\\partial {latex_printing.latex(self.wrt)}}} = {self.latex()}"
+
+    def _pretty(self, printer):
+        return printer._print(str(self))
 
 
 def constraints(assumptions):
@@ -326,6 +334,10 @@ class Check:
         return "\n".join(lines) + given
 
     __str__ = message
+
+    def _repr_markdown_(self):
+        """Jupyter: the verdict as `matcalc check` prints it."""
+        return f"```text\n{self.message()}\n```"
 
     def to_dict(self, layout="denominator"):
         """The JSON record of `matcalc check --format json` (see records below)."""
@@ -723,6 +735,10 @@ class Jacobian:
     def __str__(self):
         return f"{'Jᵀ' if self.shown_layout == 'denominator' else 'J'} = {self.text()}"
 
+    def _repr_latex_(self):
+        name = "J^{\\top}" if self.shown_layout == "denominator" else "J"
+        return f"$\\displaystyle {name} = {self.latex()}$"
+
 
 @dataclass
 class Hessian:
@@ -790,6 +806,11 @@ class Hessian:
     def __str__(self):
         name = f"H[{self.direction.name}]" if self.form == "product" else "H"
         return f"{name} = {self.text()}"
+
+    def _repr_latex_(self):
+        name = (f"H\\left[{latex_printing.latex(self.direction)}\\right]"
+                if self.form == "product" else "H")
+        return f"$\\displaystyle {name} = {self.latex()}$"
 
 
 def _size_text(d):

@@ -124,3 +124,32 @@ def test_a_training_run_shows_its_history(tmp_path):
     assert first[0] == "1" and float(first[1]) == pytest.approx(h["loss"], abs=5e-5)
     assert float(first[2].rstrip("%")) == pytest.approx(100 * h["train"], abs=0.05)
     assert float(first[3].rstrip("%")) == pytest.approx(100 * h["test"], abs=0.05)
+
+
+def test_jacobian_hessian_and_check():
+    J = matcalc.jacobian("W @ x", "x", shapes={"W": (3, 4)})
+    assert bundle(J)["text/latex"] == r"$\displaystyle J = W$"
+    Jt = matcalc.jacobian("W @ x", "x", shapes={"W": (3, 4)}, layout="denominator")
+    assert bundle(Jt)["text/latex"] == r"$\displaystyle J^{\top} = W^{\top}$"
+    H = matcalc.hessian("norm(W @ x)**2", "x")
+    assert bundle(H)["text/latex"] == r"$\displaystyle H\left[V\right] = 2 W^{\top} W V$"
+    H2 = matcalc.hessian("norm(W @ x)**2", "x", form="matrix")
+    assert bundle(H2)["text/latex"] == r"$\displaystyle H = 2 W^{\top} W$"
+    for claim, verdict in (("A.T @ B.T", "correct: "), ("2*A.T @ B.T", "wrong: ")):
+        c = matcalc.check("tr(A @ X @ B)", "X", claim)
+        md = bundle(c)["text/markdown"]
+        assert md == f"```text\n{c.message()}\n```" and md.startswith("```text\n" + verdict)
+
+
+def test_str_repr_and_sympy_printers_never_raise_on_a_result(g, b, tmp_path):
+    results = [g, g.steps(), g.derivation, b, b.forward, b.forward.assignments[0],
+               matcalc.compile(b), matcalc.check("tr(A @ X @ B)", "X", "2*A.T @ B.T"),
+               matcalc.jacobian("sigmoid(W @ x)", "W", shapes={"W": (3, 4)}),
+               matcalc.hessian("norm(W @ x)**2", "x"),
+               matcalc.train(matcalc.mlp([64, 8, 10]), output=tmp_path / "w.npz", epochs=1,
+                             log=None)]
+    for r in results:
+        for show in (str, repr, sp.latex, sp.pretty, sp.sstr, sp.srepr):
+            s = show(r)
+            assert isinstance(s, str) and s, (show, type(r))
+        assert set(bundle(r)) - {"text/plain"}, type(r)     # something richer than text
