@@ -153,3 +153,9 @@ def test_str_repr_and_sympy_printers_never_raise_on_a_result(g, b, tmp_path):
             s = show(r)
             assert isinstance(s, str) and s, (show, type(r))
         assert set(bundle(r)) - {"text/plain"}, type(r)     # something richer than text
+
+
+def test_steps_survive_pickling(g):
+    import pickle
+    s = pickle.loads(pickle.dumps(g.steps()))
+    assert s == g.steps() and bundle(s)["text/latex"] == bundle(g.steps())["text/latex"]

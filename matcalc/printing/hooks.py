@@ -121,7 +121,7 @@ def install(classes=None):
 class Rendered(str):
     """Text that Jupyter shows as LaTeX; str, print and comparison see the text."""
 
-    def __new__(cls, plain, tex):
+    def __new__(cls, plain, tex=None):     # tex=None: as unpickling calls it
         s = super().__new__(cls, plain)
         s.tex = tex
         return s
