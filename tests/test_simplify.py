@@ -7,7 +7,8 @@ from matcalc.calculus.simplify import (CANONICAL, NUMERIC, TEXTBOOK, ColumnsSumT
                                        RowsSumToOne, Symmetric, assumption, cancel_inverse,
                                        collect, det_of_product, expand_hadamard, factor_scalar,
                                        inverse_of_product, route_as_mask, sign_times_value,
-                                       simplify, stable_logs, symmetric_transpose)
+                                       simplify, stable_logs, symmetric_transpose,
+                                       trace_of_ones_product)
 from matcalc.calculus.steps import Derivation
 from matcalc.codegen.function import numpy_function
 from matcalc.core.expr import (T, add, apply, dim, divide, elementwise, entry_sum, hadamard,
@@ -267,7 +268,8 @@ def test_simplify_records_assumptions_by_their_statement():
 
 def test_simplify_rule_sets():
     assert CANONICAL == (collect, symmetric_transpose, cancel_inverse, det_of_product,
-                         inverse_of_product, sign_times_value, expand_hadamard)
+                         inverse_of_product, sign_times_value, trace_of_ones_product,
+                         expand_hadamard)
     assert TEXTBOOK == (expand_hadamard, factor_scalar, collect, route_as_mask)
     assert NUMERIC == (stable_logs,)
     S = apply("sigmoid", Z)

@@ -11,9 +11,10 @@ import sympy as sp
 
 from matcalc import grad
 from matcalc.calculus.simplify import (Symmetric, cancel_inverse, det_of_product,
-                                       inverse_of_product, sign_times_value, symmetric_transpose)
-from matcalc.core.expr import (add, det, hadamard, inverse, matmul, matrix, transpose,
-                               vector)
+                                       inverse_of_product, sign_times_value, symmetric_transpose,
+                                       trace_of_ones_product)
+from matcalc.core.expr import (add, det, hadamard, inverse, matmul, matrix, ones, trace,
+                               transpose, vector)
 from matcalc.printing.text import text
 from matcalc.verify import evaluate
 
@@ -32,6 +33,8 @@ ROWS = [
     ("sigmoid(w.T @ x)", "w", (), "x @ ((1 - sigmoid(w.T @ x))*sigmoid(w.T @ x))"),
     ("(x.T @ y) * (x.T @ x)", "x", (), "x @ x.T @ y + (x @ y.T + y @ x.T) @ x"),
     ("log(x.T @ A @ x)", "A", (), "x @ (1/(x.T @ A @ x)) @ x.T"),
+    # tr(1 N) = sum(N)
+    ("sum(maximum(lam, X))", "lam", (), "m*n - sum(step(X - lam))"),
 ]
 
 
@@ -134,3 +137,16 @@ def test_sign_times_value():
     e = sp.sign(u) * u / sp.Abs(u)
     assert sign_times_value(e) == 1
     assert sign_times_value(sp.sign(u) * 3) == sp.sign(u) * 3
+
+
+
+def test_trace_of_ones_product():
+    C = matrix("C", 3, 4)
+    VALUES[C] = rng.normal(size=(3, 4))
+    left = sp.Trace(matmul(2, ones(3, 4), transpose(C)))
+    right = trace(matmul(transpose(C), ones(3, 4)))
+    assert text(trace_of_ones_product(left)) == "2*sum(C.T)"
+    assert text(trace_of_ones_product(right)) == "sum(C.T)"
+    for e in (left, right):
+        assert np.isclose(evaluate(e, VALUES), evaluate(trace_of_ones_product(e), VALUES))
+    assert trace_of_ones_product(trace(matmul(X3, Y3))) == trace(matmul(X3, Y3))

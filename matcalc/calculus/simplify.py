@@ -15,7 +15,8 @@ from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatM
                    Transpose)
 
 from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, det, elementwise,
-                   factors, hadamard, inverse, is_matrix, matmul, rebuild, size, transpose)
+                   entry_sum, factors, hadamard, inverse, is_matrix, matmul, rebuild, size,
+                   transpose)
 from ..core.errors import MatcalcError, shown
 from ..core.functions import sigmoid, softplus
 from ..core.structure import PoolRoute, pool_mask, pool_spread
@@ -346,6 +347,18 @@ def inverse_of_product(e):
     return e
 
 
+def trace_of_ones_product(e):
+    """tr(1 N) = tr(N 1) = sum(N): a trace against the all-ones matrix is the sum of entries"""
+    if not (isinstance(e, sp.Trace) and isinstance(e.arg, MatMul)):
+        return e
+    c, fs = coefficient(e.arg)[0], factors(e.arg)
+    if isinstance(fs[0], OneMatrix):
+        return c * entry_sum(matmul(*fs[1:]))
+    if isinstance(fs[-1], OneMatrix):
+        return c * entry_sum(matmul(*fs[:-1]))
+    return e
+
+
 def sign_times_value(e):
     """sign(u) u = |u| (so sign(u) u / |u| = 1, the derivative of log |u|)"""
     if not isinstance(e, sp.Mul):
@@ -360,7 +373,7 @@ def sign_times_value(e):
 
 
 CANONICAL = (collect, symmetric_transpose, cancel_inverse, det_of_product, inverse_of_product,
-             sign_times_value, expand_hadamard)
+             sign_times_value, trace_of_ones_product, expand_hadamard)
 TEXTBOOK = (expand_hadamard, factor_scalar, collect, route_as_mask)
 NUMERIC = (stable_logs,)
 
