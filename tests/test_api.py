@@ -110,7 +110,7 @@ def test_gradient_text_and_latex(g):
     assert g.text() == "2*(W @ X - Y) @ X.T + 2*lam*W"
     assert g.latex() == r"2 \left(W X - Y\right) X^{\top} + 2 \lambda W"
     assert g.latex(layout="numerator") == \
-        r"\left(2 \left(W X - Y\right) X^{\top} + 2 \lambda W\right)^{\top}"
+        r"2 X \left(W X - Y\right)^{\top} + 2 \lambda W^{\top}"      # the transpose, term by term
     assert g._repr_latex_() == (r"$\frac{\partial f}{\partial W} = 2 \left(W X - Y\right) "
                                 r"X^{\top} + 2 \lambda W$")
 
