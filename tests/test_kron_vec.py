@@ -141,8 +141,18 @@ def test_parse_infers_product_shapes():
         parse("kron(A, B) @ vec(X)", {"A": (2, 3), "B": (4, 5), "X": (4, 2)})
 
 
+def test_parse_commutation():
+    assert parse("commutation(m, n) @ vec(X)").symbols["X"].shape == \
+        (sp.Symbol("m", integer=True, positive=True), sp.Symbol("n", integer=True, positive=True))
+    p = parse("vec(X.T) - commutation(n, m) @ vec(X)")       # n·m = m·n
+    x = np.arange(12.0).reshape(4, 3)
+    assert np.allclose(evaluate(p.expr, {p.symbols["X"]: x}), 0)
+    assert parse("commutation(3, 4) @ vec(X)", {"X": (3, 4)}).expr.shape == (12, 1)
+    assert text(parse(matcalc.jacobian("X.T", "X").text()).expr) == "commutation(n, m)"
+
+
 @pytest.mark.parametrize("src", ["kron(A, B)", "vec(A @ X)", "kron(eye(3), A) @ vec(X)",
-                                 "vec(X).T @ A @ vec(X)"])
+                                 "vec(X).T @ A @ vec(X)", "commutation(m, n) @ vec(X)"])
 def test_printed_text_parses_back(src):
     e = parse(src).expr
     assert text(parse(text(e)).expr) == text(e)

@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..core import expr as E
 from .calls import CALLS
-from .shapes import kron, pair, sizes
+from .shapes import SIZE_RULES, kron, pair
 from .syntax import OPTIONS, arguments, chain
 
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
@@ -38,7 +38,7 @@ def expression(p, node):
     if kind is ast.Call:
         fn = CALLS[node.func.id]
         args, option = arguments(p.text, node, fn)
-        if fn.rule is sizes:
+        if fn.rule in SIZE_RULES:
             return fn.build(*(p.dim_value(p.size_of(a)) for a in args))
         if fn.rule is pair:             # maximum(A, B): a 1×1 side meeting a scalar, its entry
             a, b = (expression(p, x) for x in args)

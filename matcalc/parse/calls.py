@@ -45,6 +45,7 @@ CALLS = {
     "diag": _Fn(("M",), shapes.diag, E.diag),
     "vec": _Fn(("M",), shapes.vec, K.vec),
     "kron": _Fn(("A", "B"), shapes.kron, K.kron),
+    "commutation": _Fn(("m", "n"), shapes.commutation, K.commutation),
     "softmax": _Fn(("M", "axis"), shapes.same_matrix, E.softmax),
     "logsoftmax": _Fn(("M", "axis"), shapes.same_matrix, E.logsoftmax),
     "logsumexp": _Fn(("M", "axis"), shapes.reduce, E.logsumexp),

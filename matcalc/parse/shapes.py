@@ -96,6 +96,9 @@ class _Dims:
         a, b = self.find(a), self.find(b)
         va, vb = self.value[a], self.value[b]
         if a != b and isinstance(self.get(a), tuple) and isinstance(self.get(b), tuple):
+            shown = [sorted(self.show(f) for f in self.get(i)) for i in (a, b)]
+            if shown[0] == shown[1] and "?" not in shown[0]:
+                return True       # the same known factors in another order: n·m = m·n
             # two products (tr(kron(A, X))): the natural reading, factor by factor
             return self.unify(va[0], vb[0]) and self.unify(va[1], vb[1])
         if a != b and va is not None and vb is not None and \
@@ -158,6 +161,15 @@ def sum_(d, shape, axis, name, shown):
     return None if axis is None else reduce(d, shape, axis, name, shown)
 
 
+def commutation(d, shape, axis, name, shown):
+    """commutation(m, n): the sizes m and n give K, (m·n)×(m·n)."""
+    mn = d.product(shape[0], shape[1])
+    return (mn, mn)
+
+
+SIZE_RULES = (sizes, commutation)      # calls whose arguments are sizes, not expressions
+
+
 def vec(d, shape, axis, name, shown):
     """vec: an m×n matrix to the column of its m·n entries."""
     return (d.product(shape[0], shape[1]), d.new(1))
@@ -204,7 +216,7 @@ class Inference:
                       if not isinstance(x, int) and not str(x).isdigit()]
         self.sizes += [a.id for n in ast.walk(tree) if type(n) is ast.Call
                        and type(n.func) is ast.Name and n.func.id in calls
-                       and calls[n.func.id].rule is sizes
+                       and calls[n.func.id].rule in SIZE_RULES
                        for a in n.args if type(a) is ast.Name]
         self.size_values = []           # sizes standing as values, "… / N"
 
@@ -312,8 +324,8 @@ class Inference:
         name = node.func.id
         fn = self.calls[name]
         args, axis = syntax.arguments(self.text, node, fn)
-        if fn.rule is sizes:            # the arguments are sizes, not expressions
-            return sizes(self.d, [self.size_of(a) for a in args], axis, name, None)
+        if fn.rule in SIZE_RULES:       # the arguments are sizes, not expressions
+            return fn.rule(self.d, [self.size_of(a) for a in args], axis, name, None)
         if fn.rule is pair:             # maximum(A, B): shapes as for A + B
             return self.pair(name, *args)
         if fn.rule is kron:
