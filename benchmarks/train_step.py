@@ -216,7 +216,7 @@ def matmul_only_seconds(sizes, N, dtype, repeats):
 
 
 # ---------------------------------------------------------------------------------------------
-# ablations: the generated module with one printer change at a time (source edits)
+# ablations: the planned module with one planning decision undone at a time (source edits)
 # ---------------------------------------------------------------------------------------------
 _SIGMOID_HELPER = '''
 def _sigmoid_recip(Z, out):
@@ -687,8 +687,9 @@ def main():
     if not args.no_micro:
         trim = ", no heap trimming" if no_trim else ""
         a_mem = 5 if args.quick else 20
-        print("ablations: the generated kernel with one printer change at a time (source edits "
-              f"of the printed module), whole step incl. the trainer's sgd{trim}; median ms; "
+        print("ablations: the planned kernel with one planning decision undone at a time "
+              f"(source edits of the printed module), whole step incl. the trainer's sgd{trim}; "
+              "median ms; "
               f"peak: tracemalloc over {a_mem} steps:")
         a_rep, a_s, a_n = (3, 0.05, 3) if args.quick else (5, 0.25, 10)
         for line in ablations(setups, variants, a_rep, a_s, a_n, a_mem):
