@@ -138,3 +138,30 @@ def test_cli_matrix_and_assumptions(capsys):
     assert record["form"] == "product" and record["direction"] == "V"
     assert record["assumptions"] == ["each column of Y sums to 1"]
     assert err.startswith("given that each column of Y sums to 1\n")
+
+
+# ---------------------------------------------------------------- zero Hessians
+
+def test_a_zero_hessian_is_printed_as_zeros_and_proven(capsys):
+    """relu is piecewise linear: its Hessian is 0 almost everywhere (it was a KeyError: the
+    direction V, absent from the claim, was not drawn); a linear f gives 0 exactly."""
+    code, out, err = run(capsys, "hessian", "sum(relu(W @ X))", "--wrt", "W")
+    assert code == 0, err
+    assert out.splitlines()[0] == "H[V] = zeros(n, m)    (W: n×m, X: m×p, V: n×m)"
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+    code, out, err = run(capsys, "hessian", "sum(relu(W @ X))", "--wrt", "W", "--form", "matrix")
+    assert code == 0, err
+    assert out.splitlines()[0] == "H = zeros(m*n, m*n)    (W: n×m, X: m×p)"
+    code, out, err = run(capsys, "hessian", "tr(A @ X)", "--wrt", "X", "--format", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["hessian"]["text"] == "zeros(m, n)" and record["direction"] == "V"
+    assert "np.zeros((m, n))" in record["hessian"]["numpy"]
+
+
+def test_a_zero_claim_is_refused_where_the_hessian_is_not_zero():
+    h = matcalc.hessian("tr(X.T @ X)", "X")
+    zero = sp.ZeroMatrix(*h.wrt.shape)
+    for method in ("exact", "numeric"):
+        with pytest.raises(VerificationError, match="H\\[V\\] is wrong"):
+            verify_hvp(h.f, h.wrt, h.direction, zero, h.gradient.expr, method=method)

@@ -85,6 +85,8 @@ def _prove(c, method, assumptions, seed):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
     scalar = entry_sum(c.F) if is_matrix(c.F) and c.F.shape != (1, 1) else c.F
     p = _Problem(scalar, c.X, c.claim if c.kind == "hvp" else c.X, assumptions)
+    if c.V is not None and c.V not in p.matrices:     # H[V] = 0: V drawn all the same
+        p.matrices = sorted([*p.matrices, c.V], key=lambda m: m.name)
     if method in ("exact", "both"):
         _exact(p, c, seed)
     if method in ("numeric", "both"):
