@@ -24,7 +24,7 @@ from .codegen.backends import BackendError
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
-from .core.expr import is_matrix, rebuild, trace, transpose
+from .core.expr import is_matrix, rebuild, shape, trace, transpose
 from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
@@ -43,7 +43,7 @@ from .train.distributed import spawn_train
 from .verify.compare import COMPARE_POINTS, first_difference
 from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
-from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of, transposed
+from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of, read_back, transposed
 
 
 @dataclass
@@ -698,7 +698,7 @@ class Jacobian:
 
     def layout_line(self):
         """What J is, its size and F: the line the text output states its layout with."""
-        rows, cols = (_size_text(d) for d in self.matrix().shape)
+        rows, cols = (_size_text(d) for d in shape(self.matrix()))
         return f"{LAYOUT_WORDS[self.shown_layout]}; {rows}×{cols}, F = {text(self.f)}"
 
     def numpy_source(self, name=None):
@@ -724,7 +724,7 @@ class Jacobian:
         return {"command": "jacobian", "expression": text(self.f), "wrt": text(self.wrt),
                 "jacobian": {"text": self.text(), "latex": self.latex(),
                              "numpy": self.numpy_source()},
-                "rows": text(self.matrix().shape[0]), "cols": text(self.matrix().shape[1]),
+                "rows": text(shape(self.matrix())[0]), "cols": text(shape(self.matrix())[1]),
                 **_context(self, self.shown_layout), "verification": _verification(verified)}
 
     def verify(self, method="both", seed=0):
@@ -839,13 +839,28 @@ def _jacobian_input(f, wrt, shapes, who):
             raise MatcalcError(f"cannot differentiate with respect to {wrt}: it is not a "
                                f"variable of {text(f)} (its variables: {known})")
         wrt = names[wrt]
-    if not isinstance(wrt, sp.MatrixSymbol):
-        raise MatcalcError("{0} is not a matrix or vector variable; a Jacobian is taken with "
-                           "respect to one (declare a scalar 1×1)", wrt)
+    if not isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
+        raise MatcalcError("{0} is not a variable; a Jacobian is taken with respect to a "
+                           "matrix, vector or scalar variable", wrt)
     if not f.has(wrt):
         raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
                            f"occur in {text(f)}")
     return f, wrt, symbols
+
+
+def _one_by_one(source, f, wrt, shapes, symbols):
+    """(S, f, symbols) with a scalar variable s as the 1×1 matrix S it is (s = tr(S) where it
+    meets scalars), as grad does; a matrix or vector variable unchanged."""
+    if isinstance(wrt, sp.MatrixSymbol):
+        return wrt, f, symbols
+    one = sp.MatrixSymbol(wrt.name, 1, 1)
+    if isinstance(source, str):
+        parsed = parse(source, {**(shapes or {}), wrt.name: (1, 1)})
+        return one, parsed.expr, dict(parsed.symbols)
+    if any(wrt in e.body.free_symbols for e in f.atoms(Elementwise)):
+        raise MatcalcError("{0} stands inside an entrywise function's body in {1}; give f "
+                           "as text to differentiate with respect to it", wrt, f)
+    return one, rebuild(f, lambda e: trace(one) if e == wrt else e), symbols
 
 
 def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
@@ -862,14 +877,20 @@ def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
     diag((1 - sigmoid(x))*sigmoid(x))
     """
     _layout_of(layout, False)
+    source = f
     f, wrt, symbols = _jacobian_input(f, wrt, shapes, "jacobian")
     if isinstance(assume, str):
         assume = [assume]
-    rules = tuple(_assumption(a, symbols, f) for a in assume)
+    one, f1, symbols1 = _one_by_one(source, f, wrt, shapes, symbols)
+    rules = tuple(_assumption(a, symbols1, f1) for a in assume)
     derivation = Derivation()
-    j = jacobian_of(f, wrt, derivation, rules)
+    j = jacobian_of(f1, one, derivation, rules)
+    if one != wrt:          # a scalar s, differentiated as the 1×1 S: J read back in s
+        j = read_back(j, {one: wrt}, not is_matrix(f) or f.shape == (1, 1))
+        if not is_matrix(j):
+            return Jacobian(f, wrt, j, derivation, layout, rules, symbols)
     rows = f.shape[0] * f.shape[1] if is_matrix(f) else 1
-    if (j.shape[0] - rows, j.shape[1] - wrt.shape[0] * wrt.shape[1]) != (0, 0):
+    if (j.shape[0] - rows, j.shape[1] - one.shape[0] * one.shape[1]) != (0, 0):
         raise InternalError(f"the Jacobian is {j.shape}, not |vec F|×|vec X|")
     return Jacobian(f, wrt, j, derivation, layout, rules, symbols)
 
@@ -894,10 +915,18 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
                              "; for a vector or matrix function, take its Jacobian") from None
     except TypeError as e:          # grad's check of the arguments, in this function's name
         raise TypeError(str(e).replace("grad:", "hessian:", 1)) from None
-    taken = {s.name for s in g.f.atoms(sp.MatrixSymbol)} | set(g.symbols)
+    taken = {str(s) for s in g.f.atoms(sp.MatrixSymbol) | g.f.free_symbols} | set(g.symbols)
     v = direction(g.wrt, taken)
+    g1, v1 = g, v
+    if not isinstance(g.wrt, sp.MatrixSymbol):     # a scalar s: differentiated as the 1×1 S
+        one, f1, _ = _one_by_one(f, g.f, g.wrt, shapes, g.symbols)
+        g1 = grad(f, one.name, {**(shapes or {}), one.name: (1, 1)}, assume) \
+            if isinstance(f, str) else grad(f1, one, shapes, assume)
+        v1 = sp.MatrixSymbol(v.name, 1, 1)
     if form == "product":
-        h = hessian_vector_product(g.expr, g.wrt, v, g.derivation, g.assumptions)
+        h = hessian_vector_product(g1.expr, g1.wrt, v1, g1.derivation, g1.assumptions)
     else:
-        h = hessian_matrix(g.expr, g.wrt, g.derivation, g.assumptions)
+        h = hessian_matrix(g1.expr, g1.wrt, g1.derivation, g1.assumptions)
+    if g1 is not g:
+        h = read_back(h, {g1.wrt: g.wrt, v1: v}, True)
     return Hessian(g, v, h, form)

@@ -24,6 +24,7 @@ from .nn.cnn import cnn
 from .nn.spec import mlp
 from .printing import report
 from .core.errors import MatcalcError, speaking
+from .core.expr import is_matrix, shape
 from .parse import entrywise_power_notes, parse_shape
 from .core.functions import T
 from .printing.text import text
@@ -114,11 +115,11 @@ def cmd_hessian(args):
         h.verify(method=args.verify)
     if h.form == "product":
         v, x = h.direction.name, text(h.wrt)
-        rows, cols = (text(d) for d in h.wrt.shape)
-        line = (f"{h}    {_shape_line(h)[:-1]}, {v}: {rows}×{cols})\n"
+        size = "×".join(text(d) for d in h.wrt.shape) if is_matrix(h.wrt) else "scalar"
+        line = (f"{h}    {_shape_line(h)[:-1]}, {v}: {size})\n"
                 f"{v} is a direction: H[{v}] = d/dε ∇f({x} + ε{v}) at ε = 0")
     else:
-        m = h.expr.shape[0]
+        m = shape(h.expr)[0]
         size = text(m) if m.is_Atom else f"({text(m)})"
         line = (f"{h}    {_shape_line(h)}\nH = ∂²f/∂vec({text(h.wrt)})∂vec({text(h.wrt)})ᵀ, "
                 f"{size}×{size}, symmetric (every layout)")

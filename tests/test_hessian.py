@@ -165,3 +165,61 @@ def test_a_zero_claim_is_refused_where_the_hessian_is_not_zero():
     for method in ("exact", "numeric"):
         with pytest.raises(VerificationError, match="H\\[V\\] is wrong"):
             verify_hvp(h.f, h.wrt, h.direction, zero, h.gradient.expr, method=method)
+
+
+# ---------------------------------------------------------------- scalar variables
+
+@pytest.mark.parametrize("f, product, matrix", [
+    ("alpha**3", "6*V*alpha", "6*alpha"),
+    ("log(alpha)*sum(x)", "-V*sum(x)/alpha**2", "-sum(x)/alpha**2"),
+    ("alpha*tr(X)", "0", "0"),
+])
+def test_hessian_with_respect_to_a_scalar_is_a_number(f, product, matrix):
+    """A scalar s is differentiated as the 1×1 matrix it is and read back as a number (it was an
+    AttributeError: 'Symbol' object has no attribute 'shape'); V is a number too."""
+    h = matcalc.hessian(f, "alpha")
+    assert h.text() == product and isinstance(h.direction, sp.Symbol)
+    h.verify()
+    m = matcalc.hessian(f, "alpha", form="matrix")
+    assert m.text() == matrix
+    m.verify()
+
+
+def test_scalar_hessians_against_sympy_diff_directly():
+    alpha, v = sp.symbols("alpha V", real=True)
+    h = matcalc.hessian("alpha**3 * exp(alpha)", "alpha", form="matrix")
+    want = sp.diff(alpha ** 3 * sp.exp(alpha), alpha, 2)
+    for a in (sp.Rational(1, 3), sp.Rational(-7, 4)):
+        got = h.expr.xreplace({h.wrt: a})
+        assert sp.simplify(got - want.subs(alpha, a)) == 0
+    p = matcalc.hessian("alpha**3 * exp(alpha)", "alpha")
+    assert sp.simplify(p.expr.xreplace({p.wrt: alpha, p.direction: v}) - want * v) == 0
+
+
+def test_wrong_scalar_hessians_are_refused():
+    h = matcalc.hessian("alpha**3", "alpha")
+    alpha, v = h.wrt, h.direction
+    for method in ("exact", "numeric"):
+        with pytest.raises(VerificationError, match="H\\[V\\] is wrong"):
+            verify_hvp(h.f, alpha, v, 5 * v * alpha, h.gradient.expr, method=method)
+        with pytest.raises(VerificationError, match="Hessian .* is wrong"):
+            verify_hessian(h.f, alpha, 6 * alpha ** 2, method=method)
+
+
+def test_cli_hessian_with_respect_to_a_scalar(capsys):
+    code, out, err = run(capsys, "hessian", "alpha**3", "--wrt", "alpha")
+    assert code == 0, err
+    assert out == ("H[V] = 6*V*alpha    (alpha: scalar, V: scalar)\n"
+                   "V is a direction: H[V] = d/dε ∇f(alpha + εV) at ε = 0\n")
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+    code, out, err = run(capsys, "hessian", "alpha**3", "--wrt", "alpha", "--form", "matrix")
+    assert code == 0, err
+    assert out.splitlines() == ["H = 6*alpha    (alpha: scalar)",
+                                "H = ∂²f/∂vec(alpha)∂vec(alpha)ᵀ, 1×1, symmetric (every layout)"]
+    code, out, err = run(capsys, "hessian", "sum(V)*alpha**2", "--wrt", "alpha", "--format",
+                         "numpy")
+    assert code == 0, err
+    namespace = {}
+    exec(out, namespace)
+    assert "def hessian_alpha(V, alpha, V1):" in out
+    assert namespace["hessian_alpha"](np.ones((2, 3)), 3.0, 0.5) == pytest.approx(2 * 0.5 * 6)

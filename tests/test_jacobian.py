@@ -213,3 +213,60 @@ def test_cli_grad_states_the_layout_it_was_asked_for(capsys):
     code, out, _ = run(capsys, "grad", "tr(A @ X @ B)", "--wrt", "X", "--layout", "mixed",
                        "--format", "numpy")
     assert "return A.T @ B.T" in out
+
+
+# ---------------------------------------------------------------- scalar variables
+
+@pytest.mark.parametrize("f, numerator, denominator", [
+    ("alpha*x", "x", "x.T"),
+    ("exp(alpha*x)", "x * exp(alpha*x)", "x.T * exp(alpha*x).T"),
+    ("alpha*A @ x + x*alpha**2", "A @ x + 2*alpha*x", "x.T @ A.T + 2*alpha*x.T"),
+    ("sigmoid(alpha)*X", "(1 - sigmoid(alpha))*sigmoid(alpha)*vec(X)",
+     "(1 - sigmoid(alpha))*sigmoid(alpha)*vec(X).T"),
+    ("alpha**3", "3*alpha**2", "3*alpha**2"),
+    ("log(alpha)*sum(x)", "sum(x)/alpha", "sum(x)/alpha"),
+])
+def test_jacobian_with_respect_to_a_scalar(f, numerator, denominator):
+    """∂vec F/∂s: a |F|×1 column in numerator layout, a number for a scalar F (it was refused
+    with "declare a scalar 1×1")."""
+    j = matcalc.jacobian(f, "alpha")
+    assert j.text() == numerator
+    j.verify()
+    assert matcalc.jacobian(f, "alpha", layout="denominator").text() == denominator
+
+
+def test_scalar_jacobian_against_sympy_directly():
+    j = matcalc.jacobian("exp(alpha*x)", "alpha", shapes={"x": (3, 1)})
+    alpha = sp.Symbol("alpha", real=True)
+    xs = sp.Matrix([1, -2, sp.Rational(1, 2)])
+    got = evaluate(j.expr, {j.wrt: sp.Rational(1, 5), j.symbols["x"]: xs})
+    want = sp.Matrix([sp.exp(alpha * x) for x in xs]).diff(alpha).subs(alpha, sp.Rational(1, 5))
+    assert np.allclose(np.asarray(got, dtype=float), np.asarray(want.evalf(), dtype=float))
+
+
+def test_wrong_scalar_jacobians_are_refused():
+    j = matcalc.jacobian("alpha*x", "alpha")
+    x = j.symbols["x"]
+    for method in ("exact", "numeric"):
+        with pytest.raises(VerificationError, match="Jacobian .* is wrong"):
+            verify_jacobian(j.f, j.wrt, 2 * x, method=method)
+        with pytest.raises(VerificationError, match="Jacobian .* is wrong"):
+            verify_jacobian(j.wrt ** 3, j.wrt, 3 * j.wrt, method=method)
+
+
+def test_cli_jacobian_with_respect_to_a_scalar(capsys):
+    code, out, err = run(capsys, "jacobian", "alpha*x", "--wrt", "alpha")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "J = x    (x: n×1, alpha: scalar)",
+        "numerator layout: J = ∂vec(F)/∂vec(X)ᵀ, a row per entry of vec(F); n×1, F = alpha*x"]
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+    code, out, err = run(capsys, "jacobian", "alpha*x", "--wrt", "alpha", "--format", "json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["jacobian"]["text"] == "x" and (record["rows"], record["cols"]) == ("n", "1")
+    code, out, err = run(capsys, "jacobian", "alpha**3", "--wrt", "alpha", "--format", "numpy")
+    assert code == 0, err
+    namespace = {}
+    exec(out, namespace)
+    assert namespace["jacobian_alpha"](2.0) == pytest.approx(12.0)

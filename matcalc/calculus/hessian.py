@@ -17,10 +17,12 @@ __all__ = ["hessian_vector_product", "hessian_matrix", "direction"]
 
 
 def direction(x, taken):
-    """A direction V with X's shape, named V (or V1, V2, … where V is taken)."""
+    """A direction V with X's shape (a number for a scalar X), named V (or V1, V2, … where V
+    is taken)."""
     names = ("V", *(f"V{i}" for i in range(1, 100)))
     name = next(n for n in names if n not in taken)
-    return sp.MatrixSymbol(name, *x.shape)
+    return sp.MatrixSymbol(name, *x.shape) if isinstance(x, sp.MatrixSymbol) else \
+        sp.Symbol(name, real=True)
 
 
 def hessian_vector_product(g, x, v, derivation=None, assumptions=()):

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.errors import InternalError, MatcalcError, TooLargeError, VerificationError
-from ..core.expr import entry_sum, is_matrix
+from ..core.expr import entry_sum, is_matrix, shape
 from .evaluator import EXPLICIT, NUMERIC, _Evaluator
 from .exact import _is_polynomial
 from .sample import _Problem, _sizes_used
@@ -52,7 +52,7 @@ def verify_hessian(f, X, H, method="both", assumptions=None, seed=0):
 def verify_hvp(f, X, V, HV, G, method="both", assumptions=None, seed=0):
     """Prove HV = H[V] = d/dε ∇f(X + εV) at 0: exactly against sympy.diff of f twice, and
     numerically against central differences of the gradient G (itself proven)."""
-    _check(HV, tuple(X.shape), "the Hessian–vector product", "the shape of X")
+    _check(HV, tuple(shape(X)), "the Hessian–vector product", "the shape of X")
     _prove(_Claim("hvp", f, X, HV, V, G), method, assumptions, seed)
 
 
@@ -83,6 +83,7 @@ def _check(claim, shape, what, expected):
 def _prove(c, method, assumptions, seed):
     if method not in ("exact", "numeric", "both"):
         raise ValueError(f"method must be 'exact', 'numeric' or 'both', not {method!r}")
+    c = _one_by_one(c)
     scalar = entry_sum(c.F) if is_matrix(c.F) and c.F.shape != (1, 1) else c.F
     p = _Problem(scalar, c.X, c.claim if c.kind == "hvp" else c.X, assumptions)
     if c.V is not None and c.V not in p.matrices:     # H[V] = 0: V drawn all the same
@@ -91,6 +92,26 @@ def _prove(c, method, assumptions, seed):
         _exact(p, c, seed)
     if method in ("numeric", "both"):
         _numeric(p, c, seed)
+
+
+def _one_by_one(c):
+    """The claim with a scalar variable s (and a scalar direction v) as the 1×1 matrix S it is,
+    s = tr(S) wherever it stands, and a scalar claim as the 1×1 matrix it is (sample.py's
+    as_matrix_variable, for claims that are matrices in s as well)."""
+    if isinstance(c.X, sp.MatrixSymbol):
+        return c
+    X = sp.MatrixSymbol(c.X.name, 1, 1)
+    V = None if c.V is None else sp.MatrixSymbol(c.V.name, 1, 1)
+    into = {c.X: sp.Trace(X), **({} if V is None else {c.V: sp.Trace(V)})}
+    return _Claim(c.kind, sp.sympify(c.F).xreplace(into), X, _as_matrix(c.claim, into), V,
+                  None if c.G is None else _as_matrix(c.G, into))
+
+
+def _as_matrix(e, into):
+    e = sp.sympify(e).xreplace(into)
+    if is_matrix(e):
+        return e
+    return sp.ZeroMatrix(1, 1) if e == 0 else sp.MatMul(e, sp.Identity(1))
 
 
 # ---------------------------------------------------------------- exact
@@ -263,6 +284,11 @@ def verify_printed(fn, args, e, F, X, V=None, assumptions=None, seed=0, source=N
     """Run fn(*args), code printed from the matrix e (a Jacobian, a Hessian or H[V] of F with
     respect to X, in whatever layout it was printed), at CODE_POINTS random points and compare
     with NUMERIC's value of e there; InternalError (a bug of the printer) when they differ."""
+    numbers = {}                    # a scalar variable or direction: the entry of its 1×1
+    if not isinstance(X, sp.MatrixSymbol):
+        c = _one_by_one(_Claim("hvp" if V is not None else "jacobian", F, X, e, V))
+        numbers = {X: c.X, **({} if V is None else {V: c.V})}
+        F, X, V, e = c.F, c.X, c.V, c.claim
     scalar = entry_sum(F) if is_matrix(F) and F.shape != (1, 1) else F
     try:
         p = _Problem(scalar, X, X if V is None else V, assumptions)
@@ -275,8 +301,10 @@ def verify_printed(fn, args, e, F, X, V=None, assumptions=None, seed=0, source=N
         env = {**sizes, **p.sample(rng, sizes, False, positive=attempt > 0)}
         with np.errstate(all="ignore"):
             ref = np.broadcast_to(np.asarray(_Evaluator(NUMERIC, env)(e), dtype=float), dims)
+            env.update({s: float(env[m][0, 0]) for s, m in numbers.items()})
             try:
                 got = np.asarray(fn(*[env[a] for a in args]))
+                got = got.reshape(dims) if numbers and got.shape == () else got
             except Exception as exc:
                 _code_fail(f"raised {type(exc).__name__}: {exc}", sizes, source)
         if got.shape != dims:
