@@ -171,7 +171,7 @@ def test_bad_calls(src, message):
 # ---------------------------------------------------------------- calculus through them
 
 @pytest.mark.parametrize("f, wrt, expected", [
-    ("vec(X).T @ A @ vec(X)", "X", "unvec(A @ vec(X), n) + unvec(A.T @ vec(X), n)"),
+    ("vec(X).T @ A @ vec(X)", "X", "unvec((A + A.T) @ vec(X), n)"),
     ("tr(kron(A, X))", "X", "tr(A)*eye(m)"),
     ("sum(kron(X, B))", "X", "sum(B)*ones(n, m)"),
     ("sum(exp(vec(X)))", "X", "unvec(exp(vec(X)), n)"),
@@ -189,3 +189,32 @@ def test_differentials():
     assert text(differential(vec(X), [X])) == "vec(dX)"
     assert text(differential(kron(X, Y), [X, Y])) == "kron(X, dY) + kron(dX, Y)"
     assert text(differential(unvec(vec(matmul(A, X)), 2), [X])) == "A @ dX"
+
+
+# ---------------------------------------------------------------- unvec is linear
+
+def test_unvec_of_a_sum_keeps_one_unvec_and_takes_vec_terms_out():
+    X, Y = matrix("X", 3, 2), matrix("Y", 2, 3)
+    v, A = vector("v", 6), matrix("A", 6, 6)
+    assert text(unvec(vec(X) + 2 * v, 3)) == "X + 2*unvec(v, 3)"
+    assert text(unvec(A @ v + v, 3)) == "unvec(A @ v + v, 3)"
+    assert text(unvec(vec(Y) + v, 3)) == "unvec(v + vec(Y), 3)"     # Y has 2 rows, not 3
+
+
+def test_unvec_terms_are_collected_by_simplify():
+    from matcalc.calculus.simplify import simplify
+    A, v, B = matrix("A", 6, 6), vector("v", 6), matrix("B", 3, 2)
+    e = Unvec(A @ v, 3) + 2 * Unvec(A.T @ v, 3) + B
+    assert text(simplify(e)) == "unvec((A + 2*A.T) @ v, 3) + B"
+    values = {A: sp.Matrix(6, 6, lambda i, j: (i - 2 * j) % 5), v: sp.Matrix(range(6)),
+              B: sp.Matrix([[1, -1], [2, 0], [3, 1]])}
+    assert np.allclose(np.asarray(evaluate(e, values), dtype=float),
+                       np.asarray(evaluate(simplify(e), values), dtype=float))
+
+
+def test_cli_grad_of_a_quadratic_form_in_vec_collects_the_unvecs(capsys):
+    from matcalc.cli import main
+    assert main(["grad", "vec(X).T @ A @ vec(X)", "--wrt", "X"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "∂f/∂X = unvec((A + A.T) @ vec(X), n)    (X: n×m, A: (m*n)×(m*n))\n"
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"

@@ -5,7 +5,7 @@ import sympy as sp
 
 from matcalc.calculus.simplify import (CANONICAL, NUMERIC, TEXTBOOK, ColumnsSumToOne, Equals,
                                        RowsSumToOne, Symmetric, assumption, cancel_inverse,
-                                       collect, det_of_product, expand_hadamard, factor_scalar,
+                                       collect, collect_unvec, det_of_product, expand_hadamard, factor_scalar,
                                        inverse_of_product, route_as_mask, sign_times_value,
                                        simplify, stable_logs, symmetric_transpose,
                                        trace_of_ones_product)
@@ -267,7 +267,7 @@ def test_simplify_records_assumptions_by_their_statement():
 
 
 def test_simplify_rule_sets():
-    assert CANONICAL == (collect, symmetric_transpose, cancel_inverse, det_of_product,
+    assert CANONICAL == (collect, collect_unvec, symmetric_transpose, cancel_inverse, det_of_product,
                          inverse_of_product, sign_times_value, trace_of_ones_product,
                          expand_hadamard)
     assert TEXTBOOK == (expand_hadamard, factor_scalar, collect, route_as_mask)

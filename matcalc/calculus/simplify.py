@@ -18,6 +18,7 @@ from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, 
                    entry_sum, factors, hadamard, inverse, is_matrix, matmul, rebuild, size,
                    transpose)
 from ..core.errors import MatcalcError, shown
+from ..core.kron import Unvec, unvec
 from ..core.functions import sigmoid, softplus
 from ..core.structure import PoolRoute, pool_mask, pool_spread
 
@@ -372,7 +373,23 @@ def sign_times_value(e):
     return e
 
 
-CANONICAL = (collect, symmetric_transpose, cancel_inverse, det_of_product, inverse_of_product,
+def collect_unvec(e):
+    """unvec(a, m) + unvec(b, m) = unvec(a + b, m): unvec is linear"""
+    if not isinstance(e, MatAdd):
+        return e
+    groups, others = {}, []
+    for t in e.args:
+        c, core = coefficient(t)
+        if isinstance(core, Unvec):
+            groups.setdefault(core.rows, []).append(matmul(c, core.arg))
+        else:
+            others.append(t)
+    if all(len(g) < 2 for g in groups.values()):
+        return e
+    return add(*others, *[unvec(add(*g), m) for m, g in groups.items()])
+
+
+CANONICAL = (collect, collect_unvec, symmetric_transpose, cancel_inverse, det_of_product, inverse_of_product,
              sign_times_value, trace_of_ones_product, expand_hadamard)
 TEXTBOOK = (expand_hadamard, factor_scalar, collect, route_as_mask)
 NUMERIC = (stable_logs,)

@@ -124,9 +124,19 @@ def unvec(v, rows):
         return transpose(v)
     if isinstance(core, Vec) and core.arg.shape[0] == rows:
         return matmul(c, core.arg)
-    if isinstance(core, MatAdd):
-        return matmul(c, add(*[unvec(t, rows) for t in core.args]))
+    if isinstance(core, MatAdd):   # unvec(vec X + v) = X + unvec(v); the rest stays one unvec
+        out = [t for t in core.args if _vec_of_rows(t, rows)]
+        rest = [t for t in core.args if not _vec_of_rows(t, rows)]
+        if out:
+            return matmul(c, add(*[unvec(t, rows) for t in out],
+                                 *([unvec(add(*rest), rows)] if rest else [])))
     return matmul(c, Unvec(core, rows))
+
+
+def _vec_of_rows(t, rows):
+    """t is c vec(X) for an X with `rows` rows"""
+    core = coefficient(t)[1]
+    return isinstance(core, Vec) and core.arg.shape[0] == rows
 
 
 def kron(a, b):
