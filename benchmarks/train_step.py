@@ -589,7 +589,9 @@ def main():
               "this script.")
     else:
         print(f"PyTorch {torch.__version__}, CPU eager, torch.get_num_threads() = "
-              f"{torch.get_num_threads()}")
+              f"{torch.get_num_threads()}" + ("; with --cpu-time its column counts the calling "
+                                              "thread only, not torch's pool: not comparable"
+                                              if args.cpu_time else ""))
     print(f"timing: {repeats} interleaved repeats, each implementation ≥ {min_s} s and "
           f"≥ {min_steps} steps in all; median of the per-repeat step times. Peak memory: "
           f"tracemalloc over {mem_steps} steps. SGD: lr {LR}, momentum {MU}.")
