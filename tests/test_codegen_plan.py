@@ -3,7 +3,7 @@ no value, that no kernel writes to its inputs, and that its checks can fail."""
 import numpy as np
 import pytest
 import sympy as sp
-from sympy import MatrixSymbol, preorder_traversal
+from sympy import MatrixSymbol
 
 from matcalc import derive, mlp
 from matcalc.codegen.kernels import compile

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..printing.latex import latex
-from ..printing.report import gradient_names
-from ..printing.text import text
 from ..core.nodes import LogSoftmax, Softmax
 from ..core.program import Assignment
+from ..printing.latex import latex
 from ..printing.numpy import UFUNCS
+from ..printing.report import gradient_names
+from ..printing.text import text
 from .backends import backend as _backend
 from .check import check_backend
 from .function import dimension_lines, shape_symbols
