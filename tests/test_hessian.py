@@ -223,3 +223,29 @@ def test_cli_hessian_with_respect_to_a_scalar(capsys):
     exec(out, namespace)
     assert "def hessian_alpha(V, alpha, V1):" in out
     assert namespace["hessian_alpha"](np.ones((2, 3)), 3.0, 0.5) == pytest.approx(2 * 0.5 * 6)
+
+
+# ---------------------------------------------------------------- found by fuzzing the command
+
+@pytest.mark.parametrize("argv, first", [
+    # sympy.diff twice of |x| holds DiracDelta, which mpmath could not spell (exit 3, NameError)
+    (["hessian", "norm(X, 1)", "--wrt", "X"], "H[V] = zeros(n, m)    (X: n×m, V: n×m)"),
+    (["hessian", "sum(abs(x))", "--wrt", "x", "--form", "matrix"], "H = zeros(n, n)    (x: n×1)"),
+    # sign′ of a 1×1 trace was an unevaluated Subs with no evaluator (exit 2)
+    (["hessian", "norm(alpha * x)", "--wrt", "alpha"],
+     "H[V] = 0    (x: n×1, alpha: scalar, V: scalar)"),
+    (["hessian", "abs(alpha)**3", "--wrt", "alpha", "--form", "matrix"],
+     "H = 6*abs(alpha)    (alpha: scalar)"),
+])
+def test_hessians_through_sign_are_proven(capsys, argv, first):
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert out.splitlines()[0] == first
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+
+
+def test_a_wrong_claim_through_sign_is_refused():
+    h = matcalc.hessian("abs(alpha)**3", "alpha", form="matrix")
+    for method in ("exact", "numeric"):
+        with pytest.raises(VerificationError, match="Hessian .* is wrong"):
+            verify_hessian(h.f, h.wrt, 5 * sp.Abs(h.wrt), method=method)

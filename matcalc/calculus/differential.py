@@ -152,7 +152,8 @@ def _function(e, d, dep):
     """d f(a) = f′(a) da"""
     if len(e.args) != 1:
         raise NoRuleError(f"no differential for {type(e).__name__} of several arguments")
-    return _almost_everywhere(e.fdiff(1)) * d(e.args[0])
+    t = sp.Dummy("t", real=True)    # f′ at a real t, then at a: fdiff(sign(tr S)) stays a Subs
+    return _almost_everywhere(sp.diff(e.func(t), t)).xreplace({t: e.args[0]}) * d(e.args[0])
 
 
 def _linear(build):
