@@ -115,7 +115,7 @@ def cmd_hessian(args):
         h.verify(method=args.verify)
     if h.form == "product":
         v, x = h.direction.name, text(h.wrt)
-        size = "×".join(text(d) for d in h.wrt.shape) if is_matrix(h.wrt) else "scalar"
+        size = "×".join(_size(d) for d in h.wrt.shape) if is_matrix(h.wrt) else "scalar"
         line = (f"{h}    {_shape_line(h)[:-1]}, {v}: {size})\n"
                 f"{v} is a direction: H[{v}] = d/dε ∇f({x} + ε{v}) at ε = 0")
     else:

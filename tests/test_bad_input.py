@@ -561,6 +561,13 @@ def test_report_says_when_it_skips_the_pdf_for_want_of_pdflatex(capsys, tmp_path
      "runs at small sizes, or use --verify numeric"),
     (["jacobian", "A @ X", "--wrt", "A", "--shape", "Q=2x2"],
      "--shape declares Q, which the expression does not use"),
+    (["grad", "sum(unvec(X, 2))", "--wrt", "X", "--shape", "X=3x2"],
+     "unvec needs a column vector, but X (3×2) is not one"),
+    (["grad", "sum(unvec(v, 4))", "--wrt", "v", "--shape", "v=6x1"],
+     "unvec: v (6×1) does not cut into columns of 4"),
+    (["hessian", "sum(unvec(lam, 2))", "--wrt", "lam"],
+     "unvec needs a column vector, but lam (scalar) is not one"),
+    (["jacobian", "unvec(v)", "--wrt", "v"], "unvec takes 2 arguments, unvec(v, m), but was given 1"),
 ])
 def test_bad_jacobians_and_hessians(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)

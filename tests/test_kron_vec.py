@@ -218,3 +218,27 @@ def test_cli_grad_of_a_quadratic_form_in_vec_collects_the_unvecs(capsys):
     out, err = capsys.readouterr()
     assert out == "∂f/∂X = unvec((A + A.T) @ vec(X), n)    (X: n×m, A: (m*n)×(m*n))\n"
     assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+
+
+# ---------------------------------------------------------------- unvec(v, m) in text
+
+def test_unvec_parses_with_its_size_and_infers_the_columns():
+    p = parse("unvec(v, m)")
+    m, n = (p.dims[k] for k in ("m", "n"))
+    assert p.symbols["v"].shape == (m * n, 1) and p.expr.shape == (m, n)
+    assert parse("unvec(v, 3)", {"v": (6, 1)}).expr.shape == (3, 2)
+    p = parse("unvec((A + A.T) @ vec(X), n)")
+    assert text(p.expr) == "unvec((A + A.T) @ vec(X), n)" and p.expr.shape == p.symbols["X"].shape
+
+
+def test_a_printed_unvec_pastes_back(capsys):
+    """grad prints unvec((A + A.T) @ vec(X), n); the same text parses, and its gradient
+    (through tr(B.T @ ·)) is proven."""
+    from matcalc.cli import main
+    assert main(["grad", "tr(B.T @ unvec((A + A.T) @ vec(X), n))", "--wrt", "X"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("∂f/∂X = unvec((A + A.T) @ vec(B), n)    ")
+    assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
+    g = matcalc.grad("sum(unvec(v, 3) * C)", "v", shapes={"v": (6, 1)})
+    assert text(g.expr) == "vec(C)"
+    g.verify()

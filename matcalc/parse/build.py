@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..core import expr as E
 from .calls import CALLS
-from .shapes import SIZE_RULES, kron, pair
+from .shapes import SIZE_RULES, kron, pair, unvec
 from .syntax import OPTIONS, arguments, chain
 
 _OPERATORS = {ast.Add: E.add, ast.Sub: E.sub, ast.Mult: E.mul, ast.Div: E.divide,
@@ -45,6 +45,8 @@ def expression(p, node):
             return fn.build(*((_unwrap(a), _unwrap(b)) if _kind(a) != _kind(b) else (a, b)))
         if fn.rule is kron:
             return fn.build(*(expression(p, x) for x in args))
+        if fn.rule is unvec:
+            return fn.build(expression(p, args[0]), p.dim_value(p.size_of(args[1])))
         name = next((q for q in fn.params if q in OPTIONS), None)
         extra = {} if option is None else {name: option}
         return fn.build(expression(p, args[0]), **extra)

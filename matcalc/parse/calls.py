@@ -44,6 +44,7 @@ CALLS = {
     "sum": _Fn(("M", "axis"), shapes.sum_, _sum),
     "diag": _Fn(("M",), shapes.diag, E.diag),
     "vec": _Fn(("M",), shapes.vec, K.vec),
+    "unvec": _Fn(("v", "m"), shapes.unvec, K.unvec),
     "kron": _Fn(("A", "B"), shapes.kron, K.kron),
     "commutation": _Fn(("m", "n"), shapes.commutation, K.commutation),
     "softmax": _Fn(("M", "axis"), shapes.same_matrix, E.softmax),

@@ -180,6 +180,11 @@ def kron(d, shape, axis, name, shown):
     raise AssertionError("Inference.call handles kron itself")
 
 
+def unvec(d, shape, axis, name, shown):
+    """unvec(v, m): a column of m·n entries to m×n (Inference.unvec)."""
+    raise AssertionError("Inference.call handles unvec itself")
+
+
 def pair(d, shape, axis, name, shown):
     """maximum, minimum: two arguments, shaped as for + (Inference.pair)."""
     raise AssertionError("Inference.call handles pair itself")
@@ -218,6 +223,10 @@ class Inference:
                        and type(n.func) is ast.Name and n.func.id in calls
                        and calls[n.func.id].rule in SIZE_RULES
                        for a in n.args if type(a) is ast.Name]
+        self.sizes += [n.args[1].id for n in ast.walk(tree) if type(n) is ast.Call   # unvec(v, m)
+                       and type(n.func) is ast.Name and n.func.id in calls
+                       and calls[n.func.id].rule is unvec and len(n.args) == 2
+                       and type(n.args[1]) is ast.Name]
         self.size_values = []           # sizes standing as values, "… / N"
 
     def fail(self, node, message, col=None):
@@ -330,6 +339,8 @@ class Inference:
             return self.pair(name, *args)
         if fn.rule is kron:
             return self.kron(name, *args)
+        if fn.rule is unvec:
+            return self.unvec(name, *args)
         shape = self.infer(args[0])
         if shape is None:
             if fn.rule in _OF_A_SCALAR and axis is None:
@@ -361,6 +372,18 @@ class Inference:
         (a, b), (c, e) = shapes
         return (self.d.product(a, c), self.d.product(b, e))
 
+    def unvec(self, name, v, m):
+        """unvec(v, m): v a column of m·n entries, cut into m×n."""
+        shape, rows = self.infer(v), self.size_of(m)
+        if shape is None or not self.d.unify(shape[1], self.d.new(1)):
+            raise ShapeError(f"{name} needs a column vector, but {self.describe(v, shape)} "
+                             "is not one")
+        cols = self.d.new()
+        if not self.d.unify(shape[0], self.d.product(rows, cols)):
+            raise ShapeError(f"{name}: {self.describe(v, shape)} does not cut into columns "
+                             f"of {self.d.show(rows)}")
+        return (rows, cols)
+
     def size_of(self, a):
         """The dimension a size argument of ones/zeros/eye stands for."""
         if type(a) is ast.Constant and type(a.value) is int and a.value >= 1:
@@ -375,11 +398,17 @@ class Inference:
         names = itertools.chain(_FRESH, (f"d{i}" for i in itertools.count(1)))
         fresh = (n for n in names if n not in taken)
         self.dims = {}
+
+        def name_unknown(i):     # a product's unknown factor too: v in unvec(v, m) is m·n
+            root = self.d.find(i)
+            if self.d.value[root] is None:
+                self.d.value[root] = next(fresh)
+            elif isinstance(self.d.value[root], tuple):
+                for f in self.d.value[root]:
+                    name_unknown(f)
         for name, kind in self.kinds.items():
             for i in kind or ():
-                root = self.d.find(i)
-                if self.d.value[root] is None:
-                    self.d.value[root] = next(fresh)
+                name_unknown(i)
         for i in range(len(self.d.parent)):
             v = self.d.get(i)
             if isinstance(v, str) and v not in self.dims:
