@@ -184,15 +184,15 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
             raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
                                f"occur in {text(f)} (its symbols: {known})")
         wrt = names[wrt]
+    if is_matrix(f) and f.shape != (1, 1):   # before a scalar wrt's 1×1 reading: f as written
+        raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
+                             "function; try sum({0}) or tr({0})", f)
     if not is_matrix(wrt):       # a scalar variable: differentiated as the 1×1 matrix it is
         return _grad_scalar(source, f, wrt, shapes, assume, layout, symbols)
     if not f.has(wrt):
         raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
                            f"occur in {text(f)}")
     if is_matrix(f):
-        if f.shape != (1, 1):
-            raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
-                                 "function; try sum({0}) or tr({0})", f)
         f = trace(f)
     depth = _softmax_depth(f, wrt, {})
     if depth > MAX_SOFTMAX_DEPTH:

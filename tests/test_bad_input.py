@@ -568,6 +568,11 @@ def test_report_says_when_it_skips_the_pdf_for_want_of_pdflatex(capsys, tmp_path
     (["hessian", "sum(unvec(lam, 2))", "--wrt", "lam"],
      "unvec needs a column vector, but lam (scalar) is not one"),
     (["jacobian", "unvec(v)", "--wrt", "v"], "unvec takes 2 arguments, unvec(v, m), but was given 1"),
+    # a scalar wrt: f named as written, not as its 1×1 reading tr(alpha**2)*V
+    (["hessian", "V*alpha**2", "--wrt", "alpha"],
+     "alpha**2*V is n×m, not a scalar: a Hessian needs a scalar function; try sum(alpha**2*V)"),
+    (["grad", "V*alpha**2", "--wrt", "alpha"],
+     "alpha**2*V is n×m, not a scalar: a gradient needs a scalar function; try sum(alpha**2*V)"),
 ])
 def test_bad_jacobians_and_hessians(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
