@@ -205,7 +205,9 @@ def main():
                 ours, theirs = (t[s][0] for s in pairs[lib])
                 row += [1e3 * ours, 1e3 * theirs, ours / theirs]
             rows.append(row)
-            print(f"  {name} {np.dtype(dtype).name}: done", flush=True)
+            print(f"  {name} {np.dtype(dtype).name}: " + ", ".join(   # kept if cut short
+                f"{lib} {row[2 + 3 * i]:.3f} / {row[3 + 3 * i]:.3f} ms = {row[4 + 3 * i]:.2f}"
+                for i, lib in enumerate(libs)), flush=True)
     heads = {"torch": ("torch kern ms", "autograd ms"), "jax": ("jax kern ms", "v_and_g ms")}
     columns = [("config", "s"), ("dtype", "s")]
     for lib in libs:

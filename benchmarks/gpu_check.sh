@@ -3,7 +3,8 @@
 # the NumPy kernels and central differences on cuda, `matcalc train --backend torch --device
 # cuda` on the digits, and benchmarks/backends.py on cuda. For a machine with torch, jax, numpy
 # and sympy already installed and no network: nothing is installed, matcalc runs from this
-# tree. About 3–4 minutes; every part has its own time limit. Results: $OUT/gpu.txt.
+# tree. About 2–3 minutes; every part has its own time limit (255 s in all). Results:
+# $OUT/gpu.txt.
 #
 #     OUT=/some/folder bash benchmarks/gpu_check.sh
 set -uo pipefail
@@ -25,7 +26,7 @@ part() {   # part SECONDS TITLE COMMAND…: run with a time limit, output and st
 }
 
 say "gpu_check $(date -u +%FT%TZ) on $(hostname)"
-python3 - <<'PY' 2>&1 | tee -a "$LOG"
+timeout 30 python3 - <<'PY' 2>&1 | tee -a "$LOG"
 import numpy, sympy, torch
 print(f"numpy {numpy.__version__}, sympy {sympy.__version__}, torch {torch.__version__}, "
       f"cuda available: {torch.cuda.is_available()}")
@@ -38,7 +39,7 @@ except Exception as e:      # noqa: BLE001  (reported, not needed for the torch 
     print("jax:", type(e).__name__, e)
 PY
 
-part 80 "proof: torch kernels on cuda vs the NumPy kernels and central differences" \
+part 55 "proof: torch kernels on cuda vs the NumPy kernels and central differences" \
   python3 - <<'PY'
 import sys, time
 sys.path.insert(0, "tests")
@@ -56,15 +57,15 @@ print(f"{len(ms) - len(failed)}/{len(ms)} networks proven on cuda (float64 and f
 sys.exit(1 if failed else 0)
 PY
 
-part 60 "matcalc train --backend torch --device cuda (digits, 64-128-10 sigmoid, 20 epochs)" \
-  python3 -m matcalc train --layers 64,128,10 --hidden sigmoid --epochs 20 --backend torch \
+part 40 "matcalc train --backend torch --device cuda (digits, 64-128-10 sigmoid, 10 epochs)" \
+  python3 -m matcalc train --layers 64,128,10 --hidden sigmoid --epochs 10 --backend torch \
     --device cuda -o "${TMPDIR:-/tmp}/gpu_mlp.npz" --history "${TMPDIR:-/tmp}/gpu_mlp.json"
 
-part 60 "matcalc train --backend torch --device cuda --dtype float32 (digits, relu 64-256-256-10)" \
+part 35 "matcalc train --backend torch --device cuda --dtype float32 (digits, relu 64-256-256-10)" \
   python3 -m matcalc train --layers 64,256,256,10 --hidden relu --epochs 10 --backend torch \
     --device cuda --dtype float32 -o "${TMPDIR:-/tmp}/gpu_mlp32.npz" --history "${TMPDIR:-/tmp}/gpu_mlp32.json"
 
-part 130 "benchmarks/backends.py --device cuda --quick" \
+part 95 "benchmarks/backends.py --device cuda --quick" \
   bash -c 'cd benchmarks && python3 backends.py --device cuda --quick'
 
 say ""; say "gpu_check done at $(date -u +%FT%TZ)"
