@@ -16,7 +16,7 @@ import sympy as sp
 from ..core.errors import InternalError, MatcalcError, TooLargeError, VerificationError
 from ..core.expr import entry_sum, is_matrix, shape
 from .evaluator import EXPLICIT, NUMERIC, _Evaluator
-from .exact import _is_polynomial
+from .exact import _is_polynomial, _real
 from .sample import _Problem, _sizes_used
 
 __all__ = ["verify_jacobian", "verify_hessian", "verify_hvp", "verify_printed"]
@@ -197,15 +197,6 @@ def _exact_point(p, rng, concrete, fn, n):
             return ref, got
     raise VerificationError("could not find a point where f and the claim are real and "
                             f"finite in {TRIES} tries; constrain the inputs (assume …)")
-
-
-def _real(v):
-    if isinstance(v, mpmath.mpc):
-        if abs(v.imag) > EXACT_ATOL:
-            return None
-        v = v.real
-    v = mpmath.mpf(v)
-    return v if mpmath.isfinite(v) else None
 
 
 # ---------------------------------------------------------------- numeric
