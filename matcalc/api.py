@@ -37,7 +37,7 @@ from .printing.report import gradient_names
 from .printing.hooks import gradient_steps
 from .printing.text import text
 from .train import data as datasets
-from .train.trainer import DEFAULTS
+from .train.trainer import DEFAULTS, history_beside
 from .train.trainer import train as run_trainer
 from .train.distributed import spawn_train
 from .verify.compare import COMPARE_POINTS, first_difference
@@ -619,7 +619,7 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
                                f"{nproc!r} with --backend {backend}")
     k = compile_kernels(b, backend=backend, device=device)
     if history is True:
-        history = Path(output).with_suffix(".history.json")
+        history = history_beside(str(output))
     history = Path(history) if history else None
     if lam is None:
         lam = DEFAULTS["lam"] if model.l2 is True else float(model.l2 or 0.0)

@@ -15,7 +15,7 @@ from . import data, distributed, trainer
 TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options", "partial_path",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
                  "adam", "OPTIMIZERS", "evaluate", "Diverged", "fit", "save_weights",
-                 "HISTORY_COLUMNS", "check_history", "save_history", "train")
+                 "HISTORY_COLUMNS", "history_beside", "check_history", "save_history", "train")
 DATA_PARTS = ("IDX_TYPES", "MNIST_FILES", "check_pair", "two_classes", "stratified_split",
               "read_digits", "read_idx", "_find", "read_mnist", "_load_npy", "read_arrays",
               "check_inputs", "_check_finite", "_labels")
@@ -83,7 +83,10 @@ def main(argv=None):
     p.add_argument("--lam", type=float, default={lam}, help="the L2 weight λ")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
-    p.add_argument("-o", "--output", default="weights.npz"){backend_arguments}
+    p.add_argument("-o", "--output", default="weights.npz")
+    p.add_argument("--history", metavar="PATH.json|PATH.csv",
+                   help="where the per-epoch history (epoch, loss, train and test accuracy, "
+                        "seconds) goes; by default beside the weights: weights.history.json"){backend_arguments}
     args = p.parse_args(argv)
     k = sys.modules[__name__]
     names = {{"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
@@ -104,7 +107,8 @@ def main(argv=None):
         _, history, note = {train}(
             k, X, y, X_test, y_test, args.output, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, lam=args.lam,
-            seed=args.seed, dtype=args.dtype, names=names{train_options})
+            seed=args.seed, dtype=args.dtype, names=names,
+            history_path=args.history or history_beside(args.output){train_options})
     except TrainingError as e:
         print(f"error: {{e}}", file=sys.stderr)
         return 2

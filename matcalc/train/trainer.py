@@ -242,6 +242,11 @@ def save_weights(path, k, params):
 HISTORY_COLUMNS = ("epoch", "loss", "train_accuracy", "test_accuracy", "seconds")
 
 
+def history_beside(output):
+    """Where the history goes by default: beside the weights (mlp.npz → mlp.history.json)."""
+    return os.path.splitext(output)[0] + ".history.json"
+
+
 def check_history(path, output):
     """Refuse a history path that cannot be written, before training: a .json or .csv file
     in an existing folder, not the weights' own path."""
