@@ -14,6 +14,8 @@ from matcalc.codegen.kernels import compile
 from matcalc.train.data import load_digits
 from matcalc.train.trainer import TrainingError, fit, init_params, save_weights, train
 
+from diverging import Poisoned
+
 DIGITS = load_digits()
 
 
@@ -58,21 +60,6 @@ def test_every_seed_network_trains(name):
     assert h[-1]["test"] >= target, (name, h[-1])
 
 
-class _Poisoned:
-    """Kernels whose loss turns NaN after `after` calls: a run that diverges mid-way."""
-
-    def __init__(self, k, after):
-        self.k, self.after, self.calls = k, after, 0
-
-    def __getattr__(self, name):
-        return getattr(self.k, name)
-
-    def loss_and_gradients(self, *args):
-        self.calls += 1
-        L, grads = self.k.loss_and_gradients(*args)
-        return (np.nan if self.calls > self.after else L), grads
-
-
 def test_divergence_stops_training_and_saves_the_best_epoch(tmp_path):
     k = compile(derive(mlp([64, 32, 10])))
     X, Xt = DIGITS.X_train.T.copy(), DIGITS.X_test.T.copy()
@@ -81,7 +68,7 @@ def test_divergence_stops_training_and_saves_the_best_epoch(tmp_path):
     train(k, X, DIGITS.y_train, Xt, DIGITS.y_test, two, epochs=2, log=None)
     out = tmp_path / "w.npz"
     with pytest.raises(TrainingError, match="diverged: the loss became nan in epoch 3") as e:
-        train(_Poisoned(k, 2 * steps + 5), X, DIGITS.y_train, Xt, DIGITS.y_test, out,
+        train(Poisoned(k, 2 * steps + 5), X, DIGITS.y_train, Xt, DIGITS.y_test, out,
               epochs=5, log=None)
     assert "saved the weights of epoch 2" in str(e.value) and e.value.saved
     saved, expected = np.load(out), np.load(two)
@@ -93,7 +80,7 @@ def test_divergence_before_an_epoch_never_replaces_a_file(tmp_path):
     out = tmp_path / "w.npz"
     out.write_bytes(b"precious")
     with pytest.raises(TrainingError, match="nothing was written") as e:
-        train(_Poisoned(k, 3), DIGITS.X_train.T.copy(), DIGITS.y_train, DIGITS.X_test.T.copy(),
+        train(Poisoned(k, 3), DIGITS.X_train.T.copy(), DIGITS.y_train, DIGITS.X_test.T.copy(),
               DIGITS.y_test, out, epochs=5, log=None)
     assert not e.value.saved and out.read_bytes() == b"precious"
 

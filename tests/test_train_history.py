@@ -4,7 +4,6 @@ import csv
 import json
 import re
 
-import numpy as np
 import pytest
 
 import matcalc
@@ -13,6 +12,8 @@ from matcalc.cli import main
 from matcalc.codegen.kernels import compile
 from matcalc.train.data import load_digits
 from matcalc.train.trainer import HISTORY_COLUMNS, TrainingError, train
+
+from diverging import Poisoned
 
 SMALL = ["--layers", "64,8,10"]
 EPOCH = re.compile(r"^epoch +(\d+)/\d+  loss (\S+)  train +(\S+)%  test +(\S+)%  (\S+) s$")
@@ -104,27 +105,12 @@ def test_python_train_returns_and_writes_the_history(tmp_path):
     assert r.history_path is None and not (tmp_path / "u.history.json").exists()
 
 
-class _Poisoned:
-    """Kernels whose loss turns NaN after `after` calls: a run that diverges mid-way."""
-
-    def __init__(self, k, after):
-        self.k, self.after, self.calls = k, after, 0
-
-    def __getattr__(self, name):
-        return getattr(self.k, name)
-
-    def loss_and_gradients(self, *args):
-        self.calls += 1
-        L, grads = self.k.loss_and_gradients(*args)
-        return (np.nan if self.calls > self.after else L), grads
-
-
 def test_a_diverging_run_keeps_the_history_of_its_completed_epochs(tmp_path):
     d = load_digits()
     k = compile(derive(mlp([64, 8, 10])))
     steps = -(-len(d.y_train) // 32)
     with pytest.raises(TrainingError, match="history of 2 epochs") as e:
-        train(_Poisoned(k, 2 * steps + 5), d.X_train.T.copy(), d.y_train, d.X_test.T.copy(),
+        train(Poisoned(k, 2 * steps + 5), d.X_train.T.copy(), d.y_train, d.X_test.T.copy(),
               d.y_test, tmp_path / "w.npz", epochs=5, log=None,
               history_path=tmp_path / "w.history.csv")
     assert e.value.saved
