@@ -31,7 +31,7 @@ from .core.program import Program
 from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
 from .parse import parse, parse_assumption
-from .parse.sympy_input import from_sympy
+from .parse.sympy_input import from_sympy, variables
 from .printing import latex as latex_printing
 from .printing.report import gradient_names
 from .printing.hooks import gradient_steps
@@ -176,9 +176,9 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     else:
         f = from_sympy(f)          # the canonical form text builds (HadamardPower, (Wx - y)ᵀ)
     if isinstance(wrt, str):
-        # text input names its variables; an expression's are its own matrix symbols (and
+        # text input names its variables; an expression's are its own symbols (and
         # `symbols` stays empty, so that the gradient's arguments are all of them, by name)
-        names = symbols or {str(s): s for s in f.atoms(sp.MatrixSymbol)}
+        names = symbols or variables(f)
         if wrt not in names:
             known = ", ".join(sorted(names)) or "none"
             raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
@@ -251,7 +251,7 @@ def _assumption(a, symbols, f):
     if not isinstance(a, str):
         return a
     if not symbols:
-        symbols = {str(s): s for s in f.atoms(sp.MatrixSymbol)}
+        symbols = variables(f)
     eq = parse_assumption(a, symbols)
     if eq.op != "==":
         return inequality(eq.lhs, eq.rhs, eq.op)
@@ -833,7 +833,7 @@ def _jacobian_input(f, wrt, shapes, who):
     else:
         f = from_sympy(f)
     if isinstance(wrt, str):
-        names = symbols or {str(s): s for s in f.atoms(sp.MatrixSymbol)}
+        names = symbols or variables(f)
         if wrt not in names:
             known = ", ".join(sorted(names)) or "none"
             raise MatcalcError(f"cannot differentiate with respect to {wrt}: it is not a "

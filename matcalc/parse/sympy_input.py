@@ -15,7 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..core.errors import MatcalcError
 from ..core.expr import T, add, elementwise, inverse, matmul, power, rebuild, transpose
 
-__all__ = ["from_sympy"]
+__all__ = ["from_sympy", "variables"]
 
 
 MAX_MATRIX_POWER = 100     # A**k is k factors: a product, then a proof, of that length
@@ -71,3 +71,17 @@ def from_sympy(e):
     Elementwise(_t**2, W)
     """
     return rebuild(e, _rule) if isinstance(e, sp.Basic) else e
+
+
+def variables(e):
+    """{name: symbol} of an expression's variables, for a variable given by name: its matrix
+    symbols and its scalar symbols, less the dimensions of a shape (n in X: n×n) and the
+    placeholder of an entrywise function's body.
+
+    >>> a, n = sp.Symbol('a'), sp.Symbol('n', integer=True)
+    >>> sorted(variables(a * sp.Trace(sp.MatrixSymbol('X', n, n))))
+    ['X', 'a']
+    """
+    dims = set().union(*(d.free_symbols for m in e.atoms(sp.MatrixSymbol) for d in m.shape))
+    return {str(s): s for s in e.free_symbols if isinstance(s, sp.MatrixSymbol) or
+            isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s not in dims and s != T}
