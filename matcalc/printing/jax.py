@@ -8,8 +8,7 @@ core/functions.py) and the softmax family (one method each, jax.nn's). Strict as
 a node or function without a JAX spelling raises NoRuleError; the convolutional structure
 nodes have none (their NumPy helpers write in place, which JAX arrays do not allow).
 """
-from ..core.errors import NoRuleError
-from .numpy import MatcalcNumPyPrinter
+from .tabled import MatcalcTabledPrinter
 
 __all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS"]
 
@@ -32,7 +31,7 @@ FUNCTIONS = {
 }
 
 
-class MatcalcJaxPrinter(MatcalcNumPyPrinter):
+class MatcalcJaxPrinter(MatcalcTabledPrinter):
     """MatcalcNumPyPrinter for JAX arrays; the modules are `jax` and `jnp` (jax.numpy).
 
     >>> from matcalc.core.expr import matrix, vector, matmul, add, ones, softmax
@@ -41,27 +40,8 @@ class MatcalcJaxPrinter(MatcalcNumPyPrinter):
     'jax.nn.softmax(W @ X + b, axis=0)'
     """
 
-    def _module_format(self, fqn, register=True):
-        name = MODULE.get(fqn)
-        if name is None:
-            raise NoRuleError(f"{type(self).__name__} cannot print {fqn}; add it to MODULE "
-                              "in printing/jax.py")
-        if register:
-            self.module_imports.setdefault("jax.numpy", set())
-        return name
-
-    def _fn_call(self, name, arg):
-        spelling = FUNCTIONS.get(name)
-        if spelling is None:
-            raise NoRuleError(f"{type(self).__name__} cannot print {name}; add it to "
-                              "FUNCTIONS in printing/jax.py")
-        self.module_imports.setdefault("jax.numpy", set())
-        return spelling.format(arg)
-
-    def _helper(self, name):
-        raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
-                          "convolution and pooling have no JAX spelling; use the numpy "
-                          "backend for convolutional networks")
+    MODULE, FUNCTIONS, IMPORT, LIBRARY = MODULE, FUNCTIONS, "jax.numpy", "JAX"
+    SOURCE = "printing/jax.py"
 
     def _print_Softmax(self, e):
         return f"jax.nn.softmax({self._print(e.arg)}, axis={e.axis})"

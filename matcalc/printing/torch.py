@@ -8,8 +8,7 @@ method each, torch's fused kernels). Strict as its parent: a node or function wi
 spelling raises NoRuleError; the convolutional structure nodes have none (their NumPy helpers
 write through strided views), so convolutional networks stay on the NumPy backend.
 """
-from ..core.errors import NoRuleError
-from .numpy import MatcalcNumPyPrinter
+from .tabled import MatcalcTabledPrinter
 
 __all__ = ["MatcalcTorchPrinter", "MODULE", "FUNCTIONS"]
 
@@ -36,7 +35,7 @@ FUNCTIONS = {
 }
 
 
-class MatcalcTorchPrinter(MatcalcNumPyPrinter):
+class MatcalcTorchPrinter(MatcalcTabledPrinter):
     """MatcalcNumPyPrinter for torch tensors; the module is `torch`.
 
     >>> from matcalc.core.expr import matrix, vector, matmul, add, ones, softmax
@@ -45,27 +44,8 @@ class MatcalcTorchPrinter(MatcalcNumPyPrinter):
     'torch.softmax(W @ X + b, dim=0)'
     """
 
-    def _module_format(self, fqn, register=True):
-        name = MODULE.get(fqn)
-        if name is None:
-            raise NoRuleError(f"{type(self).__name__} cannot print {fqn}; add it to MODULE "
-                              "in printing/torch.py")
-        if register:
-            self.module_imports.setdefault("torch", set())
-        return name
-
-    def _fn_call(self, name, arg):
-        spelling = FUNCTIONS.get(name)
-        if spelling is None:
-            raise NoRuleError(f"{type(self).__name__} cannot print {name}; add it to "
-                              "FUNCTIONS in printing/torch.py")
-        self.module_imports.setdefault("torch", set())
-        return spelling.format(arg)
-
-    def _helper(self, name):
-        raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
-                          "convolution and pooling have no torch spelling; use the numpy "
-                          "backend for convolutional networks")
+    MODULE, FUNCTIONS, IMPORT, LIBRARY = MODULE, FUNCTIONS, "torch", "torch"
+    SOURCE = "printing/torch.py"
 
     def _print_EntrySum(self, e):
         # torch.vdot takes vectors only; the NumPy printer's vdot of two matrices is this sum

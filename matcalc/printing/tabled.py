@@ -1,0 +1,44 @@
+"""The NumPy printer for an array library that mirrors NumPy (JAX, torch): two tables differ.
+
+Printing (stage 4). `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks
+print as for NumPy; a subclass gives only its tables (MODULE: numpy.X → the library's
+function; FUNCTIONS: one row per row of core/functions.py), the import its code needs and
+its softmax family. Strict: a function missing from a table, or a NumPy helper (convolution
+and pooling write in place or through strided views), raises NoRuleError naming the table.
+"""
+from ..core.errors import NoRuleError
+from .numpy import MatcalcNumPyPrinter
+
+__all__ = ["MatcalcTabledPrinter"]
+
+
+class MatcalcTabledPrinter(MatcalcNumPyPrinter):
+    """MatcalcNumPyPrinter whose spellings come from the subclass's tables."""
+
+    MODULE = {}         # numpy.X as the NumPy printer asks for it → the library's spelling
+    FUNCTIONS = {}      # an elementwise function's name → its spelling, '{}' the argument
+    IMPORT = ""         # the module the printed code imports (module_imports' key)
+    LIBRARY = ""        # the library's name, for the error messages
+    SOURCE = ""         # the file that holds the tables, for the error messages
+
+    def _module_format(self, fqn, register=True):
+        name = self.MODULE.get(fqn)
+        if name is None:
+            raise NoRuleError(f"{type(self).__name__} cannot print {fqn}; add it to MODULE "
+                              f"in {self.SOURCE}")
+        if register:
+            self.module_imports.setdefault(self.IMPORT, set())
+        return name
+
+    def _fn_call(self, name, arg):
+        spelling = self.FUNCTIONS.get(name)
+        if spelling is None:
+            raise NoRuleError(f"{type(self).__name__} cannot print {name}; add it to "
+                              f"FUNCTIONS in {self.SOURCE}")
+        self.module_imports.setdefault(self.IMPORT, set())
+        return spelling.format(arg)
+
+    def _helper(self, name):
+        raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
+                          f"convolution and pooling have no {self.LIBRARY} spelling; use the "
+                          "numpy backend for convolutional networks")
