@@ -156,12 +156,6 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     >>> print(grad("tr(X.T @ A @ X)", "X"))
     ∂f/∂X = (A + A.T) @ X
     """
-    if not isinstance(f, (str, sp.Basic)):
-        raise TypeError(f"grad: f must be text such as \"tr(X.T @ A @ X)\" or a matcalc "
-                        f"expression, not {type(f).__name__}")
-    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
-        raise TypeError(f"grad: wrt must be a variable's name such as \"X\" or a "
-                        f"MatrixSymbol, not {type(wrt).__name__}")
     if shapes is not None and not isinstance(shapes, dict):
         raise TypeError(f"grad: shapes must be a dict such as {{\"X\": (3, 4)}}, not "
                         f"{type(shapes).__name__}")
@@ -169,21 +163,9 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
             callable(assume):
         assume = [assume]          # one assumption given alone
     _layout_of(layout, True)       # a known layout, before any work
-    symbols, source = {}, f
-    if isinstance(f, str):
-        parsed = parse(f, shapes)
-        f, symbols = parsed.expr, dict(parsed.symbols)
-    else:
-        f = from_sympy(f)          # the canonical form text builds (HadamardPower, (Wx - y)ᵀ)
-    if isinstance(wrt, str):
-        # text input names its variables; an expression's are its own symbols (and
-        # `symbols` stays empty, so that the gradient's arguments are all of them, by name)
-        names = symbols or variables(f)
-        if wrt not in names:
-            known = ", ".join(sorted(names)) or "none"
-            raise MatcalcError(f"cannot differentiate with respect to {wrt}: it does not "
-                               f"occur in {text(f)} (its symbols: {known})")
-        wrt = names[wrt]
+    source = f
+    f, wrt, symbols = _read(f, wrt, shapes, "grad", "tr(X.T @ A @ X)",
+                            ("does not occur in", "symbols"))
     if is_matrix(f) and f.shape != (1, 1):   # before a scalar wrt's 1×1 reading: f as written
         raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
                              "function; try sum({0}) or tr({0})", f)
@@ -210,6 +192,35 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
     return Gradient(f, wrt, g, derivation, rules, symbols, layout)
+
+
+def _read(f, wrt, shapes, who, example, missing):
+    """(f, wrt, symbols) for grad, jacobian and hessian: f's and wrt's types checked, text
+    parsed (an expression brought to the canonical form text builds: HadamardPower,
+    (Wx - y)ᵀ), a wrt given by name looked up among f's variables. `example` is an f for the
+    TypeError; `missing` (the phrase, the noun) words the error for a name f does not have."""
+    if not isinstance(f, (str, sp.Basic)):
+        raise TypeError(f"{who}: f must be text such as \"{example}\" or a matcalc "
+                        f"expression, not {type(f).__name__}")
+    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
+        raise TypeError(f"{who}: wrt must be a variable's name such as \"X\" or a "
+                        f"MatrixSymbol, not {type(wrt).__name__}")
+    symbols = {}
+    if isinstance(f, str):
+        parsed = parse(f, shapes)
+        f, symbols = parsed.expr, dict(parsed.symbols)
+    else:
+        f = from_sympy(f)
+    if isinstance(wrt, str):
+        # text input names its variables; an expression's are its own symbols (and
+        # `symbols` stays empty, so that the gradient's arguments are all of them, by name)
+        names = symbols or variables(f)
+        if wrt not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise MatcalcError(f"cannot differentiate with respect to {wrt}: it "
+                               f"{missing[0]} {text(f)} (its {missing[1]}: {known})")
+        wrt = names[wrt]
+    return f, wrt, symbols
 
 
 def _grad_scalar(source, f, s, shapes, assume, layout, symbols):
@@ -820,25 +831,7 @@ def _size_text(d):
 
 def _jacobian_input(f, wrt, shapes, who):
     """(f, X, symbols): text parsed, the variable found and checked, as grad does."""
-    if not isinstance(f, (str, sp.Basic)):
-        raise TypeError(f"{who}: f must be text such as \"A @ X\" or a matcalc expression, "
-                        f"not {type(f).__name__}")
-    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
-        raise TypeError(f"{who}: wrt must be a variable's name such as \"X\" or a "
-                        f"MatrixSymbol, not {type(wrt).__name__}")
-    symbols = {}
-    if isinstance(f, str):
-        parsed = parse(f, shapes)
-        f, symbols = parsed.expr, dict(parsed.symbols)
-    else:
-        f = from_sympy(f)
-    if isinstance(wrt, str):
-        names = symbols or variables(f)
-        if wrt not in names:
-            known = ", ".join(sorted(names)) or "none"
-            raise MatcalcError(f"cannot differentiate with respect to {wrt}: it is not a "
-                               f"variable of {text(f)} (its variables: {known})")
-        wrt = names[wrt]
+    f, wrt, symbols = _read(f, wrt, shapes, who, "A @ X", ("is not a variable of", "variables"))
     if not isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
         raise MatcalcError("{0} is not a variable; a Jacobian is taken with respect to a "
                            "matrix, vector or scalar variable", wrt)
