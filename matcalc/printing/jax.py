@@ -4,13 +4,13 @@ Printing (stage 4). The NumPy printer (printing/numpy.py) with JAX's spellings: 
 mirrors NumPy, so `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks
 print as they do for NumPy and only three tables differ: the module functions (MODULE,
 numpy.X → jnp.X), the elementwise functions (FUNCTIONS, one row per row of
-core/functions.py) and the softmax family (one method each, jax.nn's). Strict as its parent:
+core/functions.py) and the softmax family (SOFTMAX, jax.nn's). Strict as its parent:
 a node or function without a JAX spelling raises NoRuleError; the convolutional structure
 nodes have none (their NumPy helpers write in place, which JAX arrays do not allow).
 """
 from .tabled import MatcalcTabledPrinter
 
-__all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS"]
+__all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS", "SOFTMAX"]
 
 # numpy.X as the NumPy printer asks for it → the jax.numpy function (imported as jnp).
 MODULE = {f: "jnp" + f[len("numpy"):] for f in (
@@ -31,6 +31,14 @@ FUNCTIONS = {
 }
 
 
+# The softmax family: jax.nn's, '{arg}' and '{axis}' standing for the node's.
+SOFTMAX = {
+    "Softmax": "jax.nn.softmax({arg}, axis={axis})",
+    "LogSoftmax": "jax.nn.log_softmax({arg}, axis={axis})",
+    "LogSumExp": "jax.nn.logsumexp({arg}, axis={axis}, keepdims=True)",
+}
+
+
 class MatcalcJaxPrinter(MatcalcTabledPrinter):
     """MatcalcNumPyPrinter for JAX arrays; the modules are `jax` and `jnp` (jax.numpy).
 
@@ -40,14 +48,6 @@ class MatcalcJaxPrinter(MatcalcTabledPrinter):
     'jax.nn.softmax(W @ X + b, axis=0)'
     """
 
-    MODULE, FUNCTIONS, IMPORT, LIBRARY = MODULE, FUNCTIONS, "jax.numpy", "JAX"
+    MODULE, FUNCTIONS, SOFTMAX = MODULE, FUNCTIONS, SOFTMAX
+    IMPORT, LIBRARY = "jax.numpy", "JAX"
     SOURCE = "printing/jax.py"
-
-    def _print_Softmax(self, e):
-        return f"jax.nn.softmax({self._print(e.arg)}, axis={e.axis})"
-
-    def _print_LogSoftmax(self, e):
-        return f"jax.nn.log_softmax({self._print(e.arg)}, axis={e.axis})"
-
-    def _print_LogSumExp(self, e):
-        return f"jax.nn.logsumexp({self._print(e.arg)}, axis={e.axis}, keepdims=True)"

@@ -3,7 +3,7 @@
 Printing (stage 4). `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks
 print as for NumPy; a subclass gives only its tables (MODULE: numpy.X → the library's
 function; FUNCTIONS: one row per row of core/functions.py), the import its code needs and
-its softmax family. Strict: a function missing from a table, or a NumPy helper (convolution
+its softmax family (SOFTMAX: the node → its fused function). Strict: a function missing from a table, or a NumPy helper (convolution
 and pooling write in place or through strided views), raises NoRuleError naming the table.
 """
 from ..core.errors import NoRuleError
@@ -17,6 +17,7 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
 
     MODULE = {}         # numpy.X as the NumPy printer asks for it → the library's spelling
     FUNCTIONS = {}      # an elementwise function's name → its spelling, '{}' the argument
+    SOFTMAX = {}        # Softmax, LogSoftmax, LogSumExp → the library's fused function
     IMPORT = ""         # the module the printed code imports (module_imports' key)
     LIBRARY = ""        # the library's name, for the error messages
     SOURCE = ""         # the file that holds the tables, for the error messages
@@ -42,3 +43,8 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
         raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
                           f"convolution and pooling have no {self.LIBRARY} spelling; use the "
                           "numpy backend for convolutional networks")
+
+    def _softmax(self, e):
+        return self.SOFTMAX[type(e).__name__].format(arg=self._print(e.arg), axis=e.axis)
+
+    _print_Softmax = _print_LogSoftmax = _print_LogSumExp = _softmax

@@ -3,14 +3,14 @@
 Printing (stage 4). The NumPy printer (printing/numpy.py) with torch's spellings: tensors take
 `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks as NumPy arrays do, so
 only three tables differ: the module functions (MODULE, numpy.X → torch.X), the elementwise
-functions (FUNCTIONS, one row per row of core/functions.py) and the softmax family (one
-method each, torch's fused kernels). Strict as its parent: a node or function without a torch
+functions (FUNCTIONS, one row per row of core/functions.py) and the softmax family
+(SOFTMAX, torch's fused kernels). Strict as its parent: a node or function without a torch
 spelling raises NoRuleError; the convolutional structure nodes have none (their NumPy helpers
 write through strided views), so convolutional networks stay on the NumPy backend.
 """
 from .tabled import MatcalcTabledPrinter
 
-__all__ = ["MatcalcTorchPrinter", "MODULE", "FUNCTIONS"]
+__all__ = ["MatcalcTorchPrinter", "MODULE", "FUNCTIONS", "SOFTMAX"]
 
 # numpy.X as the NumPy printer asks for it → the torch function; nothing else is printed.
 MODULE = {
@@ -35,6 +35,14 @@ FUNCTIONS = {
 }
 
 
+# The softmax family: torch's fused kernels, '{arg}' and '{axis}' standing for the node's.
+SOFTMAX = {
+    "Softmax": "torch.softmax({arg}, dim={axis})",
+    "LogSoftmax": "torch.log_softmax({arg}, dim={axis})",
+    "LogSumExp": "torch.logsumexp({arg}, dim={axis}, keepdim=True)",
+}
+
+
 class MatcalcTorchPrinter(MatcalcTabledPrinter):
     """MatcalcNumPyPrinter for torch tensors; the module is `torch`.
 
@@ -44,18 +52,10 @@ class MatcalcTorchPrinter(MatcalcTabledPrinter):
     'torch.softmax(W @ X + b, dim=0)'
     """
 
-    MODULE, FUNCTIONS, IMPORT, LIBRARY = MODULE, FUNCTIONS, "torch", "torch"
+    MODULE, FUNCTIONS, SOFTMAX = MODULE, FUNCTIONS, SOFTMAX
+    IMPORT, LIBRARY = "torch", "torch"
     SOURCE = "printing/torch.py"
 
     def _print_EntrySum(self, e):
         # torch.vdot takes vectors only; the NumPy printer's vdot of two matrices is this sum
         return f"torch.sum({self._print(e.arg)})"
-
-    def _print_Softmax(self, e):
-        return f"torch.softmax({self._print(e.arg)}, dim={e.axis})"
-
-    def _print_LogSoftmax(self, e):
-        return f"torch.log_softmax({self._print(e.arg)}, dim={e.axis})"
-
-    def _print_LogSumExp(self, e):
-        return f"torch.logsumexp({self._print(e.arg)}, dim={e.axis}, keepdim=True)"
