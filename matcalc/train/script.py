@@ -83,10 +83,10 @@ def main(argv=None):
     p.add_argument("--lam", type=float, default={lam}, help="the L2 weight λ")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
-    p.add_argument("-o", "--output", default="weights.npz")
+    p.add_argument("-o", "--output", default="weights.npz"){backend_arguments}
     p.add_argument("--history", metavar="PATH.json|PATH.csv",
                    help="where the per-epoch history (epoch, loss, train and test accuracy, "
-                        "seconds) goes; by default beside the weights: weights.history.json"){backend_arguments}
+                        "seconds) goes; by default beside the weights (.history.json)")
     args = p.parse_args(argv)
     k = sys.modules[__name__]
     names = {{"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
