@@ -159,7 +159,97 @@ def transposed_commutation(e):
     return e
 
 
-RULES = CANONICAL + (diagonal_against_ones, transposed_commutation)
+def _selector_parts(n):
+    """The factors of S = diag(vec I) (1 ⊗ I) (n²×n), as a simplified product holds them."""
+    return list(factors(_diagonal_selector(n)))
+
+
+def _selected(k, n, side):
+    """(P ⊗ Q) S (side "right") or Sᵀ (P ⊗ Q) (side "left") without S, or None: the columns
+    of (P ⊗ Q) S are P e_i ⊗ Q e_i, the rows of Sᵀ (P ⊗ Q) are e_iᵀP ⊗ e_iᵀQ."""
+    if isinstance(k, MatAdd):
+        terms = [_selected(t, n, side) for t in k.args]
+        return None if any(t is None for t in terms) else add(*terms)
+    c, k = coefficient(k)
+    if not isinstance(k, KroneckerProduct) or len(k.args) != 2:
+        return None
+    p, q = k.args
+    if side == "right":
+        if p.shape[0] == 1:
+            return matmul(c, q, diag(transpose(p)))            # p_i Q e_i
+        if q.shape[0] == 1:
+            return matmul(c, p, diag(transpose(q)))            # q_i P e_i
+        if q == eye(n):
+            return matmul(c, diag(vec(transpose(p))), kron(ones(p.shape[0], 1), eye(n)))
+        return None
+    if p.shape[1] == 1:
+        return matmul(c, diag(p), q)                           # p_i e_iᵀQ
+    if q.shape[1] == 1:
+        return matmul(c, diag(q), p)                           # q_i e_iᵀP
+    if q == eye(n):
+        return matmul(c, kron(ones(1, p.shape[1]), eye(n)), diag(vec(p)))
+    return None
+
+
+def kron_against_selector(e):
+    """(P ⊗ Q) S = Q diag(Pᵀ) for a row P, P diag(Qᵀ) for a row Q, diag(vec Pᵀ)(1 ⊗ I) for
+    Q = I; Sᵀ (P ⊗ Q) likewise (S = diag(vec I)(1 ⊗ I), vec(diag(l)) = S l)"""
+    if not isinstance(e, MatMul):
+        return e
+    c, fs = coefficient(e)[0], list(factors(e))
+    for i, f in enumerate(fs):
+        if isinstance(f, DiagMatrix) and i + 1 < len(fs):
+            n = fs[i + 1].shape[1]
+            if i >= 1 and fs[i:i + 2] == _selector_parts(n):
+                new = _selected(fs[i - 1], n, "right")
+                if new is not None:
+                    return matmul(c, *fs[:i - 1], new, *fs[i + 2:])
+        if isinstance(f, DiagMatrix) and i >= 1 and i + 1 < len(fs):
+            n = fs[i - 1].shape[0]
+            if fs[i - 1:i + 1] == [transpose(t) for t in reversed(_selector_parts(n))]:
+                new = _selected(fs[i + 1], n, "left")
+                if new is not None:
+                    return matmul(c, *fs[:i - 1], new, *fs[i + 2:])
+    return e
+
+
+def selector_square(e):
+    """S Sᵀ = diag(vec I): the projection onto the diagonal entries of vec X"""
+    if not isinstance(e, MatMul):
+        return e
+    c, fs = coefficient(e)[0], list(factors(e))
+    for i in range(len(fs) - 3):
+        if isinstance(fs[i], DiagMatrix):
+            n = fs[i + 1].shape[1]
+            s = _selector_parts(n)
+            if fs[i:i + 4] == s + [transpose(t) for t in reversed(s)]:
+                return matmul(c, *fs[:i + 1], *fs[i + 4:])
+    return e
+
+
+def diagonal_projection(e):
+    """D K_{n,n} = K_{n,n} D = D D = D for D = diag(vec I_n): the diagonal entries of vec X
+    are those transposition leaves in place, and D is 0/1"""
+    if not isinstance(e, MatMul):
+        return e
+    c, fs = coefficient(e)[0], list(factors(e))
+    for i in range(len(fs) - 1):
+        a, b = fs[i], fs[i + 1]
+        d = a if isinstance(a, DiagMatrix) else b
+        if not isinstance(d, DiagMatrix) or a.shape[0] != b.shape[0]:
+            continue
+        v = d.args[0]
+        if not (isinstance(v, Vec) and isinstance(v.arg, Identity)):
+            continue
+        n = v.arg.shape[0]
+        other = b if d is a else a
+        if other == d or other == commutation(n, n):
+            return matmul(c, *fs[:i], d, *fs[i + 2:])
+    return e
+
+
+RULES = CANONICAL + (diagonal_against_ones, transposed_commutation, kron_against_selector,
+                     selector_square, diagonal_projection)
 
 
 def jacobian_of(f, x, derivation=None, assumptions=()):
