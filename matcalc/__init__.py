@@ -4,17 +4,19 @@ The data flows top to bottom; each folder imports only from the folders above it
 
     text / Python                        model spec (layers, activations, loss)
          │                                    │
-    parse/     text → expression (ast whitelist, shapes inferred)
-    core/      expressions (nodes, canonical constructors), functions, programs, errors
+    parse/     text or SymPy → expression (ast whitelist, shapes inferred, canonical constructors)
+    core/      expressions (nodes; conv/pool, kron/vec, max/norm nodes), functions, programs, errors
          │                                    │
-    calculus/  differential table → adjoint table (trace moves) → reverse sweep → simplify
+    calculus/  differential table → adjoint table (trace moves) → reverse sweep → simplify;
+               Jacobians (d vec F = J d vec X) and Hessians (the gradient differentiated again)
          │                                    │
     nn/        model → network (forward program, parameters as data) → textbook backprop
          │
-    printing/  text, LaTeX, NumPy (SymPy printers, class dispatch); reports
-    codegen/   NumPy functions and kernel modules
-    train/     data, trainer (SGD/Adam, checkpoints), the standalone script
-    verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof
+    printing/  text, LaTeX, NumPy, torch, JAX (SymPy printers, class dispatch), SymPy/Jupyter
+               hooks; reports
+    codegen/   functions and kernel modules (planned in place for NumPy; torch/JAX backends)
+    train/     data, trainer (SGD/Adam, checkpoints, history), torch.distributed, the script
+    verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof, comparison
 
     api.py (grad, jacobian, hessian, check, assert_gradient, derive, train) and cli.py
     (matcalc …) on top.
