@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from matcalc.cli import main
-from signals import sigint_as_usual
+from signals import SIGINT_AS_USUAL
 
 
 def _idx(array, code):
@@ -111,7 +111,7 @@ def test_ctrl_c_in_the_script_saves_the_last_completed_epoch(tmp_path, capsys):
     script, _ = _script(tmp_path, capsys, "64,256,256,10")
     proc = subprocess.Popen([sys.executable, "-I", str(script), "--epochs", "200", "-o",
                              "w.npz"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_usual)
+                            stderr=subprocess.PIPE, text=True, **SIGINT_AS_USUAL)
     for line in proc.stderr:
         if line.startswith("epoch   1/"):
             proc.send_signal(signal.SIGINT)

@@ -17,7 +17,7 @@ from matcalc import derive, mlp
 from matcalc.cli import main
 from matcalc.codegen.kernels import compile
 from matcalc.train.trainer import check_options, TrainingError
-from signals import sigint_as_usual
+from signals import SIGINT_AS_USUAL
 
 SMALL = ["--layers", "64,8,10"]
 
@@ -130,7 +130,7 @@ def test_a_leftover_of_a_killed_save_is_cleared(capsys, tmp_path):
 def _interrupt_after_first_epoch(argv, cwd):
     """Run argv, send SIGINT once epoch 1 is logged; (exit code, stderr)."""
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=sigint_as_usual)
+                            text=True, **SIGINT_AS_USUAL)
     err = []
     for line in proc.stderr:
         err.append(line)
