@@ -37,7 +37,8 @@ from .printing.report import gradient_names
 from .printing.hooks import gradient_steps
 from .printing.text import text
 from .train import data as datasets
-from .train.trainer import DEFAULTS, history_beside
+from .train.trainer import (DEFAULTS, check_history, check_options, check_output,
+                            history_beside)
 from .train.trainer import train as run_trainer
 from .train.distributed import spawn_train
 from .verify.compare import COMPARE_POINTS, first_difference
@@ -618,22 +619,27 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
-    start = time.perf_counter()
-    b = derive(model)
-    verify_backprop(b)
-    proven = time.perf_counter() - start
     if nproc != 1 and (backend != "torch" or isinstance(nproc, bool) or
                        not isinstance(nproc, int) or nproc < 1):
         raise BackendError(f"nproc must be a positive integer, with the torch backend; not "
                            f"{nproc!r} with {backend}",
                            cli=f"--nproc takes a positive integer and --backend torch, not "
                                f"{nproc!r} with --backend {backend}")
-    k = compile_kernels(b, backend=backend, device=device)
     if history is True:
         history = history_beside(str(output))
     history = Path(history) if history else None
     if lam is None:
         lam = DEFAULTS["lam"] if model.l2 is True else float(model.l2 or 0.0)
+    # bad options fail before the (possibly long) derivation and proof, not after them
+    check_options(epochs, batch_size, lr, lam, optimizer, names)
+    check_output(output)
+    if history is not None:
+        check_history(history, output)
+    start = time.perf_counter()
+    b = derive(model)
+    verify_backprop(b)
+    proven = time.perf_counter() - start
+    k = compile_kernels(b, backend=backend, device=device)
     ds = load_data(model, data, seed, binary, dtype)
     axis = k.SAMPLE_AXIS
     X, X_test = (np.ascontiguousarray(np.moveaxis(a, 0, axis)) for a in (ds.X_train, ds.X_test))

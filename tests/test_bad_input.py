@@ -675,3 +675,19 @@ def test_backend_options_that_do_not_fit(capsys, tmp_path, monkeypatch, argv, me
     code, out, err = run(capsys, "train", "--layers", "64,10", "-o", "out.npz", *argv)
     assert code == 2 and message in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "0"], "--epochs must be a positive integer, not 0"),
+    (["--lr", "nan"], "--lr must be a finite number ≥ 0, not nan"),
+    (["-o", "missing/w.npz"], "the folder"),
+    (["--history", "curve.txt"], "the history is written as .json or .csv"),
+])
+def test_train_refuses_bad_options_before_deriving(capsys, tmp_path, monkeypatch, argv, message):
+    """The README promises "exit 2 at once": nothing is derived, proven or loaded first."""
+    monkeypatch.chdir(tmp_path)
+    import matcalc.api as api
+    monkeypatch.setattr(api, "derive", lambda *a, **k: pytest.fail("derived before checking"))
+    code, out, err = run(capsys, "train", "--layers", "64,8,10", *argv)
+    assert code == 2 and message in err and "derived and proved" not in err
+    assert not list(tmp_path.iterdir())                   # nothing written
