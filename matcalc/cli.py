@@ -357,6 +357,16 @@ def _model_arguments(p):
                    help="samples as columns (X: features×N) or rows (X: N×features)")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where it says something: not "(default: None)" for an unset
+    option, nor "(default: True)" under --no-verify (the flag's stored value)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser():
     epilog = "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
     p = argparse.ArgumentParser(prog="matcalc", description="Symbolic matrix calculus for "
@@ -367,7 +377,7 @@ def build_parser():
 
     def command(name, help):
         return sub.add_parser(name, help=help, description=help, epilog=epilog,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                              formatter_class=_HelpFormatter)
 
     g = command("grad", "the gradient of a scalar matrix expression")
     _expression_arguments(g)
@@ -383,7 +393,7 @@ def build_parser():
 
     j = command("jacobian", "the Jacobian ∂vec(F)/∂vec(X)ᵀ of a vector or matrix expression, "
                 "read off d vec F = J d vec X (with kron, vec and the commutation matrix)")
-    _expression_arguments(j)
+    _expression_arguments(j, example="A @ X")
     j.add_argument("--format", choices=["text", "latex", "numpy", "json"], default="text",
                    help="how to print the result")
     j.add_argument("--verify", choices=["both", "exact", "numeric", "none"], default="both",
@@ -418,7 +428,7 @@ def build_parser():
                    help="how to prove the claim (and matcalc's own gradient)")
     k.set_defaults(run=cmd_check)
 
-    d = command("derive", "textbook backprop formulas for an MLP")
+    d = command("derive", "textbook backprop formulas for an MLP or a convolutional network")
     _model_arguments(d)
     d.add_argument("--format", choices=["text", "latex", "steps", "json"], default="text",
                    help="how to print the formulas")
@@ -447,7 +457,8 @@ def build_parser():
                         "on cpu, NCCL on cuda); needs --backend torch")
     t.set_defaults(run=cmd_train)
 
-    c = command("codegen", "a standalone NumPy training script")
+    c = command("codegen", "a standalone training script (NumPy; torch or JAX with "
+                "--backend)")
     _model_arguments(c)
     c.add_argument("-o", "--output", default="train_mlp.py", help="the script to write")
     _backend_arguments(c)
@@ -455,14 +466,14 @@ def build_parser():
     return p
 
 
-def _expression_arguments(p):
+def _expression_arguments(p, example="tr(X.T @ A @ X)"):
     """The expression, --wrt, --shape and --assume: grad's and check's."""
     # "-sum(log(x))" is the expression, not an unknown option: these commands have no
     # single-dash option but -h, so argparse may take any other "-…" as a positional (as it
     # does "-1")
     p._negative_number_matcher = re.compile(r"^-(?!-)")
-    p.add_argument("expr", help='e.g. "tr(X.T @ A @ X)"')
-    p.add_argument("--wrt", required=True, help="the matrix or vector to differentiate by")
+    p.add_argument("expr", help=f'e.g. "{example}"')
+    p.add_argument("--wrt", required=True, help="the matrix, vector or scalar to differentiate by")
     p.add_argument("--shape", action="append", metavar="NAME=SHAPE",
                    help="declare a shape: X=3x4, X='n x m', lam=scalar (repeatable)")
     p.add_argument("--assume", action="append", metavar="RELATION",

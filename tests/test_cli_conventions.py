@@ -49,6 +49,22 @@ def test_every_default_is_shown_in_help(capsys):
             assert f"(default: {action.default})" in help_text, (name, action.dest)
 
 
+def test_help_shows_no_meaningless_defaults(capsys):
+    """"(default: None)" says nothing, and "--no-verify … (default: True)" read as "skipped by
+    default"; each command says what it takes (derive and codegen, CNNs and backends too)."""
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        help_text = " ".join(sub.format_help().split())
+        for noise in ("(default: None)", "(default: True)", "(default: False)"):
+            assert noise not in help_text, (name, noise)
+    texts = {n: " ".join(s.format_help().split()) for n, s in subparsers.choices.items()}
+    assert "for an MLP or a convolutional network" in texts["derive"]
+    assert "(NumPy; torch or JAX with --backend)" in texts["codegen"]
+    assert 'expr e.g. "A @ X"' in texts["jacobian"]          # not a scalar example
+    assert "the matrix, vector or scalar to differentiate by" in texts["grad"]
+
+
 def test_the_result_alone_goes_to_stdout(tmp_path):
     with open(tmp_path / "eq.tex", "w") as f:
         run = subprocess.run(MATCALC + ["grad", "norm(W @ X - Y)**2", "--wrt", "W",
