@@ -169,7 +169,8 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
                             ("does not occur in", "symbols"))
     if is_matrix(f) and f.shape != (1, 1):   # before a scalar wrt's 1×1 reading: f as written
         raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
-                             "function; try sum({0}) or tr({0})", f)
+                             "function; try sum({0}) or tr({0}); for a vector or matrix "
+                             "function, take its Jacobian", f)
     if not is_matrix(wrt):       # a scalar variable: differentiated as the 1×1 matrix it is
         return _grad_scalar(source, f, wrt, shapes, assume, layout, symbols)
     if not f.has(wrt):
@@ -910,8 +911,7 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
     try:
         g = grad(f, wrt, shapes=shapes, assume=assume)
     except NotScalarError as e:
-        raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs") +
-                             "; for a vector or matrix function, take its Jacobian") from None
+        raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs")) from None
     except TypeError as e:          # grad's check of the arguments, in this function's name
         raise TypeError(str(e).replace("grad:", "hessian:", 1)) from None
     taken = {str(s) for s in g.f.atoms(sp.MatrixSymbol) | g.f.free_symbols} | set(g.symbols)

@@ -88,10 +88,10 @@ def test_grad_with_an_assumption():
      "cannot differentiate with respect to Z: it does not occur in tr(A @ X @ B)"),
     ("W @ X", "W", NotScalarError,
      "W @ X is n×p, not a scalar: a gradient needs a scalar function; try sum(W @ X) or "
-     "tr(W @ X)"),
+     "tr(W @ X); for a vector or matrix function, take its Jacobian"),
     (matmul(A, X), X, NotScalarError,
      "A @ X is 2×4, not a scalar: a gradient needs a scalar function; try sum(A @ X) or "
-     "tr(A @ X)"),
+     "tr(A @ X); for a vector or matrix function, take its Jacobian"),
 ])
 def test_grad_errors(f, wrt, error, message):
     with pytest.raises(error) as e:
