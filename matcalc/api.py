@@ -42,6 +42,7 @@ from .train.trainer import (DEFAULTS, check_history, check_options, check_output
 from .train.trainer import train as run_trainer
 from .train.distributed import spawn_train
 from .verify.compare import COMPARE_POINTS, first_difference
+from .verify.sample import as_matrix_variable
 from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
 from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of, read_back, transposed
@@ -445,6 +446,10 @@ def _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed):
 def _judge(g, claim, method, given, seed):
     """The Check: an expression proven on its own, a function compared with g entrywise."""
     __tracebackhide__ = True
+    if not is_matrix(g.wrt) and not isinstance(claim, sp.Basic):
+        raise MatcalcError("a claimed derivative by the scalar {0} is checked as an "
+                           "expression: give it as text over the variables, not a function",
+                           g.wrt)
     if not isinstance(claim, sp.Basic):
         d = first_difference(claim, g.f, g.wrt, g.expr, assumptions=given, seed=seed)
         return Check(g, claim, d is None, method, d)
@@ -452,7 +457,10 @@ def _judge(g, claim, method, given, seed):
         verify_module.assert_gradient(g.f, g.wrt, claim, method=method, assumptions=given,
                                       seed=seed)
     except VerificationError as e:
-        d = first_difference(claim, g.f, g.wrt, g.expr, assumptions=given, seed=seed)
+        # a scalar variable s is compared as the 1×1 matrix it is, as the proof does
+        f, wrt, G = as_matrix_variable(g.f, g.wrt, g.expr)
+        d = first_difference(as_matrix_variable(g.f, g.wrt, claim)[2], f, wrt, G,
+                             assumptions=given, seed=seed)
         return Check(g, claim, False, method, d, str(e))
     return Check(g, claim, True, method)
 
@@ -488,6 +496,11 @@ def _shape_problem(claim, wrt):
     if not isinstance(claim, sp.Basic):
         return None
     got = tuple(claim.shape) if is_matrix(claim) else None
+    if not is_matrix(wrt):        # a scalar variable: its derivative is a number
+        if got in (None, (1, 1)):
+            return None
+        return ("the claim {1} is {1:dims} but {0} is a scalar: ∂f/∂{0} is a number", wrt,
+                claim)
     if got == tuple(wrt.shape):
         return None
     what = "is {1:dims}" if got else "is a scalar"

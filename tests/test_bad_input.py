@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matcalc.api import grad
+from matcalc.api import check, grad
 from matcalc.cli import main
 from matcalc.core import functions
 from matcalc.core.errors import InternalError, MatcalcError, ShapeError, VerificationError
@@ -691,3 +691,20 @@ def test_train_refuses_bad_options_before_deriving(capsys, tmp_path, monkeypatch
     code, out, err = run(capsys, "train", "--layers", "64,8,10", *argv)
     assert code == 2 and message in err and "derived and proved" not in err
     assert not list(tmp_path.iterdir())                   # nothing written
+
+
+@pytest.mark.parametrize("claim, message", [
+    ("X", "the claim X is n×n but alpha is a scalar: ∂f/∂alpha is a number"),
+    ("tr(A)", "the claim uses A, which is not a variable of alpha*tr(X)"),
+])
+def test_check_by_a_scalar_refuses_bad_claims(capsys, tmp_path, monkeypatch, claim, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "check", "alpha*tr(X)", "--wrt", "alpha", "--claim", claim)
+    assert (code, out) == (2, "") and message in err and "internal error" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_check_by_a_scalar_takes_no_function():
+    with pytest.raises(MatcalcError, match="a claimed derivative by the scalar alpha is "
+                                           "checked as an expression"):
+        check("alpha*tr(X)", "alpha", lambda alpha, X: np.trace(X))

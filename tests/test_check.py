@@ -259,3 +259,20 @@ def test_a_wrong_readme_example_fails_at_the_users_line(tmp_path):
     line = wrong.splitlines()[int(frames[-1][1]) - 1]
     assert "assert_gradient(" in line and "2*A.T.T.T @ B.T" in line
     assert "matcalc/api.py" not in out and "matcalc/verify" not in out
+
+
+def test_a_claim_by_a_scalar_variable(capsys):
+    """--wrt alpha works for check as for grad (it used to exit 3, AttributeError)."""
+    code, out, err = run(capsys, "check", "alpha**2*tr(X)", "--wrt", "alpha", "--claim",
+                         "2*alpha*tr(X)")
+    assert code == 0, err
+    assert out == f"correct: ∂f/∂alpha = 2*alpha*tr(X), proven {BOTH}\n"
+    code, out, err = run(capsys, "check", "alpha**2*tr(X)", "--wrt", "alpha", "--claim",
+                         "alpha*tr(X)")
+    assert code == 1, err
+    assert out.splitlines()[0] == "wrong: the claim alpha*tr(X) is not ∂f/∂alpha of " \
+                                  "alpha**2*tr(X)"
+    i, j, claimed, correct = _difference(out)
+    assert (i, j) == (0, 0) and correct != 0 and claimed == pytest.approx(correct / 2)
+    assert out.splitlines()[-1] == \
+        f"  matcalc's gradient: ∂f/∂alpha = 2*alpha*tr(X)    (proven {BOTH})"
