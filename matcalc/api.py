@@ -685,9 +685,9 @@ GRADIENT_LAYOUT_WORDS = {
     "mixed": "mixed layout: a scalar by a matrix is in denominator layout, ∂f/∂{0} has the "
              "shape of {0}",
 }
-LAYOUT_WORDS = {
-    "numerator": "numerator layout: J = ∂vec(F)/∂vec(X)ᵀ, a row per entry of vec(F)",
-    "denominator": "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec(X), a row per entry of vec(X)",
+LAYOUT_WORDS = {       # {0}: the variable's own name, as the gradient's and Hessian's lines
+    "numerator": "numerator layout: J = ∂vec(F)/∂vec({0})ᵀ, a row per entry of vec(F)",
+    "denominator": "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec({0}), a row per entry of vec({0})",
 }
 
 
@@ -730,7 +730,8 @@ class Jacobian:
     def layout_line(self):
         """What J is, its size and F: the line the text output states its layout with."""
         rows, cols = (_size_text(d) for d in shape(self.matrix()))
-        return f"{LAYOUT_WORDS[self.shown_layout]}; {rows}×{cols}, F = {text(self.f)}"
+        words = LAYOUT_WORDS[self.shown_layout].format(text(self.wrt))
+        return f"{words}; {rows}×{cols}, F = {text(self.f)}"
 
     def numpy_source(self, name=None):
         return self._numpy(name)[0]

@@ -183,7 +183,7 @@ def test_cli_jacobian_denominator_and_formats(capsys):
     assert code == 0
     assert out.splitlines() == [
         "Jᵀ = diag(exp(x)) @ A.T    (A: n×m, x: m×1)",
-        "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec(X), a row per entry of vec(X); m×n, "
+        "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec(x), a row per entry of vec(x); m×n, "
         "F = A @ exp(x)"]
     code, out, _ = run(capsys, "jacobian", "A @ exp(x)", "--wrt", "x", "--format", "latex")
     assert out == "A \\operatorname{diag}\\left(\\exp\\left(x\\right)\\right)\n"
@@ -259,7 +259,8 @@ def test_cli_jacobian_with_respect_to_a_scalar(capsys):
     assert code == 0, err
     assert out.splitlines() == [
         "J = x    (x: n×1, alpha: scalar)",
-        "numerator layout: J = ∂vec(F)/∂vec(X)ᵀ, a row per entry of vec(F); n×1, F = alpha*x"]
+        "numerator layout: J = ∂vec(F)/∂vec(alpha)ᵀ, a row per entry of vec(F); n×1, "
+        "F = alpha*x"]
     assert err == "verified exactly (sympy.diff, entrywise) and by central differences\n"
     code, out, err = run(capsys, "jacobian", "alpha*x", "--wrt", "alpha", "--format", "json")
     assert code == 0, err
