@@ -91,12 +91,7 @@ def test_a_cuda_device_without_cuda_is_bad_input(capsys):
     assert code == 2 and "PyTorch sees no CUDA device" in err
 
 
-def test_convolutional_networks_are_refused_by_name():
-    from matcalc import cnn
-    from matcalc.core.errors import NoRuleError
-    b = derive(cnn("1x6x6", "conv(2, 3), relu, maxpool(2), dense(3)"))
-    with pytest.raises(NoRuleError, match="use the numpy backend"):
-        kernel_source(b, "torch")
+# Convolutional networks: tests/test_backend_torch_cnn.py (kernels, helpers, what is refused).
 
 
 def test_compile_names_an_unknown_backend():

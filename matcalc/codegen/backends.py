@@ -142,7 +142,7 @@ class Backend:
 
     def helpers(self, names):
         """Source of the helper functions the printed lines call."""
-        return numpy_helpers(names) if names else ""
+        return numpy_helpers(names, self.printer.HELPERS) if names else ""
 
 
 BACKENDS = {

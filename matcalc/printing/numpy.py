@@ -287,6 +287,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         s = super()._module_format(fqn, register)
         return "np" + s[len("numpy"):] if s.startswith("numpy.") else s
 
+    HELPERS = HELPERS   # a subclass for another library gives its own (printing/tabled.py)
+
     def _helper(self, name):
         self.helpers_used.add(name)
         self.helpers_used.update(HELPERS[name][1])
@@ -807,15 +809,16 @@ def numpy_imports(printer):
     return ["import numpy as np" if m == "numpy" else f"import {m}" for m in tops]
 
 
-def numpy_helpers(names):
-    """Source of the helpers `names` (and those they call), in dependency order."""
+def numpy_helpers(names, table=HELPERS):
+    """Source of the helpers `names` (and those they call), in dependency order; `table` is
+    a printer's HELPERS (NumPy's unless given)."""
     order = []
 
     def visit(n):
-        for d in HELPERS[n][1]:
+        for d in table[n][1]:
             visit(d)
         if n not in order:
             order.append(n)
     for n in sorted(names):
         visit(n)
-    return "\n\n\n".join(HELPERS[n][0].rstrip() for n in order)
+    return "\n\n\n".join(table[n][0].rstrip() for n in order)

@@ -3,8 +3,9 @@
 Printing (stage 4). `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks
 print as for NumPy; a subclass gives only its tables (MODULE: numpy.X → the library's
 function; FUNCTIONS: one row per row of core/functions.py), the import its code needs and
-its softmax family (SOFTMAX: the node → its fused function). Strict: a function missing from a table, or a NumPy helper (convolution
-and pooling write in place or through strided views), raises NoRuleError naming the table.
+its softmax family (SOFTMAX: the node → its fused function) and the helpers it can spell
+(HELPERS: same names and arguments as NumPy's, the library's source). Strict: a function
+or helper missing from its table raises NoRuleError naming the table.
 """
 from ..core.errors import NoRuleError
 from .numpy import MatcalcNumPyPrinter
@@ -18,6 +19,7 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
     MODULE = {}         # numpy.X as the NumPy printer asks for it → the library's spelling
     FUNCTIONS = {}      # an elementwise function's name → its spelling, '{}' the argument
     SOFTMAX = {}        # Softmax, LogSoftmax, LogSumExp → the library's fused function
+    HELPERS = {}        # a NumPy helper's name → (the library's source, helpers it calls)
     IMPORT = ""         # the module the printed code imports (module_imports' key)
     LIBRARY = ""        # the library's name, for the error messages
     SOURCE = ""         # the file that holds the tables, for the error messages
@@ -40,9 +42,14 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
         return spelling.format(arg)
 
     def _helper(self, name):
-        raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
-                          f"convolution and pooling have no {self.LIBRARY} spelling; use the "
-                          "numpy backend for convolutional networks")
+        if name not in self.HELPERS:
+            raise NoRuleError(f"{type(self).__name__} cannot print the NumPy helper {name}: "
+                              f"it has no {self.LIBRARY} spelling in HELPERS in {self.SOURCE}; "
+                              "use the numpy backend")
+        self.helpers_used.add(name)
+        self.helpers_used.update(self.HELPERS[name][1])
+        self.module_imports.setdefault(self.IMPORT, set())
+        return name
 
     def _softmax(self, e):
         return self.SOFTMAX[type(e).__name__].format(arg=self._print(e.arg), axis=e.axis)
