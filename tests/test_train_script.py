@@ -145,3 +145,20 @@ def test_the_script_trains_a_cnn_on_mnist_idx_files(tmp_path, capsys):
     assert run.returncode == 0, run.stderr
     assert float(run.stdout.split("test accuracy ")[1].split("%")[0]) >= 80.0
     assert np.load(tmp_path / "w.npz")["W1"].shape == (4, 25)
+
+
+def test_the_scripts_help_explains_every_option(tmp_path, capsys):
+    """Each option says what it takes and its default, as matcalc train's help does (the
+    class pair read "(default: (3, 8))", and --epochs, --seed, -o … had no text at all)."""
+    script, _ = _script(tmp_path, capsys, "64,8,10")
+    run = _run(script, "--help", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    help_text = " ".join(run.stdout.split())
+    for option, words in [("--epochs EPOCHS", "passes over the data (default: 30)"),
+                          ("--batch-size BATCH_SIZE", "samples per step (default: 32)"),
+                          ("--optimizer {adam,sgd}", "or adam (default: sgd)"),
+                          ("--seed SEED", "the split and the batches (default: 0)"),
+                          ("--dtype {float64,float32}", "arrays (default: float64)"),
+                          ("-o OUTPUT, --output OUTPUT", "(.npz) (default: weights.npz)"),
+                          ("--binary BINARY", "trained on (default: 3,8)")]:
+        assert f"{option} " in help_text and words in help_text, option

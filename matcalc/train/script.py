@@ -74,16 +74,22 @@ def main(argv=None):
     p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
     p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
                    help="your own arrays: X (N×features), labels (N,)")
-    p.add_argument("--binary", type=_pair, default=(3, 8),
+    p.add_argument("--binary", type=_pair, default="3,8",
                    help="the two classes a one-output network is trained on")
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                   help="passes over the data")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"],
+                   help="samples per step")
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"])
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=DEFAULTS["optimizer"],
+                   help="sgd (with momentum 0.9) or adam")
     p.add_argument("--lam", type=float, default={lam}, help="the L2 weight λ")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"])
-    p.add_argument("-o", "--output", default="weights.npz"){backend_arguments}
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                   help="for the initial weights, the split and the batches")
+    p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"],
+                   help="the floating-point type of the training arrays")
+    p.add_argument("-o", "--output", default="weights.npz",
+                   help="where the weights go (.npz)"){backend_arguments}
     p.add_argument("--history", metavar="PATH.json|PATH.csv",
                    help="where the per-epoch history (epoch, loss, train and test accuracy, "
                         "seconds) goes; by default beside the weights (.history.json)")
