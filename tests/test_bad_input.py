@@ -708,3 +708,15 @@ def test_check_by_a_scalar_takes_no_function():
     with pytest.raises(MatcalcError, match="a claimed derivative by the scalar alpha is "
                                            "checked as an expression"):
         check("alpha*tr(X)", "alpha", lambda alpha, X: np.trace(X))
+
+
+@pytest.mark.parametrize("command", ["derive", "train", "codegen", "report"])
+def test_an_unknown_activation_is_named_without_hidden_layers(capsys, tmp_path, monkeypatch,
+                                                              command):
+    """--layers 64,10 has no hidden layer, but --hidden foo is still a typo, not ignored."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, command, "--layers", "64,10", "--hidden", "foo")
+    assert (code, out) == (2, "")
+    assert err == "matcalc: error: unknown activation 'foo'; choose one of sigmoid, tanh, " \
+                  "relu, softplus, identity\n"
+    assert not list(tmp_path.iterdir())

@@ -187,7 +187,8 @@ def mlp(layers, hidden="sigmoid", loss="cross-entropy", l2=False, bias=True,
     if len(acts) != len(sizes) - 2:
         raise MatcalcError(f"{len(sizes) - 2} hidden layers need {len(sizes) - 2} "
                            f"activations, got {len(acts)}: {acts}")
-    for a in acts:
+    # the named ones, even with no hidden layer to use them (a typo is not silently ignored)
+    for a in (hidden,) if isinstance(hidden, str) else acts:
         if a not in ACTIVATIONS:
             raise MatcalcError(f"unknown activation {a!r}; choose one of {', '.join(ACTIVATIONS)}")
     loss = ALIASES.get(loss, loss)
