@@ -6,6 +6,7 @@ alone. Exit codes (EXIT_CODES): every MatcalcError is a one-paragraph message an
 any other exception an 'internal error' line and code 3, never a traceback.
 """
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -266,6 +267,8 @@ def cmd_train(args):
     model = _model(args)
     data = args.data or args.data_dir
     lam = None if args.l2 in (None, "lam") else float(args.l2)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:   # before, not after
+        raise MatcalcError(PLOT_NEEDS)
     try:
         result = train(model, data, output=args.output, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
@@ -282,13 +285,16 @@ def cmd_train(args):
         _plot(result.history, args.plot)
 
 
+PLOT_NEEDS = "--plot needs matplotlib: pip install 'matcalc-nn[plot]'"
+
+
 def _plot(history, path):
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MatcalcError("--plot needs matplotlib: pip install 'matcalc-nn[plot]'") from None
+        raise MatcalcError(PLOT_NEEDS) from None
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
     ax[0].plot(ep, [h["loss"] for h in history])

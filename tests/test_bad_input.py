@@ -720,3 +720,17 @@ def test_an_unknown_activation_is_named_without_hidden_layers(capsys, tmp_path, 
     assert err == "matcalc: error: unknown activation 'foo'; choose one of sigmoid, tanh, " \
                   "relu, softplus, identity\n"
     assert not list(tmp_path.iterdir())
+
+
+def test_train_plot_without_matplotlib_fails_before_training(capsys, tmp_path, monkeypatch):
+    """--plot's missing matplotlib is said before the run, not after it (exit 2 then)."""
+    import importlib.util
+    monkeypatch.chdir(tmp_path)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    code, out, err = run(capsys, "train", "--layers", "64,8,10", "--epochs", "1", "--plot",
+                         "c.png")
+    assert (code, out) == (2, "")
+    assert err == "matcalc: error: --plot needs matplotlib: pip install 'matcalc-nn[plot]'\n"
+    assert not list(tmp_path.iterdir())                   # no weights, no history
