@@ -279,7 +279,8 @@ def cmd_train(args):
         print(f"matcalc: stopped: {e}", file=sys.stderr)
         return 130
     last = result.history[-1]
-    print(f"test accuracy {100 * last['test']:.1f}% after {last['epoch']} epochs")
+    n = last["epoch"]
+    print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}")
     print(result.note)
     if args.plot:
         _plot(result.history, args.plot)

@@ -114,6 +114,16 @@ def test_cli_train_on_embedded_digits(tmp_path, capsys):
     assert sorted(np.load(out).files) == ["W1", "W2", "b1", "b2"]
 
 
+def test_cli_train_says_one_epoch_in_the_singular(tmp_path, capsys):
+    code = main(["train", "--layers", "64,8,10", "--epochs", "1", "-o", str(tmp_path / "w.npz")])
+    o, err = capsys.readouterr()
+    assert code == 0, err
+    lines = o.splitlines()
+    assert lines[0].startswith("test accuracy ") and lines[0].endswith("% after 1 epoch")
+    assert lines[1] == (f"saved weights to {tmp_path / 'w.npz'} and the history of 1 epoch "
+                        f"to {tmp_path / 'w.history.json'}")
+
+
 def _bad(tmp_path, capsys, *argv):
     code = main(list(argv))
     o, err = capsys.readouterr()

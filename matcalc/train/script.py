@@ -121,8 +121,9 @@ def main(argv=None):
     except KeyboardInterrupt as e:
         print(f"stopped: {{e}}", file=sys.stderr)
         return 130
-    print(f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{history[-1]['epoch']}} "
-          f"epochs; {{note}}")
+    n = history[-1]['epoch']
+    print(f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{n}} "
+          f"epoch{{'s' * (n != 1)}}; {{note}}")
     return 0
 
 

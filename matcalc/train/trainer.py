@@ -331,7 +331,7 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
         if history_path is None:
             return ""
         save_history(history_path, done)
-        return f" and the history of {len(done)} epochs to {history_path}"
+        return f" and the history of {len(done)} epoch{'s' * (len(done) != 1)} to {history_path}"
 
     try:
         history = fit(k, params, X, y, X_test, y_test, epochs=epochs, batch_size=batch_size,
