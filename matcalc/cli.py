@@ -71,6 +71,10 @@ def _shape_line(g):
     return "(" + ", ".join(parts) + ")"
 
 
+# "the shape of alphaᵀ (the transpose)" says nothing about a number
+SCALAR_LAYOUT_WORDS = "{0} is a scalar: ∂f/∂{0} is the same number in every layout"
+
+
 def cmd_grad(args):
     shapes = _shapes(args.shape)
     layout = args.layout or "denominator"
@@ -81,7 +85,8 @@ def cmd_grad(args):
     if args.format == "text":
         print(f"{g}    {_shape_line(g)}")
         if args.layout:           # asked for: the result says which one it is in
-            print(GRADIENT_LAYOUT_WORDS[layout].format(text(g.wrt)))
+            words = GRADIENT_LAYOUT_WORDS[layout] if is_matrix(g.wrt) else SCALAR_LAYOUT_WORDS
+            print(words.format(text(g.wrt)))
     elif args.format == "latex":
         print(g.latex())
     elif args.format == "numpy":

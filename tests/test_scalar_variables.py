@@ -119,3 +119,12 @@ def test_cli(capsys):
     assert main(["grad", "lam * sum(W)", "--wrt", "lam", "--format", "numpy"]) == 0
     out, _ = capsys.readouterr()
     assert "def grad_lam(lam, W):" in out and "return np.sum(W)" in out
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator", "mixed"])
+def test_cli_layout_of_a_scalar_is_said_plainly(capsys, layout):
+    """Not "∂f/∂alpha has the shape of alphaᵀ (the transpose)": a number has no layout."""
+    assert main(["grad", "alpha**2 * tr(X)", "--wrt", "alpha", "--layout", layout]) == 0
+    out, _ = capsys.readouterr()
+    assert out == ("∂f/∂alpha = 2*alpha*tr(X)    (X: n×n, alpha: scalar)\n"
+                   "alpha is a scalar: ∂f/∂alpha is the same number in every layout\n")
