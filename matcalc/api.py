@@ -175,6 +175,9 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     if not is_matrix(wrt):       # a scalar variable: differentiated as the 1×1 matrix it is
         return _grad_scalar(source, f, wrt, shapes, assume, layout, symbols)
     if not f.has(wrt):
+        if isinstance(source, str):   # named in the text, but f reads as a constant
+            raise MatcalcError(f"{source} simplifies to {text(f)}, which does not depend on "
+                               f"{text(wrt)}: its gradient is zero")
         raise MatcalcError(f"cannot differentiate with respect to {text(wrt)}: it does not "
                            f"occur in {text(f)}")
     if is_matrix(f):

@@ -734,3 +734,12 @@ def test_train_plot_without_matplotlib_fails_before_training(capsys, tmp_path, m
     assert (code, out) == (2, "")
     assert err == "matcalc: error: --plot needs matplotlib: pip install 'matcalc-nn[plot]'\n"
     assert not list(tmp_path.iterdir())                   # no weights, no history
+
+
+@pytest.mark.parametrize("f, value", [("sum(exp(X) / sum(exp(X)))", "1"), ("tr(X - X)", "0")])
+def test_a_function_that_simplifies_to_a_constant_says_so(capsys, f, value):
+    """Not "X does not occur in 1": X is in what the user wrote; f is a constant."""
+    code, out, err = run(capsys, "grad", f, "--wrt", "X")
+    assert (code, out) == (2, "")
+    assert err == (f"matcalc: error: {f} simplifies to {value}, which does not depend on X: "
+                   "its gradient is zero\n")
