@@ -759,7 +759,7 @@ class Jacobian:
         return {"command": "jacobian", "expression": text(self.f), "wrt": text(self.wrt),
                 "jacobian": {"text": self.text(), "latex": self.latex(),
                              "numpy": self.numpy_source()},
-                "rows": text(shape(self.matrix())[0]), "cols": text(shape(self.matrix())[1]),
+                "rows": _dim(shape(self.matrix())[0]), "cols": _dim(shape(self.matrix())[1]),
                 **_context(self, self.shown_layout), "verification": _verification(verified)}
 
     def verify(self, method="both", seed=0):

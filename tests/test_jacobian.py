@@ -195,6 +195,9 @@ def test_cli_jacobian_denominator_and_formats(capsys):
     assert (record["command"], record["layout"], record["rows"]) == ("jacobian", "numerator",
                                                                       "m*n")
     assert record["verification"]["status"] == "verified"
+    code, out, _ = run(capsys, "jacobian", "A @ X", "--wrt", "X", "--shape", "A=2x3", "--shape",
+                       "X=3x2", "--format", "json")
+    assert (json.loads(out)["rows"], json.loads(out)["cols"]) == (4, 6)    # numbers, as shapes
     assert set(record) == {"command", "expression", "wrt", "jacobian", "rows", "cols", "shapes",
                            "assumptions", "layout", "verification"}      # as the README says
     code, out, _ = run(capsys, "hessian", "x.T @ A @ x", "--wrt", "x", "--form", "matrix",
@@ -265,7 +268,7 @@ def test_cli_jacobian_with_respect_to_a_scalar(capsys):
     code, out, err = run(capsys, "jacobian", "alpha*x", "--wrt", "alpha", "--format", "json")
     assert code == 0, err
     record = json.loads(out)
-    assert record["jacobian"]["text"] == "x" and (record["rows"], record["cols"]) == ("n", "1")
+    assert record["jacobian"]["text"] == "x" and (record["rows"], record["cols"]) == ("n", 1)
     code, out, err = run(capsys, "jacobian", "alpha**3", "--wrt", "alpha", "--format", "numpy")
     assert code == 0, err
     namespace = {}
