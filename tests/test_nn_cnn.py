@@ -12,6 +12,7 @@ from matcalc.api import verify_backprop
 from matcalc.cli import main
 from matcalc.core.errors import MatcalcError, ParseError
 from matcalc.nn.cnn import parse_net
+from matcalc.printing.report import program_latex
 from matcalc.train.data import load_digits
 from matcalc.train.trainer import fit, init_params
 
@@ -104,6 +105,8 @@ def test_every_gradient_of_a_tiny_cnn_is_proven_exactly():
     ("1x8x8", DIGITS_CNN), ("1x4x4", "conv(2, 3, pad=1), relu, maxpool(2), dense(3)"),
     ("2x5x4", "conv(2, 2), tanh, avgpool(2, stride=1), dense(3)"),
     ("1x9x9", "conv(2, 3, stride=2), sigmoid, maxpool(2, stride=1), conv(3, 2), dense(4)"),
+    ("1x8x8", "conv(2, 3, pad=1), relu, maxpool(2), avgpool(2), dense(3)"),
+    ("1x4x4", "conv(2, 3, pad=1), relu, tanh, avgpool(2), dense(3)"),
 ])
 def test_every_gradient_of_a_cnn_is_proven_numerically(input, net):
     verify_backprop(derive(cnn(input, net)), method="numeric")
@@ -111,7 +114,8 @@ def test_every_gradient_of_a_cnn_is_proven_numerically(input, net):
 
 @pytest.mark.parametrize("net", [DIGITS_CNN, "conv(3, 2, stride=2), sigmoid, avgpool(2), "
                                              "conv(4, 2), relu, dense(5)",
-                                 "conv(2, 3), tanh, maxpool(2, stride=1), dense(4)"])
+                                 "conv(2, 3), tanh, maxpool(2, stride=1), dense(4)",
+                                 "conv(4, 3, pad=1), relu, maxpool(2), avgpool(2), dense(10)"])
 def test_the_kernels_match_central_differences_of_their_own_loss(net):
     m = cnn("1x8x8", net)
     k = compile(derive(m))
@@ -168,3 +172,14 @@ def test_the_report_fills_in_the_output_size_formula_and_names_the_full_convolut
     assert r"\text{conv(6, 3): 4×4×4 → 6×2×2}" in tex
     assert r"H' = \frac{8 - 2 + 2 \cdot 0}{2} + 1 = 4" in tex           # the max-pooling
     assert "is the full convolution of $\\delta$ with the flipped kernel" in tex
+
+
+def test_two_pools_or_activations_in_one_layer_get_names_of_their_own():
+    """maxpool(2), avgpool(2) both belong to layer 1: P1 and P1b (P_{1b} in LaTeX); the
+    kernels free each name after its last use, so a reused name was an UnboundLocalError."""
+    b = derive(cnn("1x8x8", "conv(4, 3, pad=1), relu, sigmoid, maxpool(2), avgpool(2), dense(10)"))
+    names = [str(a.name) for a in b.forward]
+    assert len(names) == len(set(names))
+    assert {"A1", "A1b", "P1", "P1b"} <= set(names)
+    assert "delta_P1b := to_channels(W2.T @ delta2)" in str(b)
+    assert r"P_{1b} &= \operatorname{avgpool}_{2}\left(P_{1}\right)" in program_latex(b.forward)

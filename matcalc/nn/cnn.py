@@ -190,7 +190,13 @@ def _walk(model):
     a, state, l = X, None, 0                     # state (C, H, W) while a is a channel matrix
 
     def name(prefix, value):
-        sym = matrix(f"{prefix}{l}", *value.shape)
+        # two pools or activations in one layer (maxpool(2), avgpool(2)) would reuse a name,
+        # and the program's names must be unique (kernels free each name after its last use)
+        taken = {str(line.name) for line in out}
+        base = f"{prefix}{l}"
+        label = next(base + s for s in ("", "b", "c", "d", "e", "f", "g", "h")
+                     if base + s not in taken)
+        sym = matrix(label, *value.shape)
         out.append(Assignment(sym, value))
         return sym
 
@@ -229,7 +235,7 @@ def _walk(model):
             g = pool_geometry(*state, spec.get("k"), spec.get("stride"), layer=where)
             pool = maxpool if spec.kind == "maxpool" else avgpool
             P = name("P", pool(a, g, where))
-            deltas[P] = matrix(f"delta_P{l}", *P.shape)
+            deltas[P] = matrix(f"delta_{P.name}", *P.shape)
             a, state = P, (state[0], *g.out)
         elif spec.kind in ACTIVATIONS:
             a = name("A", apply(spec.kind, a))

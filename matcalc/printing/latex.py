@@ -8,6 +8,8 @@ elementwise body, products of matrix-valued factors print with \\odot and powers
 powers X^{\\circ 2}, so that nothing reads as a matrix product or power. Grouping follows
 precedence (base.matrix_precedence), never the printed text. Unknown nodes raise NoRuleError.
 """
+import re
+
 from sympy import (HadamardProduct, Identity, Inverse, MatAdd, MatMul, MatrixSymbol, OneMatrix,
                    S, Transpose)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
@@ -101,7 +103,12 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_MatrixSymbol(self, e):
         names = self._settings["symbol_names"]
-        return names[e] if e in names else self._deal_with_super_sub(_GREEK.get(e.name, e.name))
+        if e in names:
+            return names[e]
+        second = re.fullmatch(r"([A-Za-z])(\d+)([b-h])", e.name)   # P1b: a layer's second pool
+        if second:
+            return r"%s_{%s%s}" % second.groups()
+        return self._deal_with_super_sub(_GREEK.get(e.name, e.name))
 
     def _print_Differential(self, e):
         return r"\mathrm{d}" + self._print(e.var)
