@@ -186,6 +186,6 @@ def test_plot_needs_matplotlib_or_draws(tmp_path, capsys):
         import matplotlib  # noqa: F401
     except ImportError:
         assert code == 2 and "--plot needs matplotlib" in err
-        assert (tmp_path / "w.npz").exists()           # the weights are saved first
+        assert not (tmp_path / "w.npz").exists()       # said before training, not after it
     else:
         assert code == 0 and (tmp_path / "curve.png").stat().st_size > 1000
