@@ -9,6 +9,7 @@ a node or function without a JAX spelling raises NoRuleError. The convolutional 
 nodes call helpers (HELPERS) with the NumPy helpers' names and arguments, written for
 immutable arrays (.at[…].add where NumPy writes in place).
 """
+from .numpy import HELPERS as NUMPY_HELPERS
 from .tabled import MatcalcTabledPrinter
 
 __all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS", "SOFTMAX", "HELPERS"]
@@ -119,12 +120,7 @@ def _pool_argmax(A, C, H, W, k, s):
             s * jnp.arange(Ho).reshape(1, 1, Ho, 1) + i,
             s * jnp.arange(Wo).reshape(1, 1, 1, Wo) + j)
 ''', ("_windows",)),
-    "_pool_select": ('''\
-def _pool_select(A, L, C, H, W, k, s):
-    """L at the first maximum of each k×k window of A: C × (N·H·W) -> C × (N·H''·W'')."""
-    at = _pool_argmax(A, C, H, W, k, s)
-    return L.reshape(C, A.shape[1] // (H * W), H, W)[at].reshape(C, -1)
-''', ("_pool_argmax",)),
+    "_pool_select": NUMPY_HELPERS["_pool_select"],   # indexing only: the same source
     "_pool_route": ('''\
 def _pool_route(A, G, C, H, W, k, s):
     """The adjoint of _pool_select(A, ·): each window's G sent to the first maximum of that
