@@ -3,13 +3,11 @@ mime bundle a notebook receives): the gradient, its steps, an expression, a prog
 assignment, the derivation, a model's backprop (forward and backward), the kernels."""
 import pytest
 import sympy as sp
+from IPython.core.formatters import DisplayFormatter     # IPython is in the [dev] extra
 
-pytest.importorskip("IPython")
-from IPython.core.formatters import DisplayFormatter  # noqa: E402
-
-import matcalc  # noqa: E402
-from matcalc.printing.latex import latex  # noqa: E402
-from matcalc.printing.report import (align, gradient_names, gradient_steps_text,  # noqa: E402
+import matcalc
+from matcalc.printing.latex import latex
+from matcalc.printing.report import (align, gradient_names, gradient_steps_text,
                                      program_latex, steps_latex)
 
 FORMAT = DisplayFormatter()

@@ -31,7 +31,8 @@ def _run(script, *args, cwd):
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_the_script_writes_the_history_beside_the_weights(tmp_path, capsys, backend):
     if backend == "torch":
-        pytest.importorskip("torch")
+        pytest.importorskip("torch", reason="the torch script needs PyTorch: pip install "
+                                             "'matcalc-nn[torch]' (.ci/run installs it)")
     script = _script(tmp_path, capsys, backend)
     run = _run(script, "-o", "w.npz", cwd=tmp_path)           # the embedded digits
     rows = json.loads((tmp_path / "w.history.json").read_text())
