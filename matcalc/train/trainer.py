@@ -200,10 +200,10 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
                 loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra)
                 loss = float(loss)
                 start = abs(loss) if start is None else start
-                # one sum per gradient: NaN or Inf anywhere makes it non-finite
-                if not (math.isfinite(loss) and
-                        all(math.isfinite(float(g.sum())) for g in grads)) or \
-                        abs(loss) > DIVERGENCE * max(start, 1e-3):
+                # one sum over all gradients: NaN or Inf anywhere makes it non-finite, and a
+                # torch/JAX device is read once per step, not once per gradient
+                if not (math.isfinite(loss) and math.isfinite(float(sum(g.sum() for g in grads)))) \
+                        or abs(loss) > DIVERGENCE * max(start, 1e-3):
                     raise Diverged(f"the loss became {loss:.4g} in epoch {epoch} (it started "
                                    f"at {start:.4g})")
                 total += loss * len(idx)
