@@ -1,4 +1,4 @@
-"""Seed 000 — 微积分笔记05: 矩阵求导在深度学习中的应用 (../shared/seeds/000_8707253ce5c3c1ad.txt).
+"""Seed 000 — 微积分笔记05: 矩阵求导在深度学习中的应用 (docs/seeds.md, note 000).
 
 One image as a ROW vector X (1×n); Y = X W (W: n×512); Z = relu(Y); O = Z W′ (W′: 512×r);
 S = softmax(O) along the row; J = −ln s_k for the true class k, i.e. −sum(y ⊙ log S) with y

@@ -1,4 +1,4 @@
-"""Seed 001 — 矩阵求导+BP算法推导以及编程实现思路 (../shared/seeds/001_923429942b9917a2.txt).
+"""Seed 001 — 矩阵求导+BP算法推导以及编程实现思路 (docs/seeds.md, note 001).
 
 A column vector x (n×1); hidden layer of p sigmoid units, output of m softmax units,
 cross-entropy. The note derives δ_L = a_L − y, δ_l = (W_{l+1}ᵀ δ_{l+1}) ⊙ σ′(z_l) with

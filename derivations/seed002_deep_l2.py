@@ -1,4 +1,4 @@
-"""Seed 002 — L-layer feed-forward networks (../shared/seeds/002_6a900ab3c6ee11c8.txt).
+"""Seed 002 — L-layer feed-forward networks (docs/seeds.md, note 002).
 
 z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = f_l(z⁽ˡ⁾), denominator layout; binary (logistic output)
 and multi-class (softmax output) cross-entropy; risk R = (1/N) Σ L + (λ/2) ‖W‖_F².

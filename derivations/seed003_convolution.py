@@ -1,4 +1,4 @@
-"""Seed 003 — the convolutional network (../shared/seeds/003_34beed8ad2dd251f.txt, 卷积神经网络).
+"""Seed 003 — the convolutional network (docs/seeds.md, note 003, 卷积神经网络).
 
 The note: conv layer → ReLU → pooling → fully connected; the output size of a convolution
 H₂ = (H₁ − F_H + 2P)/S + 1 (and W₂ likewise, P the padding, S the stride); 2×2 max-pooling

@@ -1,4 +1,4 @@
-"""Seed 003 — linear classifiers (../shared/seeds/003_34beed8ad2dd251f.txt).
+"""Seed 003 — linear classifiers (docs/seeds.md, note 003).
 
 Linear scores f = W x + b; the multi-class SVM loss Σ_{j≠y} max(0, s_j − s_y + 1) with an L2
 penalty; softmax regression; squared error ½ Σ (y − W x)²; all trained by gradient descent.

@@ -1,4 +1,4 @@
-"""Seed 004 — 双层神经网络中矩阵的运算 (../shared/seeds/004_fa9831bbde4be999.txt).
+"""Seed 004 — 双层神经网络中矩阵的运算 (docs/seeds.md, note 004).
 
 A batch in columns X (m features × n samples); W1 (k×m) and a sigmoid hidden layer of k
 units; W2 (1×k) and one sigmoid output; binary cross-entropy, mean over n. The note gives
