@@ -89,6 +89,10 @@ class Fn:
     # A faster spelling that is right only as a factor of a product with a numeric factor
     # (a boolean mask: `-mask`, `mask - mask`, `mask + mask` and a bare mask are not numbers)
     mask: str = None
+    # As a network's activation (mlp hidden=…, --net): whether it is one, and the default
+    # initialisation of the weights feeding it ("he" for relu-like units, else "glorot").
+    activation: bool = False
+    init: str = "glorot"
 
 
 FUNCTIONS = {
@@ -96,21 +100,30 @@ FUNCTIONS = {
     "log": Fn(sp.log, sp.log, r"\log", "np.log({})"),
     "sin": Fn(sp.sin, sp.sin, r"\sin", "np.sin({})"),
     "cos": Fn(sp.cos, sp.cos, r"\cos", "np.cos({})"),
-    "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})"),
     "sqrt": Fn(sp.sqrt, sp.sqrt, r"\sqrt", "np.sqrt({})"),
     "abs": Fn(sp.Abs, sp.Abs, r"\left|{}\right|", "np.abs({})"),
     "sign": Fn(sp.sign, sp.sign, r"\operatorname{sign}", "np.sign({})"),
     # σ(x) = (1 + tanh(x/2))/2: no overflow for any x, and 5× faster than via logaddexp
     "sigmoid": Fn(sigmoid, lambda x: 1 / (1 + sp.exp(-x)), r"\sigma",
-                  "(0.5 + 0.5*np.tanh(0.5*({})))"),
+                  "(0.5 + 0.5*np.tanh(0.5*({})))", activation=True),
+    "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})", activation=True),
     "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
-               "np.maximum({}, 0)"),
+               "np.maximum({}, 0)", activation=True, init="he"),
     "step": Fn(step, lambda x: sp.Piecewise((1, x > 0), (0, True)), r"\left[{} > 0\right]",
                "np.heaviside({}, 0.0)",
                mask="({} > 0)"),   # a boolean mask: 5–10× faster than np.heaviside in G * mask
     "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
-                   "np.logaddexp(0, {})"),
+                   "np.logaddexp(0, {})", activation=True),
 }
+
+# The identity activation has no function of its own (A is Z: no line, no node), so it is a
+# record here but not a function of the text syntax.
+IDENTITY = Fn(lambda x: x, lambda x: x, "", "{}", activation=True)
+
+# Every activation by name, in the order the messages list them: the only list of them.
+ACTIVATION_TABLE = {**{name: fn for name, fn in FUNCTIONS.items() if fn.activation},
+                    "identity": IDENTITY}
+ACTIVATIONS = tuple(ACTIVATION_TABLE)
 
 # SymPy function class -> table name, for the printers and the verifier (sp.Abs is "abs");
 # sqrt has no class of its own (SymPy writes it as a power).
