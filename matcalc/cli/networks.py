@@ -1,0 +1,195 @@
+"""The network commands: derive, report, train and codegen (an MLP or a CNN from options)."""
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..api import backprop_record, derive, verify_backprop
+from ..codegen.kernels import compile as compile_kernels
+from ..core.errors import MatcalcError
+from ..nn.cnn import cnn
+from ..nn.spec import mlp
+from ..printing import report
+from .output import as_json as _json, say as _say
+
+
+def _model(args):
+    l2 = False if args.l2 is None else (True if args.l2 == "lam" else _number(args.l2, "--l2"))
+    if (args.layers is None) == (args.net is None):
+        raise MatcalcError("give the network either as --layers 64,128,10 (an MLP) or as "
+                           "--input 1x8x8 --net \"conv(8, 3, pad=1), relu, maxpool(2), "
+                           "dense(10)\"")
+    if args.net is not None:
+        if args.input is None:
+            raise MatcalcError("--net needs the input's shape: --input CxHxW, such as 1x8x8")
+        if args.layout != "columns" or args.no_bias:
+            raise MatcalcError("convolutional networks take samples as columns, with biases: "
+                               "drop --layout rows and --no-bias")
+        return cnn(args.input, args.net, loss=args.loss, l2=l2, reduction=args.reduction)
+    try:
+        layers = [int(s) for s in args.layers.split(",")]
+    except ValueError:
+        raise MatcalcError(f"--layers takes sizes separated by commas, e.g. 64,128,10, "
+                           f"not {args.layers!r}") from None
+    hidden = args.hidden.split(",") if "," in args.hidden else args.hidden
+    return mlp(layers, hidden=hidden, loss=args.loss, l2=l2, bias=not args.no_bias,
+               reduction=args.reduction, layout=args.layout)
+
+
+def _number(s, what):
+    try:
+        value = float(s)
+    except ValueError:
+        raise MatcalcError(f"{what} takes a number (λ ≥ 0) or 'lam', not {s!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise MatcalcError(f"{what} must be a finite number ≥ 0, not {s}")
+    return value
+
+
+def cmd_derive(args):
+    b = derive(_model(args))
+    subs = b.model.concrete()
+    if args.format == "text":
+        out = [report.program_text(b.forward, shapes=args.shapes, subs=subs), "",
+               report.program_text(b.backward, shapes=args.shapes, subs=subs)]
+    elif args.format == "latex":
+        names = report.gradient_names(b)
+        out = [report.align(report.program_latex(b.forward, shapes=args.shapes, subs=subs)
+                            + " \\\\\n" +
+                            report.program_latex(b.backward, names=names, shapes=args.shapes,
+                                                 subs=subs))]
+    elif args.format == "steps":
+        out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
+               report.program_text(b.backward)]
+    if args.verify:
+        verify_backprop(b)
+    try:
+        print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
+              else "\n".join(out))
+    finally:      # said even when the reader of stdout left early (`| head`)
+        if b.assumptions:
+            _say("given that " + "; ".join(str(a) for a in b.assumptions)
+                 + " (one-hot targets)")
+        if args.verify:
+            _say("verified: every gradient, by central differences")
+
+
+def cmd_report(args):
+    b = derive(_model(args))
+    verify_backprop(b)
+    tex = report.backprop_report(b)
+    out = Path(args.output)
+    try:
+        out.write_text(tex)
+    except OSError as e:
+        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+    print(f"wrote {out}")
+    if args.no_pdf:
+        return
+    if not shutil.which("pdflatex"):
+        _say(f"no PDF: pdflatex is not installed (Debian: apt install texlive-latex-base); "
+             f"{out} compiles with any LaTeX")
+        return
+    # pdflatex leaves .aux and .log beside the PDF: remove those this run made, not a
+    # user's own; on failure the log stays, for it says what went wrong
+    made = [p for p in (out.with_suffix(".aux"), out.with_suffix(".log")) if not p.exists()]
+    try:
+        run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
+                              out.name], cwd=out.parent, capture_output=True, text=True,
+                             timeout=600)
+        failed = run.returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    for p in made:
+        if p.exists() and not (failed and p.suffix == ".log"):
+            p.unlink()
+    if failed:
+        raise MatcalcError(f"pdflatex failed on {out}; see {out.with_suffix('.log')}")
+    print(f"wrote {out.with_suffix('.pdf')}")
+
+
+def cmd_train(args):
+    from ..api import train
+    model = _model(args)
+    data = args.data or args.data_dir
+    lam = None if args.l2 in (None, "lam") else float(args.l2)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:   # before, not after
+        raise MatcalcError(PLOT_NEEDS)
+    try:
+        result = train(model, data, output=args.output, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                       lam=lam, seed=args.seed, dtype=args.dtype, binary=args.binary,
+                       names=TRAINING_FLAGS, history=args.history or True,
+                       backend=args.backend, device=args.device, nproc=args.nproc)
+    except KeyboardInterrupt as e:
+        print(f"matcalc: stopped: {e}", file=sys.stderr)
+        return 130
+    last = result.history[-1]
+    n = last["epoch"]
+    print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}")
+    print(result.note)
+    if args.plot:
+        _plot(result.history, args.plot)
+
+
+PLOT_NEEDS = "--plot needs matplotlib: pip install 'matcalc-nn[plot]'"
+
+
+def _plot(history, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MatcalcError(PLOT_NEEDS) from None
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax[0].plot(ep, [h["loss"] for h in history])
+    ax[0].set(xlabel="epoch", ylabel="training loss")
+    ax[1].plot(ep, [h["train"] for h in history], label="train")
+    ax[1].plot(ep, [h["test"] for h in history], label="test")
+    ax[1].set(xlabel="epoch", ylabel="accuracy")
+    ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"saved the learning curves to {path}")
+
+
+def cmd_codegen(args):
+    from ..train.data import DIGITS_FILE
+    from ..train.script import needs_other_data, script_source
+    model = _model(args)
+    b = derive(model)
+    verify_backprop(b)
+    if args.backend != "numpy":    # installed, and its kernels agree with NumPy's
+        compile_kernels(b, backend=args.backend, device=args.device)
+    out = Path(args.output)
+    other = needs_other_data(model)
+    try:
+        _atomic_write(out, script_source(b, args.backend, args.device))
+        digits = out.with_name("digits.csv.gz")
+        if other is None and not digits.exists():
+            digits.write_bytes(DIGITS_FILE.read_bytes())
+    except OSError as e:
+        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+    if other is None:
+        needs = {"numpy": "NumPy only", "torch": "NumPy and PyTorch",
+                 "jax": "NumPy and JAX"}[args.backend]
+        print(f"wrote {out} and {digits}: run python {out} ({needs}; --data-dir DIR for "
+              "MNIST)")
+    else:
+        print(f"wrote {out}; {other}")
+
+
+def _atomic_write(path, content):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
+# How the trainer's options are spelled here, for its messages.
+TRAINING_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr",
+                  "lam": "--l2", "optimizer": "--optimizer"}
