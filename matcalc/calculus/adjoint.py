@@ -9,7 +9,7 @@ import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix, Trace, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from ..core.dispatch import Table
+from ..core.dispatch import Table, identity
 from ..core.errors import NoRuleError
 from ..core.kron import KroneckerProduct, Unvec, Vec, kron, kron_permutation, unvec, vec
 from ..core.structure import (AvgPool, Fold, PoolRoute, PoolSelect, PoolSpread, ToChannels,
@@ -32,20 +32,20 @@ def inner(g, m):
 
 # Matrix moves: each gets (L, G, out) with L linear in the dX, and pushes G inwards.
 
+@identity("tr(Gᵀ dX)  ⇒  ∂/∂X += G")
 def _m_differential(e, g, out):
-    """tr(Gᵀ dX)  ⇒  ∂/∂X += G"""
     out.append((e.var, g))
 
 
+@identity("tr(Gᵀ (L₁ + L₂)) = tr(Gᵀ L₁) + tr(Gᵀ L₂)")
 def _m_matadd(e, g, out):
-    """tr(Gᵀ (L₁ + L₂)) = tr(Gᵀ L₁) + tr(Gᵀ L₂)"""
     for t in e.args:
         if _has_d(t):
             pullback(t, g, out)
 
 
+@identity("tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L);  tr(Gᵀ (s M)) = s tr(Gᵀ M) for a scalar s")
 def _m_matmul(e, g, out):
-    """tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L);  tr(Gᵀ (s M)) = s tr(Gᵀ M) for a scalar s"""
     c, fs = coefficient(e)[0], factors(e)
     if _has_d(c):
         pullback_scalar(c, inner(g, matmul(*fs)), out)
@@ -57,90 +57,91 @@ def _m_matmul(e, g, out):
     pullback(fs[i], g, out)
 
 
+@identity("tr(Gᵀ Lᵀ) = tr((Gᵀ)ᵀ L)")
 def _m_transpose(e, g, out):
-    """tr(Gᵀ Lᵀ) = tr((Gᵀ)ᵀ L)"""
     pullback(e.arg, transpose(g), out)
 
 
+@identity("tr(Gᵀ (F ⊙ L)) = tr((G ⊙ F)ᵀ L)")
 def _m_hadamard(e, g, out):
-    """tr(Gᵀ (F ⊙ L)) = tr((G ⊙ F)ᵀ L)"""
     i = next(i for i, f in enumerate(e.args) if _has_d(f))
     pullback(e.args[i], hadamard(g, *e.args[:i], *e.args[i + 1:]), out)
 
 
+@identity("tr(Gᵀ diag(l)) = diag(G)ᵀ l")
 def _m_diag_matrix(e, g, out):
-    """tr(Gᵀ diag(l)) = diag(G)ᵀ l"""
     pullback(e.args[0], DiagonalOf(g), out)
 
 
+@identity("tr(Gᵀ diag(L)) = tr(diag(g)ᵀ L)")
 def _m_diagonal_of(e, g, out):
-    """tr(Gᵀ diag(L)) = tr(diag(g)ᵀ L)"""
     pullback(e.arg, DiagMatrix(g), out)
 
 
 # Scalar moves: each gets (s, c, out) with s linear in the dX, and its coefficient c.
 
+@identity("c (s₁ + s₂) = c s₁ + c s₂")
 def _s_add(s, c, out):
-    """c (s₁ + s₂) = c s₁ + c s₂"""
     for t in s.args:
         if _has_d(t):
             pullback_scalar(t, c, out)
 
 
+@identity("c (a · s′) = (c a) s′")
 def _s_mul(s, c, out):
-    """c (a · s′) = (c a) s′"""
     lin = [f for f in s.args if _has_d(f)]
     if len(lin) != 1:
         raise NoRuleError("the differential {0} is not linear in the d's", s)
     pullback_scalar(lin[0], c * sp.Mul(*[f for f in s.args if not _has_d(f)]), out)
 
 
+@identity("c tr(L) = tr((c I)ᵀ L)")
 def _s_trace(s, c, out):
-    """c tr(L) = tr((c I)ᵀ L)"""
     pullback(s.arg, matmul(c, eye(s.arg.shape[0])), out)
 
 
+@identity("c sum(L) = tr((c 1 1ᵀ)ᵀ L)")
 def _s_entry_sum(s, c, out):
-    """c sum(L) = tr((c 1 1ᵀ)ᵀ L)"""
     pullback(s.arg, matmul(c, OneMatrix(*s.arg.shape)), out)
 
 
 def _m_swap(adjoint):
     """tr(Gᵀ f(L)) = tr(f*(G)ᵀ L), f* the adjoint map (fold for unfold, …)"""
+    @identity(f"tr(Gᵀ f(L)) = tr({adjoint.__name__}(G)ᵀ L)")
     def move(e, g, out):
         pullback(e.arg, adjoint(g, e.geometry), out)
-    move.__doc__ = f"tr(Gᵀ f(L)) = tr({adjoint.__name__}(G)ᵀ L)"
     return move
 
 
 def _m_swap_data(adjoint):
     """tr(Gᵀ f(A, L)) = tr(f*(A, G)ᵀ L) for f linear in L (pool select ↔ route)"""
+    @identity(f"tr(Gᵀ f(A, L)) = tr({adjoint.__name__}(A, G)ᵀ L)")
     def move(e, g, out):
         pullback(e.arg, adjoint(e.data, g, e.geometry), out)
-    move.__doc__ = f"tr(Gᵀ f(A, L)) = tr({adjoint.__name__}(A, G)ᵀ L)"
     return move
 
 
+@identity("tr(Gᵀ avgpool(L)) = tr((spread(G)/k²)ᵀ L)")
 def _m_avgpool(e, g, out):
-    """tr(Gᵀ avgpool(L)) = tr((spread(G)/k²)ᵀ L)"""
     pullback(e.arg, matmul(sp.Rational(1, e.geometry.k ** 2), pool_spread(g, e.geometry)), out)
 
 
+@identity("tr(Gᵀ spread(L)) = tr((k² avgpool(G))ᵀ L): the window sums")
 def _m_pool_spread(e, g, out):
-    """tr(Gᵀ spread(L)) = tr((k² avgpool(G))ᵀ L): the window sums"""
     pullback(e.arg, matmul(e.geometry.k ** 2, avgpool(g, e.geometry)), out)
 
 
+@identity("tr(Gᵀ vec(L)) = tr(unvec(G)ᵀ L)")
 def _m_vec(e, g, out):
-    """tr(Gᵀ vec(L)) = tr(unvec(G)ᵀ L)"""
     pullback(e.arg, unvec(g, e.arg.shape[0]), out)
 
 
+@identity("tr(Gᵀ unvec(l)) = vec(G)ᵀ l")
 def _m_unvec(e, g, out):
-    """tr(Gᵀ unvec(l)) = vec(G)ᵀ l"""
     pullback(e.arg, vec(g), out)
 
 
+@identity("tr(Gᵀ (A ⊗ L)) = vec(G)ᵀ P (vec A ⊗ I) vec L  ⇒  L̄ = unvec((vec A ⊗ I)ᵀ Pᵀ vec G);")
 def _m_kron(e, g, out):
     """tr(Gᵀ (A ⊗ L)) = vec(G)ᵀ P (vec A ⊗ I) vec L  ⇒  L̄ = unvec((vec A ⊗ I)ᵀ Pᵀ vec G);
     likewise L ⊗ B with (I ⊗ vec B)  (P: core/kron.py kron_permutation)"""
@@ -224,7 +225,7 @@ def move_rule(term):
     """
     rules, e = [], term
     while not isinstance(e, Differential):
-        rule = MOVES.rule(e).__doc__.split(";")[0].strip()
+        rule = MOVES.rule(e).identity.split(";")[0].strip()
         if rule not in rules:
             rules.append(rule)
         e = next(a for a in e.args if isinstance(a, sp.Basic) and _has_d(a))

@@ -1,4 +1,4 @@
-"""The table of forward differentials: one entry per node class, each docstring the identity.
+"""The table of forward differentials: one entry per node class, each with its identity.
 
 Calculus (stage 2). `differential(e, wrt)` returns de, an expression linear in the
 differentials dX of the variables in `wrt` (Differential nodes); every other symbol is held
@@ -11,7 +11,7 @@ from sympy import (Determinant, HadamardProduct, Inverse, MatAdd, MatMul, Matrix
                    Trace, Transpose)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from ..core.dispatch import Table
+from ..core.dispatch import Table, identity
 from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
                               PoolSpread, ToChannels, ToSamples, Unfold, avgpool, fold,
                               pool_route, pool_select, pool_spread, to_channels, to_samples,
@@ -26,32 +26,32 @@ from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, Log
                    zero_like)
 
 
+@identity("d(AB) = dA·B + A·dB  (Cookbook 37)")
 def _matmul(e, d, dep):
-    """d(AB) = dA·B + A·dB  (Cookbook 37)"""
     c, fs = coefficient(e)[0], factors(e)
     terms = [matmul(d(c), *fs)] if dep(c) else []
     terms += [matmul(c, *fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)]
     return add(*terms)
 
 
+@identity("d(A + B) = dA + dB  (Cookbook 35)")
 def _matadd(e, d, dep):
-    """d(A + B) = dA + dB  (Cookbook 35)"""
     return add(*[d(t) for t in e.args if dep(t)])
 
 
+@identity("d(A ⊙ B) = dA ⊙ B + A ⊙ dB  (Cookbook 38)")
 def _hadamard(e, d, dep):
-    """d(A ⊙ B) = dA ⊙ B + A ⊙ dB  (Cookbook 38)"""
     fs = e.args
     return add(*[hadamard(*fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)])
 
 
+@identity("d(Aᵀ) = (dA)ᵀ  (Cookbook 44)")
 def _transpose(e, d, dep):
-    """d(Aᵀ) = (dA)ᵀ  (Cookbook 44)"""
     return transpose(d(e.arg))
 
 
+@identity("d(A⁻¹) = −A⁻¹ dA A⁻¹  (Cookbook 40)")
 def _inverse(e, d, dep):
-    """d(A⁻¹) = −A⁻¹ dA A⁻¹  (Cookbook 40)"""
     return matmul(-1, e, d(e.arg), e)
 
 
@@ -62,8 +62,8 @@ def _almost_everywhere(df):
     return df.xreplace({x: sp.S.Zero for x in deltas}) if deltas else df
 
 
+@identity("d f(A) = f′(A) ⊙ dA")
 def _elementwise(e, d, dep):
-    """d f(A) = f′(A) ⊙ dA"""
     return hadamard(elementwise(_almost_everywhere(sp.diff(e.body, T)), e.arg), d(e.arg))
 
 
@@ -73,83 +73,83 @@ def _spread(e, m):
     return matmul(ones(rows, rows), m) if e.axis == 0 else matmul(m, ones(cols, cols))
 
 
+@identity("d softmax(Z) = S ⊙ dZ − S ⊙ (1 1ᵀ (S ⊙ dZ)),  S = softmax(Z)")
 def _softmax(e, d, dep):
-    """d softmax(Z) = S ⊙ dZ − S ⊙ (1 1ᵀ (S ⊙ dZ)),  S = softmax(Z)"""
     p = hadamard(e, d(e.arg))
     return add(p, neg(hadamard(e, _spread(e, p))))
 
 
+@identity("d log softmax(Z) = dZ − 1 1ᵀ (S ⊙ dZ),  S = softmax(Z)")
 def _logsoftmax(e, d, dep):
-    """d log softmax(Z) = dZ − 1 1ᵀ (S ⊙ dZ),  S = softmax(Z)"""
     dz = d(e.arg)
     return add(dz, neg(_spread(e, hadamard(Softmax(e.arg, e.axis), dz))))
 
 
+@identity("d logsumexp(Z) = 1ᵀ (S ⊙ dZ),  S = softmax(Z)")
 def _logsumexp(e, d, dep):
-    """d logsumexp(Z) = 1ᵀ (S ⊙ dZ),  S = softmax(Z)"""
     p = hadamard(Softmax(e.arg, e.axis), d(e.arg))
     rows, cols = p.shape
     return matmul(ones(1, rows), p) if e.axis == 0 else matmul(p, ones(cols, 1))
 
 
+@identity("d diag(v) = diag(dv)")
 def _diag_matrix(e, d, dep):
-    """d diag(v) = diag(dv)"""
     return DiagMatrix(d(e.args[0]))
 
 
+@identity("d diag(A) = diag(dA)")
 def _diagonal_of(e, d, dep):
-    """d diag(A) = diag(dA)"""
     return DiagonalOf(d(e.arg))
 
 
+@identity("d tr(A) = tr(dA)  (Cookbook 36)")
 def _trace(e, d, dep):
-    """d tr(A) = tr(dA)  (Cookbook 36)"""
     return trace(d(e.arg))
 
 
+@identity("d det(A) = det(A) tr(A⁻¹ dA)  (Cookbook 42)")
 def _det(e, d, dep):
-    """d det(A) = det(A) tr(A⁻¹ dA)  (Cookbook 42)"""
     return e * trace(matmul(inverse(e.arg), d(e.arg)))
 
 
+@identity("d log det(A) = tr(A⁻¹ dA)  (Cookbook 43)")
 def _logdet(e, d, dep):
-    """d log det(A) = tr(A⁻¹ dA)  (Cookbook 43)"""
     return trace(matmul(inverse(e.arg), d(e.arg)))
 
 
+@identity("d sum(A) = sum(dA)")
 def _entry_sum(e, d, dep):
-    """d sum(A) = sum(dA)"""
     return entry_sum(d(e.arg))
 
 
+@identity("d‖A‖ = tr(Aᵀ dA) / ‖A‖")
 def _norm(e, d, dep):
-    """d‖A‖ = tr(Aᵀ dA) / ‖A‖"""
     a = e.arg
     at = Transpose(a) if isinstance(a, MatAdd) else transpose(a)
     return trace(matmul(at, d(a))) / norm(a)
 
 
+@identity("d(a + b) = da + db")
 def _add(e, d, dep):
-    """d(a + b) = da + db"""
     return sp.Add(*[d(t) for t in e.args if dep(t)])
 
 
+@identity("d(ab) = da·b + a·db")
 def _mul(e, d, dep):
-    """d(ab) = da·b + a·db"""
     fs = e.args
     return sp.Add(*[sp.Mul(*fs[:i], d(f), *fs[i + 1:]) for i, f in enumerate(fs) if dep(f)])
 
 
+@identity("d(aᵏ) = k aᵏ⁻¹ da;  d(aᵇ) = aᵇ (log a · db + b/a · da)")
 def _pow(e, d, dep):
-    """d(aᵏ) = k aᵏ⁻¹ da;  d(aᵇ) = aᵇ (log a · db + b/a · da)"""
     base, k = e.args
     if not dep(k):
         return k * base ** (k - 1) * d(base)
     return e * (sp.log(base) * d(k) + (k / base * d(base) if dep(base) else 0))
 
 
+@identity("d f(a) = f′(a) da")
 def _function(e, d, dep):
-    """d f(a) = f′(a) da"""
     if len(e.args) != 1:
         raise NoRuleError(f"no differential for {type(e).__name__} of several arguments")
     t = sp.Dummy("t", real=True)    # f′ at a real t, then at a: fdiff(sign(tr S)) stays a Subs
@@ -158,70 +158,70 @@ def _function(e, d, dep):
 
 def _linear(build):
     """d f(A) = f(dA) for a linear map f (unfold, fold, reshapes, pooling windows)"""
+    @identity(f"d {build.__name__}(A) = {build.__name__}(dA): {build.__name__} is linear")
     def rule(e, d, dep):
         return build(d(e.arg), e.geometry)
-    rule.__doc__ = f"d {build.__name__}(A) = {build.__name__}(dA): {build.__name__} is linear"
     return rule
 
 
 def _linear_in_second(build):
     """f(A, L) linear in L, with A data whose argmax changes nowhere on a set of measure > 0"""
+    @identity(f"d {build.__name__}(A, L) = {build.__name__}(A, dL): linear in L, the "
+              "windows' maxima of A move nowhere almost everywhere")
     def rule(e, d, dep):
         return build(e.data, d(e.arg), e.geometry) if dep(e.arg) else zero_like(e)
-    rule.__doc__ = (f"d {build.__name__}(A, L) = {build.__name__}(A, dL): linear in L, the "
-                    "windows' maxima of A move nowhere almost everywhere")
     return rule
 
 
+@identity("d maxpool(A) = select(A, dA): dA at the first maximum of each window")
 def _maxpool(e, d, dep):
-    """d maxpool(A) = select(A, dA): dA at the first maximum of each window"""
     return pool_select(e.arg, d(e.arg), e.geometry)
 
 
+@identity("d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 39)")
 def _kron(e, d, dep):
-    """d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 39)"""
     a, b = e.args
     return add(*([kron(d(a), b)] if dep(a) else []) + ([kron(a, d(b))] if dep(b) else []))
 
 
+@identity("d vec(A) = vec(dA): vec is linear")
 def _vec(e, d, dep):
-    """d vec(A) = vec(dA): vec is linear"""
     return vec(d(e.arg))
 
 
+@identity("d unvec(v) = unvec(dv): unvec is linear")
 def _unvec(e, d, dep):
-    """d unvec(v) = unvec(dv): unvec is linear"""
     return unvec(d(e.arg), e.rows)
 
 
+@identity("d max(A, axis) = sum(mask ⊙ dA, axis): dA at the first maximum (A without ties)")
 def _max_along(e, d, dep):
-    """d max(A, axis) = sum(mask ⊙ dA, axis): dA at the first maximum (A without ties)"""
     return sum_axis(hadamard(MaxMask(e.arg, e.axis), d(e.arg)), e.axis)
 
 
+@identity("d max(A) = sum(mask ⊙ dA): dA at the first maximum (A without ties)")
 def _entry_max(e, d, dep):
-    """d max(A) = sum(mask ⊙ dA): dA at the first maximum (A without ties)"""
     return entry_sum(hadamard(MaxMask(e.arg), d(e.arg)))
 
 
+@identity("d‖A‖_* = tr((U Vᵀ)ᵀ dA), A = U Σ Vᵀ of full rank")
 def _nuclear_norm(e, d, dep):
-    """d‖A‖_* = tr((U Vᵀ)ᵀ dA), A = U Σ Vᵀ of full rank"""
     return trace(matmul(transpose(PolarFactor(e.arg)), d(e.arg)))
 
 
+@identity("d‖A‖₂ = tr((u₁ v₁ᵀ)ᵀ dA), σ₁(A) simple")
 def _spectral_norm(e, d, dep):
-    """d‖A‖₂ = tr((u₁ v₁ᵀ)ᵀ dA), σ₁(A) simple"""
     return trace(matmul(transpose(TopSingular(e.arg)), d(e.arg)))
 
 
+@identity("d polar(A) = d top_singular(A) = ?: not written (these norms are differentiated once)")
 def _no_second_order(e, d, dep):
-    """d polar(A) = d top_singular(A) = ?: not written (these norms are differentiated once)"""
     raise NoRuleError(f"no differential for {type(e).__name__} (the SVD factor of a nuclear or "
                       "spectral norm's gradient): matcalc differentiates these norms once")
 
 
+@identity("d mask(A) = 0: a piecewise-constant function of A (almost everywhere)")
 def _constant(e, d, dep):
-    """d mask(A) = 0: a piecewise-constant function of A (almost everywhere)"""
     return zero_like(e)
 
 
@@ -299,7 +299,7 @@ def differential(e, wrt, derivation=None):
                 rule = DIFFERENTIALS.rule(x)
                 memo[x] = rule(x, d, dep)
                 if derivation is not None:
-                    derivation.add("differential", rule.__doc__, x, memo[x])
+                    derivation.add("differential", rule.identity, x, memo[x])
         return memo[x]
 
     return d(e)

@@ -13,7 +13,7 @@ from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatM
                    Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
-from ..core.dispatch import Table
+from ..core.dispatch import Table, identity
 from ..core.expr import (Differential, Elementwise, add, coefficient, diag, eye, factors,
                          hadamard, is_matrix, matmul, ones, rebuild, trace, transpose, zeros)
 from ..core.functions import T
@@ -134,8 +134,9 @@ def linear_jacobian(lin, x):
     return VEC_MOVES.rule(lin)(lin, x)
 
 
+@identity("diag(v) 1 = v 1ᵀ and 1 diag(w) = 1 wᵀ: diag(s) − diag(s) 1 1ᵀ diag(s) → "
+          "diag(s) − s sᵀ")
 def diagonal_against_ones(e):
-    """diag(v) 1 = v 1ᵀ and 1 diag(w) = 1 wᵀ: diag(s) − diag(s) 1 1ᵀ diag(s) → diag(s) − s sᵀ"""
     if not isinstance(e, MatMul):
         return e
     c, out, changed = coefficient(e)[0], [], False
@@ -152,8 +153,8 @@ def diagonal_against_ones(e):
     return matmul(c, *out) if changed else e
 
 
+@identity("K_{m,n}ᵀ = K_{n,m}: the inverse permutation")
 def transposed_commutation(e):
-    """K_{m,n}ᵀ = K_{n,m}: the inverse permutation"""
     if isinstance(e, Transpose) and isinstance(e.arg, Commutation):
         return commutation(e.arg.n, e.arg.m)
     return e
@@ -191,6 +192,7 @@ def _selected(k, n, side):
     return None
 
 
+@identity("(P ⊗ Q) S = Q diag(Pᵀ) for a row P, P diag(Qᵀ) for a row Q, diag(vec Pᵀ)(1 ⊗ I) for")
 def kron_against_selector(e):
     """(P ⊗ Q) S = Q diag(Pᵀ) for a row P, P diag(Qᵀ) for a row Q, diag(vec Pᵀ)(1 ⊗ I) for
     Q = I; Sᵀ (P ⊗ Q) likewise (S = diag(vec I)(1 ⊗ I), vec(diag(l)) = S l)"""
@@ -213,8 +215,8 @@ def kron_against_selector(e):
     return e
 
 
+@identity("S Sᵀ = diag(vec I): the projection onto the diagonal entries of vec X")
 def selector_square(e):
-    """S Sᵀ = diag(vec I): the projection onto the diagonal entries of vec X"""
     if not isinstance(e, MatMul):
         return e
     c, fs = coefficient(e)[0], list(factors(e))
@@ -227,6 +229,7 @@ def selector_square(e):
     return e
 
 
+@identity("D K_{n,n} = K_{n,n} D = D D = D for D = diag(vec I_n): the diagonal entries of vec X")
 def diagonal_projection(e):
     """D K_{n,n} = K_{n,n} D = D D = D for D = diag(vec I_n): the diagonal entries of vec X
     are those transposition leaves in place, and D is 0/1"""

@@ -3,8 +3,9 @@
 Calculus (stage 2). Consumes raw adjoints from gradient.py; produces equal expressions.
 The canonical constructors in expr.py already flatten, collect like terms, drop identities
 and all-ones factors and fuse f(g(X)); the rules here need a view of a whole sum or of the
-user's assumptions. Each rule takes an expression and returns it, rewritten or unchanged;
-`simplify` applies a tuple of rules bottom-up until nothing changes, recording a Step each.
+user's assumptions. Each rule takes an expression and returns it, rewritten or unchanged, and
+carries its identity (core/dispatch.py `identity`; an assumption says itself); `simplify`
+applies a tuple of rules bottom-up until nothing changes, recording a Step each.
 """
 import math
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatM
 from ..core.expr import (Elementwise, LogSoftmax, Softmax, T, add, coefficient, det, elementwise,
                    entry_sum, factors, hadamard, inverse, is_matrix, matmul, rebuild, size,
                    transpose)
+from ..core.dispatch import identity, identity_of
 from ..core.errors import MatcalcError, shown
 from ..core.kron import Unvec, unvec
 from ..core.functions import sigmoid, softplus
@@ -49,8 +51,8 @@ def _collect_side(e, side):
     return add(*out)
 
 
+@identity("A X + B X = (A + B) X  and  X A + X B = X (A + B).")
 def collect(e):
-    """A X + B X = (A + B) X  and  X A + X B = X (A + B)."""
     if not isinstance(e, MatAdd):
         return e
     for side in (-1, 0):
@@ -204,8 +206,8 @@ def assumption(lhs, rhs):
     return Equals(lhs, rhs)
 
 
+@identity("c a X + c b Y = c (a X + b Y): a scalar common to every term of a sum moves out.")
 def factor_scalar(e):
-    """c a X + c b Y = c (a X + b Y): a scalar common to every term of a sum moves out."""
     if not isinstance(e, MatAdd):
         return e
     cs = [sp.sympify(coefficient(t)[0]) for t in e.args]
@@ -245,8 +247,8 @@ def _distribute(e):
     return e
 
 
+@identity("(A + B) ⊙ C = A ⊙ C + B ⊙ C, kept only where the terms then cancel or fuse.")
 def expand_hadamard(e):
-    """(A + B) ⊙ C = A ⊙ C + B ⊙ C, kept only where the terms then cancel or fuse."""
     if isinstance(e, MatAdd) and any(isinstance(t, HadamardProduct) for t in
                                      (coefficient(t)[1] for t in e.args)):
         new = add(*[matmul(c, _distribute(core)) for c, core in map(coefficient, e.args)])
@@ -264,8 +266,8 @@ _STABLE_BODIES = (   # log σ(x) = −softplus(−x), log(1 − σ(x)) = −soft
 )
 
 
+@identity("log softmax(Z) = logsoftmax(Z); log σ(Z) = −softplus(−Z): finite for any logits.")
 def stable_logs(e):
-    """log softmax(Z) = logsoftmax(Z); log σ(Z) = −softplus(−Z): finite for any logits."""
     if not isinstance(e, Elementwise):
         return e
     if isinstance(e.arg, Softmax) and e.body == sp.log(T):
@@ -276,8 +278,8 @@ def stable_logs(e):
     return elementwise(body, e.arg) if body != e.body else e
 
 
+@identity("route(A, G) = upsample(G) ⊙ mask(A) when the pooling windows tile A (stride = k).")
 def route_as_mask(e):
-    """route(A, G) = upsample(G) ⊙ mask(A) when the pooling windows tile A (stride = k)."""
     if not isinstance(e, PoolRoute) or e.geometry.s != e.geometry.k:
         return e
     return hadamard(pool_spread(e.arg, e.geometry), pool_mask(e.data, e.geometry))
@@ -299,8 +301,9 @@ def _transposed(m):
     return transpose(m)
 
 
+@identity("Mᵀ = M for M symmetric by structure: (Xᵀ X)⁻¹ᵀ = (Xᵀ X)⁻¹, (A + Aᵀ)ᵀ = A + Aᵀ, "
+          "any 1×1 M.")
 def symmetric_transpose(e):
-    """Mᵀ = M for M symmetric by structure: (Xᵀ X)⁻¹ᵀ = (Xᵀ X)⁻¹, (A + Aᵀ)ᵀ = A + Aᵀ, any 1×1 M."""
     if isinstance(e, Transpose) and (e.shape == (1, 1) or _transposed(e.arg) == e.arg):
         return e.arg
     return e
@@ -313,8 +316,8 @@ def _inverse_of(m):
     return m.arg if isinstance(m, Inverse) else Inverse(m)
 
 
+@identity("A⁻¹ A = A A⁻¹ = I, also transposed (Xᵀ X⁻ᵀ = I), inside a product.")
 def cancel_inverse(e):
-    """A⁻¹ A = A A⁻¹ = I, also transposed (Xᵀ X⁻ᵀ = I), inside a product."""
     if not isinstance(e, MatMul):
         return e
     c, fs = coefficient(e)
@@ -330,8 +333,8 @@ def cancel_inverse(e):
     return matmul(c, *kept) if kept else matmul(c, Identity(e.shape[0]))
 
 
+@identity("det(c A B) = cⁿ det(A) det(B) for square A, B  (Cookbook 18)")
 def det_of_product(e):
-    """det(c A B) = cⁿ det(A) det(B) for square A, B  (Cookbook 18)"""
     if isinstance(e, Determinant) and isinstance(e.arg, MatMul):
         c, fs = coefficient(e.arg)[0], factors(e.arg)
         if all(_square(f) for f in fs):
@@ -339,8 +342,8 @@ def det_of_product(e):
     return e
 
 
+@identity("(c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹ for square A, B  (Cookbook 26)")
 def inverse_of_product(e):
-    """(c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹ for square A, B  (Cookbook 26)"""
     if isinstance(e, Inverse) and isinstance(e.arg, MatMul):
         c, fs = coefficient(e.arg)[0], factors(e.arg)
         if all(_square(f) for f in fs):
@@ -348,8 +351,8 @@ def inverse_of_product(e):
     return e
 
 
+@identity("tr(1 N) = tr(N 1) = sum(N): a trace against the all-ones matrix is the sum of entries")
 def trace_of_ones_product(e):
-    """tr(1 N) = tr(N 1) = sum(N): a trace against the all-ones matrix is the sum of entries"""
     if not (isinstance(e, sp.Trace) and isinstance(e.arg, MatMul)):
         return e
     c, fs = coefficient(e.arg)[0], factors(e.arg)
@@ -360,8 +363,8 @@ def trace_of_ones_product(e):
     return e
 
 
+@identity("sign(u) u = |u| (so sign(u) u / |u| = 1, the derivative of log |u|)")
 def sign_times_value(e):
-    """sign(u) u = |u| (so sign(u) u / |u| = 1, the derivative of log |u|)"""
     if not isinstance(e, sp.Mul):
         return e
     for f in e.args:
@@ -373,8 +376,8 @@ def sign_times_value(e):
     return e
 
 
+@identity("unvec(a, m) + unvec(b, m) = unvec(a + b, m): unvec is linear")
 def collect_unvec(e):
-    """unvec(a, m) + unvec(b, m) = unvec(a + b, m): unvec is linear"""
     if not isinstance(e, MatAdd):
         return e
     groups, others = {}, []
@@ -405,9 +408,7 @@ def simplify(e, rules=CANONICAL, assumptions=(), derivation=None, max_passes=10)
             for rule in rules:
                 y = rule(x)
                 if y != x and derivation is not None:
-                    derivation.add("simplify", (rule.__doc__ or "").strip().splitlines()[0]
-                                   if not hasattr(rule, "var") and not hasattr(rule, "lhs")
-                                   else str(rule), x, y)
+                    derivation.add("simplify", identity_of(rule), x, y)
                 x = y
             return x
 

@@ -3,7 +3,9 @@
 Core (stage 0). The differential table, the adjoint moves and the evaluators are each a
 `Table`: a dict from node class to rule, whose `rule(node)` finds the entry of the node's
 class or of its nearest base class (a sigmoid is a sympy.Function), and raises NoRuleError
-saying which table to extend. The lookup is cached per class.
+saying which table to extend. The lookup is cached per class. A rule's identity, which the
+derivation record shows, is a field of the rule (`identity`), never read from its docstring:
+`python -OO` drops docstrings.
 """
 from .errors import NoRuleError
 
@@ -36,3 +38,27 @@ class Table(dict):
             raise NoRuleError(f"no {self.what} for {cls.__name__}; add an entry to "
                               f"{self.where}")
         return found
+
+
+def identity(text):
+    """Give a rule the identity it applies, as the field `rule.identity` (and as its docstring
+    where it has none, for help()).
+
+    >>> @identity("x + 0 = x")
+    ... def drop_zero(e):
+    ...     return e
+    >>> drop_zero.identity
+    'x + 0 = x'
+    """
+    def mark(rule):
+        rule.identity = text
+        if rule.__doc__ is None:
+            rule.__doc__ = text
+        return rule
+    return mark
+
+
+def identity_of(rule):
+    """The identity a rule applies: its field, or what an object rule (an assumption) says."""
+    found = getattr(rule, "identity", None)
+    return str(rule) if found is None else found
