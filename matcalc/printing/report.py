@@ -36,20 +36,23 @@ def _lspace(e, subs=None):
 
 
 def program_text(program, shapes=False, subs=None):
-    """One line per assignment: `name = formula` (with its shape, sizes from `subs`)."""
+    """One line per assignment: `name = formula` (with its shape), the sizes of `subs`
+    filled in (a model's class count d2 is 10 on the page)."""
     lines = []
     for a in program:
-        line = f"{text(a.name)} = {text(a.expr)}"
+        line = f"{text(a.name)} = {text(a.expr.xreplace(subs or {}))}"
         lines.append(f"{line:60s}  ({_dims(a.name, subs)})" if shapes else line)
     return "\n".join(lines)
 
 
-def program_latex(program, names=None, shapes=False, subs=None):
+def program_latex(program, names=None, shapes=False, subs=None, fit=False):
     """The body of an align* environment: one `name &= formula` row per assignment (sizes
-    from `subs` filled in; a long formula broken before a + or −, see _pieces)."""
+    from `subs` filled in; a long formula broken before a + or −, see _pieces). Standard
+    amsmath only, ready to paste, unless `fit` (a report's, whose preamble defines
+    \\matcalcfit) scales what still does not fit to the line."""
     rows = []
     for a in program:
-        first, *rest = _pieces(a.expr.xreplace(subs or {}), names)
+        first, *rest = _pieces(a.expr.xreplace(subs or {}), names, fit=fit)
         row = f"{latex(a.name, names=names)} &= {first}"
         if shapes:
             row += rf" && \in {_lspace(a.name, subs)}"
@@ -73,28 +76,34 @@ def _wrapped(t):
     return f"({t})" if " " in t else t
 
 
-def steps_text(derivation):
+def steps_text(derivation, subs=None):
     """The derivation as text: each name's adjoint, each differential with its rule, and each
-    term of dN as its contribution to dL, tr(N̄ᵀ term), moved into tr(Ḡᵀ dX)."""
+    term of dN as its contribution to dL, tr(N̄ᵀ term), moved into tr(Ḡᵀ dX) (a term that
+    holds several dX, as the L2 penalty's does, equals the sum of their traces); the sizes
+    of `subs` filled in."""
+    def view(e):
+        return e.xreplace(subs) if subs and isinstance(e, sp.Basic) else e
+
     lines, node, total = [], None, "dL"
-    for s in derivation.steps:
+    for s in _merged_moves(derivation.steps):
+        before, after = view(s.before), view(s.after)
         if s.kind == "result" and node is None:
             total = str(s.rule)           # dL, or df for a gradient's f
         if s.kind == "adjoint":
             node = _node_of(s)
-            lines.append(f"∂L/∂{text(s.before)} = {text(s.after)}")
+            lines.append(f"∂L/∂{text(before)} = {text(after)}")
         elif s.kind == "differential":
-            lines.append(f"  d({text(s.before)}) = {text(s.after)}        [{s.rule}]")
+            lines.append(f"  d({text(before)}) = {text(after)}        [{s.rule}]")
         elif s.kind == "result":
-            lines.append(f"{s.rule} = {text(s.after)}")
+            lines.append(f"{s.rule} = {text(after)}")
         elif s.kind == "move":
-            term = text(s.before) if node is None else \
-                f"tr((∂L/∂{text(node)}).T @ {_wrapped(text(s.before))})"
-            lines.append(f"  {total} += {term} = {text(s.after)}        [{s.rule}]")
+            term = text(before) if node is None else \
+                f"tr((∂L/∂{text(node)}).T @ {_wrapped(text(before))})"
+            lines.append(f"  {total} += {term} = {text(after)}        [{s.rule}]")
         elif s.kind == "delta":
-            lines.append(f"{text(s.before)} := {text(s.after)}        [{s.rule}]")
+            lines.append(f"{text(before)} := {text(after)}        [{s.rule}]")
         else:
-            lines.append(f"  {text(s.before)}  →  {text(s.after)}        [{s.rule}]")
+            lines.append(f"  {text(before)}  →  {text(after)}        [{s.rule}]")
     return "\n".join(lines)
 
 
@@ -247,15 +256,16 @@ WIDTH = 78
 LHS_WIDTH = 32
 
 
-def _fit(tex, width):
-    return rf"\matcalcfit{{{tex}}}" if width > WIDTH * 0.7 else tex
+def _fit(tex, width, fit=True):
+    return rf"\matcalcfit{{{tex}}}" if fit and width > WIDTH * 0.7 else tex
 
 
-def _pieces(e, names, width=WIDTH):
+def _pieces(e, names, width=WIDTH, fit=True):
     """The LaTeX of e in lines of about `width` text characters, broken between the terms
-    of a sum; each line after the first starts with its sign."""
+    of a sum; each line after the first starts with its sign. With `fit`, a line still too
+    long is scaled to the page by \\matcalcfit (defined by the report's preamble only)."""
     if len(text(e)) <= width or not isinstance(e, (sp.MatAdd, sp.Add)):
-        return [_fit(latex(e, names=names), len(text(e)))]
+        return [_fit(latex(e, names=names), len(text(e)), fit)]
     join = sp.MatAdd if e.is_Matrix else sp.Add
     lines, group = [], []
     for t in e.args:
@@ -269,7 +279,7 @@ def _pieces(e, names, width=WIDTH):
         part = join(*g) if len(g) > 1 else g[0]
         body = latex(part, names=names)
         body = body if i == 0 or body.startswith("-") else "+ " + body
-        out.append(_fit(body, len(text(part))))
+        out.append(_fit(body, len(text(part)), fit))
     return out
 
 
@@ -427,8 +437,9 @@ def backprop_report(backprop, title=None):
                   "from.")
     sections = [
         ("Model", model_body),
-        ("Forward pass", align(program_latex(backprop.forward, subs=subs))),
-        ("Backward pass", align(program_latex(backprop.backward, names=names, subs=subs))
+        ("Forward pass", align(program_latex(backprop.forward, subs=subs, fit=True))),
+        ("Backward pass", align(program_latex(backprop.backward, names=names, subs=subs,
+                                              fit=True))
          + given),
         ("Derivation by the trace trick", derivation_latex(backprop)),
     ]
