@@ -1,15 +1,14 @@
 """The Python face of matcalc: `grad`, `derive`, `train`, wiring the stages together.
 
-API (stage 7, above every stage). grad: text or expression → parse → program f := expr →
-reverse sweep → simplify under the declared assumptions → a Gradient that prints as text,
-LaTeX, derivation steps or NumPy and proves itself (verify/). derive: model → textbook
-backprop. train: model → derivation, proof, kernels, data, the trainer (train/trainer.py),
+API (stage 8, above every stage). grad: text or expression → parse → program f := expr →
+reverse sweep → simplify under the declared assumptions → a Gradient (results/) that prints
+as text, LaTeX, derivation steps or NumPy and proves itself (verify/). derive: model →
+textbook backprop. train: model → derivation, proof, kernels, data, the trainer (train/trainer.py),
 the same run the CLI and the standalone script make.
 """
 import sys
 import time
 from functools import partial
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +18,11 @@ from . import verify as verify_module
 from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
-from .codegen.function import numpy_function
 from .codegen.backends import BackendError
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
-from .core.expr import is_matrix, rebuild, shape, trace, transpose
+from .core.expr import is_matrix, rebuild, trace
 from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
@@ -32,116 +30,18 @@ from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
 from .parse import parse, parse_assumption
 from .parse.sympy_input import from_sympy, variables
-from .printing import latex as latex_printing
-from .printing.report import gradient_names
-from .printing.hooks import gradient_steps
 from .printing.text import text
+from .results import (GRADIENT_LAYOUT_WORDS, LAYOUT_WORDS, PROOFS, Check, Gradient,  # noqa: F401
+                      Hessian, Jacobian, Trained, backprop_record, constraints)
+from .results import layout_of as _layout_of
+from .results.check import judge as _judge, shape_problem as _shape_problem
 from .train import data as datasets
 from .train.trainer import (DEFAULTS, check_history, check_options, check_output,
                             history_beside)
 from .train.trainer import train as run_trainer
 from .train.distributed import spawn_train
-from .verify.compare import COMPARE_POINTS, first_difference
-from .verify.sample import as_matrix_variable
-from .verify.jacobian import verify_hessian, verify_hvp, verify_jacobian, verify_printed
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
-from .calculus.jacobian import LAYOUTS, in_layout, jacobian_of, read_back, transposed
-
-
-@dataclass
-class Gradient:
-    """∂f/∂X in denominator layout (the shape of X), with the derivation that produced it."""
-    f: sp.Basic
-    wrt: sp.MatrixSymbol
-    expr: sp.Basic
-    derivation: Derivation = field(repr=False)
-    assumptions: tuple = ()
-    symbols: dict = field(default_factory=dict, repr=False)
-    layout: str = "denominator"
-
-    def matrix(self, layout=None):
-        """∂f/∂X in `layout` (the result's own by default): denominator and mixed (a scalar
-        by a matrix) give the shape of X, numerator its transpose."""
-        shown = _layout_of(layout or self.layout, True)
-        return transposed(self.expr) if shown == "numerator" else self.expr
-
-    def text(self, layout=None):
-        return text(self.matrix(layout))
-
-    def latex(self, layout=None):
-        return latex_printing.latex(self.matrix(layout))
-
-    def steps(self):
-        """The derivation as text, line by line (a str; Jupyter shows its LaTeX)."""
-        return gradient_steps(self)
-
-    def numpy_source(self, name=None, layout=None):
-        return self._numpy(name, layout)[0]
-
-    def numpy(self, name=None, layout=None):
-        """A NumPy function of the variables (sorted by name) computing the gradient."""
-        return self._numpy(name, layout)[1]
-
-    def _numpy(self, name, layout=None):
-        """(source, function), the function run at the proof's points and compared with the
-        gradient's value there before either is handed out (InternalError if they differ)."""
-        args = self.arguments()
-        m = self.matrix(layout)
-        src, fn = numpy_function(m, args, name=name or f"grad_{self.wrt.name}")
-        # in numerator layout the code computes Gᵀ: its transpose is put on trial against G
-        run = fn if m is self.expr else (lambda *a: np.asarray(fn(*a)).T)
-        verify_module.verify_code(run, args, self.f, self.wrt, self.expr,
-                                  assumptions=constraints(self.assumptions), source=src)
-        return src, fn
-
-    def arguments(self):
-        """The variables the gradient is a function of, in order of appearance in f; then, by
-        name, the sizes no variable's shape gives (n in tr(ones(n, n)) * norm(A))."""
-        free = self.f.atoms(sp.MatrixSymbol) | {s for s in self.f.free_symbols
-                                                if not _is_dim(s, self.f) and s != T}
-        order = list(self.symbols)
-        order += sorted(str(s) for s in free if str(s) not in order)
-        named = {str(s): s for s in free}
-        return [named[n] for n in order if n in named]
-
-    def verify(self, method="both", seed=0):
-        """Prove the gradient; raises VerificationError with the offending entry if wrong."""
-        verify_module.assert_gradient(self.f, self.wrt, self.expr, method=method,
-                                      assumptions=constraints(self.assumptions), seed=seed)
-
-    def to_dict(self, verified="both", layout=None):
-        """The JSON record of `matcalc grad --format json` (see records below); `verified`
-        is the proof run before (a key of PROOFS), `layout` that of the three forms (the
-        result's own by default; mixed is denominator for a gradient)."""
-        layout = _layout_of(layout or self.layout, True)
-        return {"command": "grad", "expression": text(self.f), "wrt": text(self.wrt),
-                "gradient": {"text": self.text(layout), "latex": self.latex(layout),
-                             "numpy": self.numpy_source(layout=layout)},
-                **_context(self, layout), "verification": _verification(verified)}
-
-    def __str__(self):
-        return f"∂f/∂{text(self.wrt)} = {self.text()}"
-
-    def _repr_latex_(self):
-        return f"${self._latex(None)}$"
-
-    # SymPy's printers ask an object for its own form first; otherwise they would print this
-    # with their method for sympy.vector's Gradient, and fail.
-    def _latex(self, printer):
-        return f"\\frac{{\\partial f}}{{\\partial {latex_printing.latex(self.wrt)}}} = {self.latex()}"
-
-    def _pretty(self, printer):
-        return printer._print(str(self))
-
-
-def constraints(assumptions):
-    """The verifier's constraints for the simplifier's assumptions: [(name, variable)]."""
-    return [(a.constraint, a.var) for a in assumptions if a.constraint]
-
-
-def _is_dim(s, f):
-    """Is the scalar symbol s a dimension (it occurs in some shape) rather than a variable?"""
-    return any(s in m.shape for m in f.atoms(sp.MatrixSymbol)) and s.is_integer
+from .calculus.jacobian import jacobian_of, read_back
 
 
 def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
@@ -197,7 +97,7 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     if g.shape != wrt.shape:
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
-    return Gradient(f, wrt, g, derivation, rules, symbols, layout)
+    return Gradient.of(f, wrt, g, derivation, rules, symbols, layout)
 
 
 def _read(f, wrt, shapes, who, example, missing):
@@ -246,9 +146,9 @@ def _grad_scalar(source, f, s, shapes, assume, layout, symbols):
         if isinstance(e, sp.Trace) and isinstance(e.arg, Elementwise):
             return e.arg.body.xreplace({T: trace(e.arg.arg)})
         return e
-    expr = sp.sympify(rebuild(trace(g.expr), entry)).xreplace({sp.Trace(one): s})
-    return Gradient(trace(f) if is_matrix(f) else f, s, expr, g.derivation, g.assumptions,
-                    symbols, layout)
+    expr = sp.sympify(rebuild(trace(g.value), entry)).xreplace({sp.Trace(one): s})
+    return Gradient.of(trace(f) if is_matrix(f) else f, s, expr, g.derivation, g.assumptions,
+                       symbols, layout)
 
 
 MAX_SOFTMAX_DEPTH = 5     # 5 deep: under a second; 6: seconds; 8: minutes
@@ -298,81 +198,6 @@ def verify_backprop(b, method="numeric", seed=0):
                 "the backward line {0} := {1} is wrong: it is not the gradient with respect "
                 "to {2} of the forward lines it differentiates (those of " + uses + "):\n"
                 + detail, proof.line.name, proof.line.expr, proof.wrt) from None
-
-
-# ---- Checking a claimed gradient (matcalc check, assert_gradient) -------------------------
-
-PROOFS = {"both": "exactly (sympy.diff, entrywise) and by central differences",
-          "exact": "exactly (sympy.diff, entrywise)",
-          "numeric": "by central differences"}
-
-
-@dataclass
-class Check:
-    """The verdict on a claimed ∂f/∂X: matcalc's own gradient (proven), the claim (an
-    expression, or the user's function of the variables), and, when the claim is wrong,
-    where it first differs (verify/compare.py Difference) and the failed proof's message."""
-    gradient: Gradient
-    claim: object
-    correct: bool
-    method: str
-    difference: object = None
-    proof: str = ""
-
-    def claim_text(self):
-        if isinstance(self.claim, sp.Basic):
-            return text(self.claim)
-        return f"{getattr(self.claim, '__name__', 'the function')}(…)"
-
-    def message(self):
-        """What `matcalc check` prints: the verdict, and for a wrong claim the first differing
-        entry, both values and matcalc's gradient."""
-        g, X = self.gradient, text(self.gradient.wrt)
-        given = ("\n  given that " + "; ".join(str(a) for a in g.assumptions)
-                 if g.assumptions else "")
-        if self.correct:
-            if isinstance(self.claim, sp.Basic):
-                return (f"correct: ∂f/∂{X} = {self.claim_text()}, proven {PROOFS[self.method]}"
-                        + given)
-            return (f"correct: {self.claim_text()} agrees with ∂f/∂{X} = {g.text()} (proven "
-                    f"{PROOFS[self.method]}) at {COMPARE_POINTS} random points" + given)
-        d = self.difference
-        lines = [f"wrong: the claim {self.claim_text()} is not ∂f/∂{X} of {text(g.f)}"]
-        if d is not None:
-            sizes = ", ".join(f"{k}={v}" for k, v in d.sizes.items())
-            lines += [f"  first differing entry: ({d.entry[0]}, {d.entry[1]}) at a random point"
-                      + (f" (sizes {sizes})" if sizes else ""),
-                      f"    claimed: {d.claimed:.12g}",
-                      f"    correct: {d.correct:.12g}"]
-        else:
-            lines += ["  " + line for line in self.proof.splitlines()]
-        lines.append(f"  matcalc's gradient: ∂f/∂{X} = {g.text()}    (proven "
-                     f"{PROOFS[self.method]})")
-        return "\n".join(lines) + given
-
-    __str__ = message
-
-    def _repr_markdown_(self):
-        """Jupyter: the verdict as `matcalc check` prints it."""
-        return f"```text\n{self.message()}\n```"
-
-    def to_dict(self, layout="denominator"):
-        """The JSON record of `matcalc check --format json` (see records below)."""
-        g, d = self.gradient, self.difference
-        claim = {"text": self.claim_text(), "latex": latex_printing.latex(self.claim)
-                 if isinstance(self.claim, sp.Basic) else None}
-        verification = _verification(self.method, "verified" if self.correct else "wrong")
-        if not isinstance(self.claim, sp.Basic):     # a function is compared, not proven
-            verification["how"] = (f"compared entrywise at {COMPARE_POINTS} random points "
-                                   f"with matcalc's gradient, proven {PROOFS[self.method]}")
-        return {"command": "check", "expression": text(g.f), "wrt": text(g.wrt),
-                "claim": claim, "correct": self.correct,
-                "gradient": {"text": g.text(layout), "latex": g.latex(layout),
-                             "numpy": g.numpy_source(layout=layout)},
-                "difference": None if d is None else
-                {"entry": list(d.entry), "claimed": d.claimed, "correct": d.correct,
-                 "sizes": d.sizes},
-                **_context(g, layout), "verification": verification}
 
 
 def check(f, wrt, claim, shapes=None, assume=(), method="both", assumptions=None, seed=0):
@@ -439,33 +264,11 @@ def _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed):
     given = constraints(g.assumptions) + list(assumptions or [])
     claim = _claim(claim, g)
     try:
-        verify_module.assert_gradient(g.f, g.wrt, g.expr, method=method, assumptions=given,
+        verify_module.assert_gradient(g.f, g.wrt, g.value, method=method, assumptions=given,
                                       seed=seed)
     except VerificationError as e:
         raise InternalError(f"matcalc's gradient {g.text()} failed its proof: {e}") from None
     return g, claim, given
-
-
-def _judge(g, claim, method, given, seed):
-    """The Check: an expression proven on its own, a function compared with g entrywise."""
-    __tracebackhide__ = True
-    if not is_matrix(g.wrt) and not isinstance(claim, sp.Basic):
-        raise MatcalcError("a claimed derivative by the scalar {0} is checked as an "
-                           "expression: give it as text over the variables, not a function",
-                           g.wrt)
-    if not isinstance(claim, sp.Basic):
-        d = first_difference(claim, g.f, g.wrt, g.expr, assumptions=given, seed=seed)
-        return Check(g, claim, d is None, method, d)
-    try:
-        verify_module.assert_gradient(g.f, g.wrt, claim, method=method, assumptions=given,
-                                      seed=seed)
-    except VerificationError as e:
-        # a scalar variable s is compared as the 1×1 matrix it is, as the proof does
-        f, wrt, G = as_matrix_variable(g.f, g.wrt, g.expr)
-        d = first_difference(as_matrix_variable(g.f, g.wrt, claim)[2], f, wrt, G,
-                             assumptions=given, seed=seed)
-        return Check(g, claim, False, method, d, str(e))
-    return Check(g, claim, True, method)
 
 
 def _claim(claim, g):
@@ -492,106 +295,6 @@ def _claim(claim, g):
         return claim
     raise TypeError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
                     f"function of the variables, not {type(claim).__name__}")
-
-
-def _shape_problem(claim, wrt):
-    """(template, operands) saying that the claim's shape is not wrt's, or None."""
-    if not isinstance(claim, sp.Basic):
-        return None
-    got = tuple(claim.shape) if is_matrix(claim) else None
-    if not is_matrix(wrt):        # a scalar variable: its derivative is a number
-        if got in (None, (1, 1)):
-            return None
-        return ("the claim {1} is {1:dims} but {0} is a scalar: ∂f/∂{0} is a number", wrt,
-                claim)
-    if got == tuple(wrt.shape):
-        return None
-    what = "is {1:dims}" if got else "is a scalar"
-    return (f"the claim {{1}} {what} but {{0}} is {{0:dims}}: ∂f/∂{{0}} has the shape of "
-            "{0} (matcalc uses the denominator layout; a numerator-layout claim is the "
-            "transpose)", wrt, claim)
-
-
-# ---- JSON records (--format json) -----------------------------------------------------------
-# One object per command, the same keys every time (README "JSON output"): what was asked
-# ("command", "expression", "wrt"), the result's forms ({"text", "latex", "numpy"}), the
-# context (_context: "shapes", "assumptions", "layout") and "verification" (_verification).
-
-
-def _dim(d):
-    d = sp.sympify(d)
-    return int(d) if d.is_Integer else text(d)
-
-
-def _shapes_of(symbols):
-    """{name: [rows, cols]} (an int or a dimension's name each), or "scalar"."""
-    return {str(s): [_dim(d) for d in s.shape] if is_matrix(s) else "scalar" for s in symbols}
-
-
-def _context(g, layout):
-    return {"shapes": _shapes_of(g.arguments()),
-            "assumptions": [str(a) for a in g.assumptions], "layout": layout}
-
-
-def _verification(method, status=None):
-    """{"status": "verified" | "wrong" | "skipped", "method": both|exact|numeric|none,
-    "how": the words the text output uses}."""
-    if method == "none":
-        return {"status": "skipped", "method": "none", "how": "not verified"}
-    return {"status": status or "verified", "method": method, "how": PROOFS[method]}
-
-
-def backprop_record(b, verified=True, layout="denominator"):
-    """The JSON record of `matcalc derive --format json`: the forward and backward programs
-    (one {"name", "name_latex", "text", "latex"} per line), the model (its name and
-    summary), the parameters with their gradients' lines, the loss's line, the shapes (with
-    the model's sizes), the assumptions and the proof."""
-    subs = b.model.concrete()
-    names = gradient_names(b)
-
-    def lines(program, names=None):
-        return [{"name": text(a.name), "name_latex": latex_printing.latex(a.name, names=names),
-                 "text": text(a.expr), "latex": latex_printing.latex(a.expr, names=names)}
-                for a in program]
-
-    def dims(e):
-        return [_dim(sp.sympify(d).xreplace(subs)) for d in e.shape] if is_matrix(e) \
-            else "scalar"
-
-    symbols = {}
-    for a in list(b.forward) + list(b.backward):
-        for s in sorted(a.expr.atoms(sp.MatrixSymbol), key=lambda m: m.name):
-            symbols.setdefault(text(s), dims(s))
-        symbols[text(a.name)] = dims(a.name)
-    forward = lines(b.forward)
-    return {"command": "derive", "model": {"name": b.model.name, **b.model.summary()},
-            "forward": forward, "backward": lines(b.backward, names),
-            "parameters": [{"name": text(p), "shape": dims(p), "gradient": text(dp)}
-                           for p, dp in b.gradients.items()],
-            "loss": next(line for line in forward if line["name"] == text(b.forward.output)),
-            "shapes": symbols,
-            "assumptions": [str(a) for a in b.assumptions], "layout": layout,
-            "verification": _verification("numeric" if verified else "none")}
-
-
-@dataclass
-class Trained:
-    """What `train` produced: the derivation, the kernels, the weights by name, the
-    per-epoch history, where they were saved, and a sentence saying so."""
-    backprop: object
-    kernels: object
-    params: dict
-    history: list
-    path: Path
-    note: str
-    history_path: Path = None     # where the history was written (None: not written)
-
-    def _repr_markdown_(self):
-        """Jupyter: the sentence, then one table row per epoch."""
-        rows = [f"| {r['epoch']} | {r['loss']:.4f} | {100 * r['train']:.1f}% | "
-                f"{100 * r['test']:.1f}% | {r['seconds']:.2f} |" for r in self.history]
-        return "\n".join([self.note, "", "| epoch | loss | train | test | seconds |",
-                          "|---:|---:|---:|---:|---:|", *rows])
 
 
 def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
@@ -677,181 +380,9 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
 
 
 # ---------------------------------------------------------------- Jacobians and Hessians
-# Second order reuses first order (calculus/jacobian.py, calculus/hessian.py): a Jacobian is
-# read off d vec F = J d vec X, a Hessian is the differential (H[V]) or the Jacobian (the
-# matrix) of the proven gradient. Each result is proven (verify/jacobian.py) before it is shown,
-# and its NumPy code is run against the evaluator before it is handed out.
-
-GRADIENT_LAYOUT_WORDS = {
-    "denominator": "denominator layout: ∂f/∂{0} has the shape of {0}",
-    "numerator": "numerator layout: ∂f/∂{0} has the shape of {0}ᵀ (the transpose)",
-    "mixed": "mixed layout: a scalar by a matrix is in denominator layout, ∂f/∂{0} has the "
-             "shape of {0}",
-}
-LAYOUT_WORDS = {       # {0}: the variable's own name, as the gradient's and Hessian's lines
-    "numerator": "numerator layout: J = ∂vec(F)/∂vec({0})ᵀ, a row per entry of vec(F)",
-    "denominator": "denominator layout: Jᵀ = ∂vec(F)ᵀ/∂vec({0}), a row per entry of vec({0})",
-}
-
-
-def _layout_of(layout, scalar_f):
-    """The layout a result is shown in: mixed is numerator for a vector or matrix F and
-    denominator for a scalar f (∂y/∂x is m×n, ∂f/∂X has the shape of X)."""
-    if layout not in LAYOUTS:
-        raise MatcalcError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}",
-                           cli=f"--layout takes {'|'.join(LAYOUTS)}, not {layout!r}")
-    return ("denominator" if scalar_f else "numerator") if layout == "mixed" else layout
-
-
-@dataclass
-class Jacobian:
-    """∂vec F/∂vec Xᵀ of a vector- or matrix-valued F, from d vec F = J d vec X. `expr` is J
-    in numerator layout (|F| rows, |X| columns); `layout` is how text, LaTeX and NumPy show it
-    (numerator, denominator: Jᵀ, or mixed: numerator here, denominator for a scalar F)."""
-    f: sp.Basic
-    wrt: sp.MatrixSymbol
-    expr: sp.Basic
-    derivation: Derivation = field(repr=False)
-    layout: str = "numerator"
-    assumptions: tuple = ()
-    symbols: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def shown_layout(self):
-        return _layout_of(self.layout, not is_matrix(self.f) or self.f.shape == (1, 1))
-
-    def matrix(self):
-        """J in the result's layout."""
-        return in_layout(self.expr, self.shown_layout, scalar_f=False)
-
-    def text(self):
-        return text(self.matrix())
-
-    def latex(self):
-        return latex_printing.latex(self.matrix())
-
-    def layout_line(self):
-        """What J is, its size and F: the line the text output states its layout with."""
-        rows, cols = (_size_text(d) for d in shape(self.matrix()))
-        words = LAYOUT_WORDS[self.shown_layout].format(text(self.wrt))
-        return f"{words}; {rows}×{cols}, F = {text(self.f)}"
-
-    def numpy_source(self, name=None):
-        return self._numpy(name)[0]
-
-    def numpy(self, name=None):
-        return self._numpy(name)[1]
-
-    def arguments(self):
-        """The variables J is a function of, as Gradient.arguments."""
-        return Gradient.arguments(self)
-
-    def _numpy(self, name):
-        args = self.arguments()
-        m = self.matrix()
-        src, fn = numpy_function(m, args, name=name or f"jacobian_{self.wrt.name}")
-        verify_printed(fn, args, m, self.f, self.wrt, assumptions=constraints(self.assumptions),
-                       source=src)
-        return src, fn
-
-    def to_dict(self, verified="both"):
-        """The JSON record of `matcalc jacobian --format json`, keyed as grad's."""
-        return {"command": "jacobian", "expression": text(self.f), "wrt": text(self.wrt),
-                "jacobian": {"text": self.text(), "latex": self.latex(),
-                             "numpy": self.numpy_source()},
-                "rows": _dim(shape(self.matrix())[0]), "cols": _dim(shape(self.matrix())[1]),
-                **_context(self, self.shown_layout), "verification": _verification(verified)}
-
-    def verify(self, method="both", seed=0):
-        """Prove J entrywise against sympy.diff of vec(F) and by central differences."""
-        verify_jacobian(self.f, self.wrt, self.expr, method=method,
-                        assumptions=constraints(self.assumptions), seed=seed)
-
-    def __str__(self):
-        return f"{'Jᵀ' if self.shown_layout == 'denominator' else 'J'} = {self.text()}"
-
-    def _repr_latex_(self):
-        name = "J^{\\top}" if self.shown_layout == "denominator" else "J"
-        return f"$\\displaystyle {name} = {self.latex()}$"
-
-
-@dataclass
-class Hessian:
-    """The Hessian of a scalar f: the product H[V] = d/dε ∇f(X + εV) at 0 (form "product",
-    an expression in the direction V, the shape of X), or the matrix ∂²f/∂vec X ∂vec Xᵀ (form
-    "matrix", symmetric: the same in every layout). `gradient` is the proven ∇f."""
-    gradient: Gradient
-    direction: sp.MatrixSymbol
-    expr: sp.Basic
-    form: str = "product"
-
-    f = property(lambda self: self.gradient.f)
-    wrt = property(lambda self: self.gradient.wrt)
-    symbols = property(lambda self: {**self.gradient.symbols,
-                                     **({self.direction.name: self.direction}
-                                        if self.form == "product" else {})})
-    assumptions = property(lambda self: self.gradient.assumptions)
-
-    def text(self):
-        return text(self.expr)
-
-    def latex(self):
-        return latex_printing.latex(self.expr)
-
-    def numpy_source(self, name=None):
-        return self._numpy(name)[0]
-
-    def numpy(self, name=None):
-        return self._numpy(name)[1]
-
-    def arguments(self):
-        args = Gradient.arguments(self.gradient)
-        return args + [self.direction] if self.form == "product" else args
-
-    def _numpy(self, name):
-        args = self.arguments()
-        src, fn = numpy_function(self.expr, args, name=name or f"hessian_{self.wrt.name}")
-        verify_printed(fn, args, self.expr, self.f, self.wrt,
-                       V=self.direction if self.form == "product" else None,
-                       assumptions=constraints(self.assumptions), source=src)
-        return src, fn
-
-    def to_dict(self, verified="both"):
-        """The JSON record of `matcalc hessian --format json`, keyed as grad's."""
-        return {"command": "hessian", "expression": text(self.f), "wrt": text(self.wrt),
-                "form": self.form, "hessian": {"text": self.text(), "latex": self.latex(),
-                                               "numpy": self.numpy_source()},
-                "direction": self.direction.name if self.form == "product" else None,
-                **_context(self, "symmetric" if self.form == "matrix" else "denominator"),
-                "verification": _verification(verified)}
-
-    def verify(self, method="both", seed=0):
-        """Prove the gradient it differentiates, then H: the product exactly against sympy.diff
-        twice and numerically against central differences of the gradient; the matrix
-        entrywise against sympy.diff twice and by second differences of f."""
-        self.gradient.verify(method=method, seed=seed)
-        given = constraints(self.assumptions)
-        if self.form == "product":
-            verify_hvp(self.f, self.wrt, self.direction, self.expr, self.gradient.expr,
-                       method=method, assumptions=given, seed=seed)
-        else:
-            verify_hessian(self.f, self.wrt, self.expr, method=method, assumptions=given,
-                           seed=seed)
-
-    def __str__(self):
-        name = f"H[{self.direction.name}]" if self.form == "product" else "H"
-        return f"{name} = {self.text()}"
-
-    def _repr_latex_(self):
-        name = (f"H\\left[{latex_printing.latex(self.direction)}\\right]"
-                if self.form == "product" else "H")
-        return f"$\\displaystyle {name} = {self.latex()}$"
-
-
-def _size_text(d):
-    """A size for a shape such as (m*n)×p: grouped unless a number or a name."""
-    return text(d) if d.is_Atom else f"({text(d)})"
-
+# Second order reuses first order (results/jacobian.py): a Jacobian is read off
+# d vec F = J d vec X, a Hessian is the differential (H[V]) or the Jacobian (the matrix) of
+# the proven gradient.
 
 def _jacobian_input(f, wrt, shapes, who):
     """(f, X, symbols): text parsed, the variable found and checked, as grad does."""
@@ -905,11 +436,11 @@ def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
     if one != wrt:          # a scalar s, differentiated as the 1×1 S: J read back in s
         j = read_back(j, {one: wrt}, not is_matrix(f) or f.shape == (1, 1))
         if not is_matrix(j):
-            return Jacobian(f, wrt, j, derivation, layout, rules, symbols)
+            return Jacobian.of(f, wrt, j, derivation, layout, rules, symbols)
     rows = f.shape[0] * f.shape[1] if is_matrix(f) else 1
     if (j.shape[0] - rows, j.shape[1] - one.shape[0] * one.shape[1]) != (0, 0):
         raise InternalError(f"the Jacobian is {j.shape}, not |vec F|×|vec X|")
-    return Jacobian(f, wrt, j, derivation, layout, rules, symbols)
+    return Jacobian.of(f, wrt, j, derivation, layout, rules, symbols)
 
 
 def hessian(f, wrt, shapes=None, assume=(), form="product"):
@@ -940,9 +471,9 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
             if isinstance(f, str) else grad(f1, one, shapes, assume)
         v1 = sp.MatrixSymbol(v.name, 1, 1)
     if form == "product":
-        h = hessian_vector_product(g1.expr, g1.wrt, v1, g1.derivation, g1.assumptions)
+        h = hessian_vector_product(g1.value, g1.wrt, v1, g1.derivation, g1.assumptions)
     else:
-        h = hessian_matrix(g1.expr, g1.wrt, g1.derivation, g1.assumptions)
+        h = hessian_matrix(g1.value, g1.wrt, g1.derivation, g1.assumptions)
     if g1 is not g:
         h = read_back(h, {g1.wrt: g.wrt, v1: v}, True)
     return Hessian(g, v, h, form)

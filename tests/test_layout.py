@@ -1,9 +1,10 @@
 """The package layout: folders are stages, and imports flow only downstream between them.
 
 The data path reads from the tree: core (expressions) → parse → calculus (differentiate,
-simplify) → nn (networks) → printing → codegen → train, with verify beside the path (it
-needs only core), and api/cli on top. A module may import from its own folder and from
-folders of an earlier stage, never from a later one or from a sibling of its own stage.
+simplify) → nn (networks) → printing → codegen → train → results (what the front doors
+return), with verify beside the path (it needs only core), and api/cli on top. A module may
+import from its own folder and from folders of an earlier stage, never from a later one or
+from a sibling of its own stage.
 """
 import ast
 from pathlib import Path
@@ -13,7 +14,8 @@ import matcalc
 PKG = Path(matcalc.__file__).parent
 
 STAGES = {"core": 0, "parse": 1, "verify": 1, "calculus": 2, "nn": 3, "printing": 4,
-          "codegen": 5, "train": 6, "api": 7, "cli": 8, "__init__": 9, "__main__": 9}
+          "codegen": 5, "train": 6, "results": 7, "api": 8, "cli": 9, "__init__": 10,
+          "__main__": 10}
 
 
 def _folder(module):
