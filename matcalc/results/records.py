@@ -51,9 +51,10 @@ def backprop_record(b, verified=True, layout="denominator"):
     subs = b.model.concrete()
     names = gradient_names(b)
 
-    def lines(program, names=None):
+    def lines(program, names=None):     # the model's sizes, not its internal d1, d2
         return [{"name": text(a.name), "name_latex": latex_printing.latex(a.name, names=names),
-                 "text": text(a.expr), "latex": latex_printing.latex(a.expr, names=names)}
+                 "text": text(a.expr.xreplace(subs)),
+                 "latex": latex_printing.latex(a.expr.xreplace(subs), names=names)}
                 for a in program]
 
     def dims(e):
