@@ -81,11 +81,19 @@ class softplus(sp.Function):
 
 @dataclass(frozen=True)
 class Fn:
-    """One elementwise function: how to build it, prove it, print it."""
+    """One elementwise function: how to build it, prove it, print it, use it as an activation.
+
+    Everything about a function is here: the printers, the planner and the network builders
+    read these fields, so a new function (or activation) is one record."""
     build: Callable          # scalar sympy expression -> scalar sympy expression
     reference: Callable      # the same in elementary functions, for the verifier
     latex: str               # LaTeX operator name
     numpy: str               # NumPy spelling, '{}' standing for the argument
+    torch: str = None        # torch spelling (printing/torch.py), '{}' the argument
+    jax: str = None          # JAX spelling (printing/jax.py: jnp is jax.numpy)
+    # f(Z) written into the array out by planned NumPy kernels: '{0}' the argument (used
+    # once: it may be a nested in-place call), '{1}' out; None: not done in place.
+    inplace: str = None
     # A faster spelling that is right only as a factor of a product with a numeric factor
     # (a boolean mask: `-mask`, `mask - mask`, `mask + mask` and a bare mask are not numbers)
     mask: str = None
@@ -93,32 +101,49 @@ class Fn:
     # initialisation of the weights feeding it ("he" for relu-like units, else "glorot").
     activation: bool = False
     init: str = "glorot"
+    # f′(z) written in the output a = f(z), where the textbook writes it so (σ′ = a(1 − a)):
+    # backprop then reuses the forward value A instead of recomputing f′(Z) (nn/backprop.py).
+    derivative: Callable = None
+
+
+def _plain(name, latex):
+    """A function NumPy, torch and jax.numpy all spell name(x), in place with out=."""
+    f = getattr(sp, name.capitalize() if name == "abs" else name)
+    return Fn(f, f, latex, f"np.{name}({{}})", f"torch.{name}({{}})", f"jnp.{name}({{}})",
+              f"np.{name}({{0}}, out={{1}})")
 
 
 FUNCTIONS = {
-    "exp": Fn(sp.exp, sp.exp, r"\exp", "np.exp({})"),
-    "log": Fn(sp.log, sp.log, r"\log", "np.log({})"),
-    "sin": Fn(sp.sin, sp.sin, r"\sin", "np.sin({})"),
-    "cos": Fn(sp.cos, sp.cos, r"\cos", "np.cos({})"),
-    "sqrt": Fn(sp.sqrt, sp.sqrt, r"\sqrt", "np.sqrt({})"),
-    "abs": Fn(sp.Abs, sp.Abs, r"\left|{}\right|", "np.abs({})"),
-    "sign": Fn(sp.sign, sp.sign, r"\operatorname{sign}", "np.sign({})"),
-    # σ(x) = (1 + tanh(x/2))/2: no overflow for any x, and 5× faster than via logaddexp
+    "exp": _plain("exp", r"\exp"),
+    "log": _plain("log", r"\log"),
+    "sin": _plain("sin", r"\sin"),
+    "cos": _plain("cos", r"\cos"),
+    "sqrt": _plain("sqrt", r"\sqrt"),
+    "abs": _plain("abs", r"\left|{}\right|"),
+    "sign": _plain("sign", r"\operatorname{sign}"),
+    # σ(x) = (1 + tanh(x/2))/2: no overflow for any x, and 5× faster than via logaddexp;
+    # torch's and JAX's own are stable for any x
     "sigmoid": Fn(sigmoid, lambda x: 1 / (1 + sp.exp(-x)), r"\sigma",
-                  "(0.5 + 0.5*np.tanh(0.5*({})))", activation=True),
-    "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})", activation=True),
+                  "(0.5 + 0.5*np.tanh(0.5*({})))", "torch.sigmoid({})", "jax.nn.sigmoid({})",
+                  "_sigmoid({0}, out={1})", activation=True, derivative=lambda a: a * (1 - a)),
+    "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})", "torch.tanh({})", "jnp.tanh({})",
+               "np.tanh({0}, out={1})", activation=True, derivative=lambda a: 1 - a ** 2),
     "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
-               "np.maximum({}, 0)", activation=True, init="he"),
+               "np.maximum({}, 0)", "torch.relu({})", "jnp.maximum({}, 0)",
+               "np.maximum({0}, 0, out={1})", activation=True, init="he"),
+    # torch: 1 where x > 0, else 0, in x's dtype
     "step": Fn(step, lambda x: sp.Piecewise((1, x > 0), (0, True)), r"\left[{} > 0\right]",
-               "np.heaviside({}, 0.0)",
+               "np.heaviside({}, 0.0)", "torch.sign(torch.relu({}))", "jnp.heaviside({}, 0.0)",
                mask="({} > 0)"),   # a boolean mask: 5–10× faster than np.heaviside in G * mask
+    # log(1 + eˣ), stable in all three
     "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
-                   "np.logaddexp(0, {})", activation=True),
+                   "np.logaddexp(0, {})", "torch.nn.functional.softplus({})",
+                   "jnp.logaddexp(0, {})", "np.logaddexp(0, {0}, out={1})", activation=True),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a
 # record here but not a function of the text syntax.
-IDENTITY = Fn(lambda x: x, lambda x: x, "", "{}", activation=True)
+IDENTITY = Fn(lambda x: x, lambda x: x, "", "{}", "{}", "{}", activation=True)
 
 # Every activation by name, in the order the messages list them: the only list of them.
 ACTIVATION_TABLE = {**{name: fn for name, fn in FUNCTIONS.items() if fn.activation},

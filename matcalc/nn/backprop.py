@@ -3,8 +3,9 @@
 Networks (stage 3). Consumes a Model (nn/spec.py) through its Network; runs the reverse sweep
 (calculus/sweep.py) with a δ named for each pre-activation Z_l, and tidies each adjoint with
 the textbook rules: forward values reused by name (σ(Z1) → A1), derivatives written through
-the activation (σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A), Hadamard products expanded where
-terms cancel (sigmoid + BCE: δ = A − Y), and the targets' assumption (one-hot: S − Y).
+the activation where its record writes them so (σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A),
+Hadamard products expanded where terms cancel (sigmoid + BCE: δ = A − Y), and the targets'
+assumption (one-hot: S − Y).
 """
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from ..calculus.steps import Derivation
 from ..calculus.sweep import backward
 from ..core.errors import MatcalcError
 from ..core.expr import Elementwise, T, elementwise, entry_sum, hadamard, matmul, rebuild
+from ..core.functions import BY_CLASS, FUNCTIONS
 from ..core.program import Assignment, Program
 
 
@@ -29,25 +31,27 @@ def reuse_forward(program):
 
     def rule(e):
         return table.get(e, e)
-    rule.__doc__ = "reuse the forward value by its name"
+    rule.identity = "reuse the forward value by its name"
     return rule
 
 
 def through_outputs(program):
-    """f′(Z) in terms of A := f(Z):  σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A."""
-    outputs = {a.expr.arg: (a.expr.body, a.name) for a in program
-               if isinstance(a.expr, Elementwise)}
-    u = sp.Dummy("u")
+    """f′(Z) in terms of A := f(Z), as f's record in core/functions.py writes it (its
+    `derivative`: σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A)."""
+    outputs = {}
+    for a in program:
+        f = a.expr.body if isinstance(a.expr, Elementwise) else None
+        derivative = FUNCTIONS[BY_CLASS[type(f)]].derivative if (
+            f is not None and f.args == (T,) and type(f) in BY_CLASS) else None
+        if derivative is not None:
+            outputs[a.expr.arg] = (sp.diff(f, T), derivative(T), a.name)
 
     def rule(e):
         if not isinstance(e, Elementwise) or e.arg not in outputs:
             return e
-        f, A = outputs[e.arg]
-        body = e.body.xreplace({f: u})
-        if T in body.free_symbols or u not in body.free_symbols:
-            return e
-        return elementwise(body.xreplace({u: T}), A)
-    rule.__doc__ = "write the derivative through the activation's output"
+        df, through, A = outputs[e.arg]
+        return elementwise(through, A) if e.body == df else e
+    rule.identity = "write the derivative through the activation's output"
     return rule
 
 

@@ -9,6 +9,7 @@ a node or function without a JAX spelling raises NoRuleError. The convolutional 
 nodes call helpers (HELPERS) with the NumPy helpers' names and arguments, written for
 immutable arrays (.at[…].add where NumPy writes in place).
 """
+from ..core.functions import FUNCTIONS as CORE_FUNCTIONS
 from .numpy import HELPERS as NUMPY_HELPERS
 from .tabled import MatcalcTabledPrinter
 
@@ -21,16 +22,9 @@ MODULE = {f: "jnp" + f[len("numpy"):] for f in (
     "numpy.linalg.det", "numpy.linalg.slogdet", "numpy.linalg.norm", "numpy.sqrt",
     "numpy.exp", "numpy.log")}
 
-# The elementwise functions of core/functions.py, '{}' standing for the argument.
-FUNCTIONS = {
-    "exp": "jnp.exp({})", "log": "jnp.log({})", "sin": "jnp.sin({})", "cos": "jnp.cos({})",
-    "tanh": "jnp.tanh({})", "sqrt": "jnp.sqrt({})", "abs": "jnp.abs({})",
-    "sign": "jnp.sign({})",
-    "sigmoid": "jax.nn.sigmoid({})",
-    "relu": "jnp.maximum({}, 0)",
-    "step": "jnp.heaviside({}, 0.0)",
-    "softplus": "jnp.logaddexp(0, {})",
-}
+# The elementwise functions: each record's jax spelling in core/functions.py ('{}' the
+# argument); a record without one is refused by name (printing/tabled.py).
+FUNCTIONS = {name: fn.jax for name, fn in CORE_FUNCTIONS.items() if fn.jax}
 
 
 # The softmax family: jax.nn's, '{arg}' and '{axis}' standing for the node's.

@@ -17,6 +17,7 @@ it (`G * (Z > 0)`, `relu(Z)*(Z > 0)`); everywhere else, where a boolean would be
 subtracted, added, powered or returned, it prints as its numeric spelling (np.heaviside).
 """
 import keyword
+import re
 from typing import NamedTuple
 
 from sympy import HadamardProduct, Identity, Mul, OneMatrix, S
@@ -236,13 +237,16 @@ def _top_singular(A):
 }
 
 
-# In-place spellings for planned kernels (codegen/plan.py): f(Z) written into the array out,
-# by function name; '{0}' the argument, '{1}' out. A function without one is not done in place.
-INPLACE = {name: f"np.{name}({{0}}, out={{1}})"
-           for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign")}
-INPLACE.update(relu="np.maximum({0}, 0, out={1})", softplus="np.logaddexp(0, {0}, out={1})",
-               sigmoid="_sigmoid({0}, out={1})")
-INPLACE_HELPERS = {INPLACE["sigmoid"]: "_sigmoid"}   # spellings that call a helper
+# In-place spellings for planned kernels (codegen/plan.py): each record's `inplace` in
+# functions.py, by function name. A function without one is not done in place.
+INPLACE = {name: fn.inplace for name, fn in FUNCTIONS.items() if fn.inplace}
+
+
+def _helpers_called(spelling):
+    """The helpers (HELPERS) a table spelling calls: `_sigmoid({0}, out={1})` calls _sigmoid."""
+    return [n for n in re.findall(r"\b(_\w+)\(", spelling) if n in HELPERS]
+
+
 UFUNCS = {"+=": "np.add", "-=": "np.subtract", "*=": "np.multiply", "/=": "np.divide"}
 
 
@@ -315,8 +319,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
             inner = self._inplace_body(b.args[0], arg, out) if spelling else None
             if inner is None:
                 return None
-            if spelling in INPLACE_HELPERS:
-                self._helper(INPLACE_HELPERS[spelling])
+            for helper in _helpers_called(spelling):
+                self._helper(helper)
             return spelling.format(inner, out)
         if (b.is_Add or b.is_Mul) and len(b.args) == 2 and b.args[0].is_number:
             c, g = b.args
@@ -723,6 +727,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         fn = FUNCTIONS.get(name)
         if fn is not None:
             self.module_imports.setdefault("numpy", set())   # the table's spellings use np
+            for helper in _helpers_called(fn.numpy):
+                self._helper(helper)
             return fn.numpy.format(arg)
         fqn = self.known_functions.get(name)
         if isinstance(fqn, str) and fqn.startswith("numpy."):

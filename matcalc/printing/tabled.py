@@ -2,7 +2,7 @@
 
 Printing (stage 4). `@`, `.T`, broadcasting, `.sum(axis=…, keepdims=True)` and boolean masks
 print as for NumPy; a subclass gives only its tables (MODULE: numpy.X → the library's
-function; FUNCTIONS: one row per row of core/functions.py), the import its code needs and
+function; FUNCTIONS: the records' spellings in core/functions.py), the import its code needs and
 its softmax family (SOFTMAX: the node → its fused function) and the helpers it can spell
 (HELPERS: same names and arguments as NumPy's, the library's source). Strict: a function
 or helper missing from its table raises NoRuleError naming the table.
@@ -17,7 +17,7 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
     """MatcalcNumPyPrinter whose spellings come from the subclass's tables."""
 
     MODULE = {}         # numpy.X as the NumPy printer asks for it → the library's spelling
-    FUNCTIONS = {}      # an elementwise function's name → its spelling, '{}' the argument
+    FUNCTIONS = {}      # a function's name → its record's spelling, '{}' the argument
     SOFTMAX = {}        # Softmax, LogSoftmax, LogSumExp → the library's fused function
     HELPERS = {}        # a NumPy helper's name → (the library's source, helpers it calls)
     IMPORT = ""         # the module the printed code imports (module_imports' key)
@@ -36,8 +36,8 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
     def _fn_call(self, name, arg):
         spelling = self.FUNCTIONS.get(name)
         if spelling is None:
-            raise NoRuleError(f"{type(self).__name__} cannot print {name}; add it to "
-                              f"FUNCTIONS in {self.SOURCE}")
+            raise NoRuleError(f"{type(self).__name__} cannot print {name}; give its record "
+                              f"in core/functions.py a {self.LIBRARY} spelling")
         self.module_imports.setdefault(self.IMPORT, set())
         return spelling.format(arg)
 

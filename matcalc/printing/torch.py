@@ -9,6 +9,7 @@ spelling raises NoRuleError. The convolutional structure nodes call helpers (HEL
 the NumPy helpers' names and arguments, spelt with torch.nn.functional's unfold, fold and
 pooling (max_pool2d's indices for the first maximum of each window); no autograd.
 """
+from ..core.functions import FUNCTIONS as CORE_FUNCTIONS
 from .tabled import MatcalcTabledPrinter
 
 __all__ = ["MatcalcTorchPrinter", "MODULE", "FUNCTIONS", "SOFTMAX", "HELPERS"]
@@ -24,16 +25,9 @@ MODULE = {
     "numpy.sqrt": "torch.sqrt", "numpy.exp": "torch.exp", "numpy.log": "torch.log",
 }
 
-# The elementwise functions of core/functions.py, '{}' standing for the argument.
-FUNCTIONS = {
-    "exp": "torch.exp({})", "log": "torch.log({})", "sin": "torch.sin({})",
-    "cos": "torch.cos({})", "tanh": "torch.tanh({})", "sqrt": "torch.sqrt({})",
-    "abs": "torch.abs({})", "sign": "torch.sign({})",
-    "sigmoid": "torch.sigmoid({})",                 # torch's own: stable for any x
-    "relu": "torch.relu({})",
-    "step": "torch.sign(torch.relu({}))",           # 1 where x > 0, else 0, in x's dtype
-    "softplus": "torch.nn.functional.softplus({})",  # log(1 + eˣ), stable
-}
+# The elementwise functions: each record's torch spelling in core/functions.py ('{}' the
+# argument); a record without one is refused by name (printing/tabled.py).
+FUNCTIONS = {name: fn.torch for name, fn in CORE_FUNCTIONS.items() if fn.torch}
 
 
 # The softmax family: torch's fused kernels, '{arg}' and '{axis}' standing for the node's.
