@@ -3,8 +3,8 @@
 Printing (stage 4). Consumes the trees of expr.py, produces code that uses `np`: `@` for
 products, `.T`, broadcasting instead of all-ones matrices (W X + b 1ᵀ is `W @ X + b`, G 1 is
 `G.sum(axis=1, keepdims=True)`), `v * M` instead of diag(v) M, and max-shifted softmax,
-log-softmax and logsumexp helpers. Strict: a node without a rule raises NoRuleError, never
-partial code.
+log-softmax and logsumexp helpers (printing/runtime.py holds every helper). Strict: a node
+without a rule raises NoRuleError, never partial code.
 
 Broadcasting: besides its plain form (`_print_X`, an array of the node's own shape), a node
 may have a loose form (`_loose_X`): an array that broadcasts to it (`b` for b 1ᵀ, `1` for the
@@ -17,7 +17,6 @@ it (`G * (Z > 0)`, `relu(Z)*(Z > 0)`); everywhere else, where a boolean would be
 subtracted, added, powered or returned, it prints as its numeric spelling (np.heaviside).
 """
 import keyword
-import re
 from typing import NamedTuple
 
 from sympy import HadamardProduct, Identity, Mul, OneMatrix, S
@@ -31,222 +30,21 @@ from ..core.errors import NoRuleError
 from ..core.functions import BY_CLASS, FUNCTIONS, T
 from ..core.nodes import Elementwise
 from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
+from .runtime import HELPERS, numpy_helpers   # the runtime; re-exported for its users
 
 __all__ = ["MatcalcNumPyPrinter", "numpy_code", "numpy_imports", "numpy_helpers", "HELPERS"]
 
 _ADD, _MUL = PRECEDENCE["Add"], PRECEDENCE["Mul"]
 _FUNC, _ATOM = PRECEDENCE["Func"], PRECEDENCE["Atom"]
 
-# Helper functions that generated code calls; (source, helpers it calls).
-HELPERS = {
-    "_commutation": ('''\
-def _commutation(m, n):
-    """K_{m,n}: the permutation matrix with K @ vec(A) = vec(A.T) for an m×n A (vec stacks
-    columns: A.reshape((-1, 1), order="F"))."""
-    return np.eye(m * n)[np.arange(m * n).reshape((m, n), order="F").ravel()]
-''', ()),
-    "_logsumexp": ('''\
-def _logsumexp(Z, axis):
-    """log sum exp(Z) along axis, kept as a row or column; exp(Z - max) cannot overflow."""
-    M = Z.max(axis=axis, keepdims=True)
-    return M + np.log(np.exp(Z - M).sum(axis=axis, keepdims=True))
-''', ()),
-    "_logsoftmax": ('''\
-def _logsoftmax(Z, axis):
-    """log softmax(Z) = Z - logsumexp(Z): never takes the log of an underflowed 0."""
-    return Z - _logsumexp(Z, axis)
-''', ("_logsumexp",)),
-    "_softmax": ('''\
-def _softmax(Z, axis):
-    """softmax(Z) along axis, shifted by the max so that no exp overflows."""
-    E = np.exp(Z - Z.max(axis=axis, keepdims=True))
-    return E / E.sum(axis=axis, keepdims=True)
-''', ()),
-    "_softmax_pair": ('''\
-def _softmax_pair(Z, axis, out=None):
-    """(softmax(Z), log softmax(Z)) along axis with one exp; the log softmax is written into
-    out (Z itself where Z is not needed afterwards)."""
-    P = np.subtract(Z, Z.max(axis=axis, keepdims=True), out=out)
-    S = np.exp(P)
-    s = S.sum(axis=axis, keepdims=True)
-    S /= s
-    P -= np.log(s)
-    return S, P
-''', ()),
-    "_sigmoid": ('''\
-def _sigmoid(Z, out):
-    """σ(Z) = 0.5 + 0.5·tanh(Z/2) written into out (which may be Z): no overflow for any Z."""
-    np.multiply(Z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-''', ()),
-    "_to_channels": ('''\
-def _to_channels(X, C, H, W):
-    """(C·H·W) × N samples as columns (rows c, h, w) -> the channel matrix C × (N·H·W)."""
-    N = X.shape[1]
-    M = np.ascontiguousarray(X.reshape(C, H, W, N).transpose(0, 3, 1, 2))
-    return M.reshape(C, N * H * W)
-''', ()),
-    "_to_samples": ('''\
-def _to_samples(A, C, H, W):
-    """The channel matrix C × (N·H·W) -> (C·H·W) × N samples as columns (flatten)."""
-    N = A.shape[1] // (H * W)
-    M = np.ascontiguousarray(A.reshape(C, N, H, W).transpose(0, 2, 3, 1))
-    return M.reshape(C * H * W, N)
-''', ()),
-    "_unfold": ('''\
-def _unfold(A, C, H, W, k, s, p):
-    """im2col: C × (N·H·W) -> (C·k·k) × (N·H'·W'), one column per k×k patch of the maps
-    zero-padded by p (rows c, i, j; columns n, h', w'), read through a window view."""
-    N = A.shape[1] // (H * W)
-    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
-    M = A.reshape(C, N, H, W)
-    if p:
-        M = np.pad(M, ((0, 0), (0, 0), (p, p), (p, p)))
-    V = np.lib.stride_tricks.sliding_window_view(M, (k, k), axis=(2, 3))[:, :, ::s, ::s]
-    return np.ascontiguousarray(V.transpose(0, 4, 5, 1, 2, 3)).reshape(C * k * k, N * Ho * Wo)
-''', ()),
-    "_fold": ('''\
-def _fold(G, C, H, W, k, s, p):
-    """col2im, the adjoint of _unfold: (C·k·k) × (N·H'·W') -> C × (N·H·W), each patch added
-    back where it was read (one strided slice per kernel offset), the padding cut off."""
-    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
-    N = G.shape[1] // (Ho * Wo)
-    P = G.reshape(C, k, k, N, Ho, Wo)
-    out = np.zeros((C, N, H + 2 * p, W + 2 * p), dtype=G.dtype)
-    for i in range(k):
-        for j in range(k):
-            out[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += P[:, i, j]
-    return np.ascontiguousarray(out[:, :, p:p + H, p:p + W]).reshape(C, N * H * W)
-''', ()),
-    "_pool_offsets": ('''\
-def _pool_offsets(A, C, H, W, k, s):
-    """(maps, slices): the (C, N, H, W) maps of A and, for each of the k² window offsets in
-    row-major order, the slice of the maps holding that offset of every window."""
-    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
-    M = A.reshape(C, A.shape[1] // (H * W), H, W)
-    return M, [(slice(None), slice(None), slice(i, i + s * Ho, s), slice(j, j + s * Wo, s))
-               for i in range(k) for j in range(k)]
-''', ()),
-    "_maxpool": ('''\
-def _maxpool(A, C, H, W, k, s):
-    """The maximum of each k×k window (stride s): C × (N·H·W) -> C × (N·H''·W''), as k²
-    elementwise maxima of strided slices (much faster than a max over window axes)."""
-    M, at = _pool_offsets(A, C, H, W, k, s)
-    out = M[at[0]].copy()
-    for o in at[1:]:
-        np.maximum(out, M[o], out=out)
-    return out.reshape(C, -1)
-''', ("_pool_offsets",)),
-    "_avgpool": ('''\
-def _avgpool(A, C, H, W, k, s):
-    """The mean of each k×k window (stride s): C × (N·H·W) -> C × (N·H''·W'')."""
-    M, at = _pool_offsets(A, C, H, W, k, s)
-    out = M[at[0]].copy()
-    for o in at[1:]:
-        out += M[o]
-    out *= 1 / (k * k)
-    return out.reshape(C, -1)
-''', ("_pool_offsets",)),
-    "_pool_argmax": ('''\
-def _pool_argmax(A, C, H, W, k, s):
-    """Index arrays (c, n, h, w), each C × N × H'' × W'': where in the (C, N, H, W) maps the
-    first maximum (row-major within the window) of each k×k window of A lies."""
-    N = A.shape[1] // (H * W)
-    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
-    V = np.lib.stride_tricks.sliding_window_view(A.reshape(C, N, H, W), (k, k), axis=(2, 3))
-    i, j = np.divmod(V[:, :, ::s, ::s].reshape(C, N, Ho, Wo, k * k).argmax(axis=4), k)
-    return (np.arange(C).reshape(C, 1, 1, 1), np.arange(N).reshape(1, N, 1, 1),
-            s * np.arange(Ho).reshape(1, 1, Ho, 1) + i, s * np.arange(Wo).reshape(1, 1, 1, Wo) + j)
-''', ()),
-    "_pool_select": ('''\
-def _pool_select(A, L, C, H, W, k, s):
-    """L at the first maximum of each k×k window of A: C × (N·H·W) -> C × (N·H''·W'')."""
-    at = _pool_argmax(A, C, H, W, k, s)
-    return L.reshape(C, A.shape[1] // (H * W), H, W)[at].reshape(C, -1)
-''', ("_pool_argmax",)),
-    "_pool_route": ('''\
-def _pool_route(A, G, C, H, W, k, s):
-    """The adjoint of _pool_select(A, ·): each window's G sent to the first maximum of that
-    window of A, summed where windows overlap: C × (N·H''·W'') -> C × (N·H·W)."""
-    at = _pool_argmax(A, C, H, W, k, s)
-    N = A.shape[1] // (H * W)
-    out = np.zeros((C, N, H, W), dtype=G.dtype)
-    if s >= k:     # windows apart: each position is the maximum of one window at most
-        out[at] = G.reshape(at[2].shape)
-    else:
-        np.add.at(out, at, G.reshape(at[2].shape))
-    return out.reshape(C, N * H * W)
-''', ("_pool_argmax",)),
-    "_pool_spread": ('''\
-def _pool_spread(G, C, H, W, k, s):
-    """Each window's value copied over its k×k window, summed where windows overlap (the
-    adjoint of the window sums): C × (N·H''·W'') -> C × (N·H·W); upsampling when s = k."""
-    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
-    N = G.shape[1] // (Ho * Wo)
-    P = G.reshape(C, N, Ho, Wo)
-    if s == k:
-        up = np.broadcast_to(P[:, :, :, None, :, None], (C, N, Ho, k, Wo, k))
-        return up.reshape(C, N * H * W)
-    out = np.zeros((C, N, H, W), dtype=G.dtype)
-    for i in range(k):
-        for j in range(k):
-            out[:, :, i:i + s * Ho:s, j:j + s * Wo:s] += P
-    return out.reshape(C, N * H * W)
-''', ()),
-    "_pool_mask": ('''\
-def _pool_mask(A, C, H, W, k, s):
-    """1 at the first maximum of each k×k window of A, 0 elsewhere, in the layout of A
-    (with overlapping windows: 1 where some window has its first maximum): the offsets are
-    visited in row-major order and each window takes the first that equals its maximum."""
-    M, at = _pool_offsets(A, C, H, W, k, s)
-    top = _maxpool(A, C, H, W, k, s).reshape(M[at[0]].shape)
-    out = np.zeros(M.shape, dtype=bool)
-    taken = np.zeros(top.shape, dtype=bool)
-    for o in at:
-        hit = M[o] == top
-        hit &= ~taken
-        out[o] |= hit
-        taken |= hit
-    return out.reshape(A.shape).astype(A.dtype)
-''', ("_pool_offsets", "_maxpool")),
-    "_max_mask": ('''\
-def _max_mask(A, axis=None):
-    """1.0 at the first maximum of each column (axis 0), row (axis 1) or of all of A (None)."""
-    out = np.zeros_like(A)
-    if axis is None:
-        out.flat[np.argmax(A)] = 1.0
-    else:
-        np.put_along_axis(out, np.expand_dims(np.argmax(A, axis=axis), axis), 1.0, axis=axis)
-    return out
-''', ()),
-    "_polar": ('''\
-def _polar(A):
-    """U @ Vt of the thin SVD A = U diag(s) Vt: the gradient of the nuclear norm."""
-    U, _, Vt = np.linalg.svd(A, full_matrices=False)
-    return U @ Vt
-''', ()),
-    "_top_singular": ('''\
-def _top_singular(A):
-    """u1 v1^T for the largest singular value of A: the gradient of the spectral norm."""
-    U, _, Vt = np.linalg.svd(A, full_matrices=False)
-    return U[:, :1] @ Vt[:1]
-''', ()),
-}
 
-
-# In-place spellings for planned kernels (codegen/plan.py): each record's `inplace` in
-# functions.py, by function name. A function without one is not done in place.
-INPLACE = {name: fn.inplace for name, fn in FUNCTIONS.items() if fn.inplace}
-
-
-def _helpers_called(spelling):
-    """The helpers (HELPERS) a table spelling calls: `_sigmoid({0}, out={1})` calls _sigmoid."""
-    return [n for n in re.findall(r"\b(_\w+)\(", spelling) if n in HELPERS]
-
-
+# In-place spellings for planned kernels (codegen/plan.py): f(Z) written into the array out,
+# by function name; '{0}' the argument, '{1}' out. A function without one is not done in place.
+INPLACE = {name: f"np.{name}({{0}}, out={{1}})"
+           for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign")}
+INPLACE.update(relu="np.maximum({0}, 0, out={1})", softplus="np.logaddexp(0, {0}, out={1})",
+               sigmoid="_sigmoid({0}, out={1})")
+INPLACE_HELPERS = {INPLACE["sigmoid"]: "_sigmoid"}   # spellings that call a helper
 UFUNCS = {"+=": "np.add", "-=": "np.subtract", "*=": "np.multiply", "/=": "np.divide"}
 
 
@@ -319,8 +117,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
             inner = self._inplace_body(b.args[0], arg, out) if spelling else None
             if inner is None:
                 return None
-            for helper in _helpers_called(spelling):
-                self._helper(helper)
+            if spelling in INPLACE_HELPERS:
+                self._helper(INPLACE_HELPERS[spelling])
             return spelling.format(inner, out)
         if (b.is_Add or b.is_Mul) and len(b.args) == 2 and b.args[0].is_number:
             c, g = b.args
@@ -727,8 +525,6 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         fn = FUNCTIONS.get(name)
         if fn is not None:
             self.module_imports.setdefault("numpy", set())   # the table's spellings use np
-            for helper in _helpers_called(fn.numpy):
-                self._helper(helper)
             return fn.numpy.format(arg)
         fqn = self.known_functions.get(name)
         if isinstance(fqn, str) and fqn.startswith("numpy."):
@@ -814,17 +610,3 @@ def numpy_imports(printer):
         tops = sorted(tops + ["numpy"])
     return ["import numpy as np" if m == "numpy" else f"import {m}" for m in tops]
 
-
-def numpy_helpers(names, table=HELPERS):
-    """Source of the helpers `names` (and those they call), in dependency order; `table` is
-    a printer's HELPERS (NumPy's unless given)."""
-    order = []
-
-    def visit(n):
-        for d in table[n][1]:
-            visit(d)
-        if n not in order:
-            order.append(n)
-    for n in sorted(names):
-        visit(n)
-    return "\n\n\n".join(table[n][0].rstrip() for n in order)
