@@ -79,6 +79,21 @@ class softplus(sp.Function):
     _eval_is_extended_real = _eval_is_extended_positive = _real_arg
 
 
+class leaky_relu(sp.Function):
+    """leaky_relu(x) = max(x, x/100); its derivative is 1 for x > 0, else 1/100 (the slope
+    below the kink, at it too, as torch and JAX take it)."""
+
+    def fdiff(self, argindex=1):
+        return sp.Rational(1, 100) + sp.Rational(99, 100) * step(self.args[0])
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number and x.is_real:
+            return x if x > 0 else x / 100
+
+    _eval_is_extended_real = _real_arg
+
+
 @dataclass(frozen=True)
 class Fn:
     """One elementwise function: how to build it, prove it, print it, use it as an activation.
@@ -139,6 +154,10 @@ FUNCTIONS = {
     "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
                    "np.logaddexp(0, {})", "torch.nn.functional.softplus({})",
                    "jnp.logaddexp(0, {})", "np.logaddexp(0, {0}, out={1})", activation=True),
+    "leaky_relu": Fn(leaky_relu, lambda x: sp.Piecewise((x, x > 0), (x / 100, True)),
+                     r"\operatorname{LeakyReLU}", "np.maximum({0}, 0.01*({0}))",
+                     "torch.nn.functional.leaky_relu({})", "jax.nn.leaky_relu({})",
+                     activation=True, init="he"),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a
