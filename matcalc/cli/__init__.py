@@ -9,10 +9,12 @@ any other exception an 'internal error' line and code 3, never a traceback.
 """
 import importlib
 import os
+import signal
 import sys
 
 from ..core.errors import MatcalcError, speaking
-from ..train.trainer import TrainingError
+from ..core.files import NO_SPACE, WriteError
+from ..train.trainer import TrainingError, raise_stopped, stopped_words
 from .parser import EXIT_CODES, build_parser
 
 __all__ = ["main", "build_parser", "EXIT_CODES"]
@@ -20,6 +22,13 @@ __all__ = ["main", "build_parser", "EXIT_CODES"]
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    for name in ("SIGTERM", "SIGHUP"):    # kill, timeout, a closed terminal: as Ctrl-C
+        signum = getattr(signal, name, None)
+        try:
+            if signum and signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, raise_stopped)
+        except ValueError:              # main() called outside the main thread
+            pass
     with speaking("cli"):     # advice in errors names this interface's flags (core/errors.py)
         return _run(args)
 
@@ -28,20 +37,43 @@ def _run(args):
     try:
         run = getattr(importlib.import_module(f".{args.module}", __name__),
                       f"cmd_{args.command}")
-        return run(args) or 0
+        code = run(args) or 0
+        sys.stdout.flush()        # here, not at exit: `> /dev/full` is exit 2, said so
+        return code
     except BrokenPipeError:       # `matcalc … | head`: the reader left; end quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("matcalc: interrupted", file=sys.stderr)
-        return 130
-    except (MatcalcError, TrainingError) as e:
-        print(f"matcalc: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt as e:    # Ctrl-C, or SIGTERM/SIGHUP (raise_stopped): 128 + it
+        _last_word(f"matcalc: {stopped_words(e)}")
+        return 128 + getattr(e, "signum", signal.SIGINT)
+    except (MatcalcError, TrainingError, WriteError) as e:
+        _last_word(f"matcalc: error: {e}")
+        return 2
+    except OSError as e:
+        if e.errno not in NO_SPACE:
+            return _internal(e)
+        # a full disk (`matcalc grad … > /dev/full`): the environment, not a bug
+        if e.filename is None:        # stdout's: what Python still holds for it goes nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        where = "the device it goes to" if e.filename is None else \
+            f"the device holding {os.path.dirname(os.path.abspath(e.filename))}"
+        _last_word(f"matcalc: error: cannot write {e.filename or 'the output (stdout)'}: "
+                   + NO_SPACE[e.errno].format(where=where))
         return 2
     except RecursionError:
         print("matcalc: error: the expression is nested too deeply", file=sys.stderr)
         return 2
     except Exception as e:   # never a SymPy traceback in front of a user
-        print(f"matcalc: internal error: {type(e).__name__}: {e} (please report this input)",
-              file=sys.stderr)
-        return 3
+        return _internal(e)
+
+
+def _internal(e):
+    _last_word(f"matcalc: internal error: {type(e).__name__}: {e} (please report this input)")
+    return 3
+
+
+def _last_word(line):
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):     # stderr gone too: the code says it
+        pass

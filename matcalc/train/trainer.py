@@ -9,13 +9,18 @@ functions below use NumPy and the standard library only: the standalone script t
 `matcalc codegen` writes includes their source verbatim, so both share one trainer.
 """
 import csv
+import io
 import json
 import math
 import os
+import signal
 import sys
+import tempfile
 import time
 
 import numpy as np
+
+from ..core.files import WriteError, check_writable, write_file
 
 # The one place for training defaults: the CLI, the Python API and the script read them here.
 DEFAULTS = {"epochs": 30, "batch_size": 32, "lr": 0.1, "optimizer": "sgd", "lam": 1e-4,
@@ -44,32 +49,17 @@ def check_options(epochs, batch_size, lr, lam, optimizer, names=None):
                             f"not {optimizer!r}")
 
 
-def partial_path(path):
-    """Where `save_weights` writes before renaming: fixed, so that the next run finds a
-    leftover of a killed save and removes it."""
-    head, tail = os.path.split(os.path.abspath(path))
-    return os.path.join(head, f".{tail}.partial")
-
-
 def check_output(path):
-    """Refuse an output path that cannot be written, before training: the partial file the
-    save will use is created and removed (which also clears a leftover of a killed run)."""
+    """Refuse an output path that cannot be written, before training (core/files.py's
+    check_writable, which also clears leftovers of killed runs)."""
     path = os.path.abspath(path)
-    folder = os.path.dirname(path)
     if os.path.isdir(path):
         raise TrainingError(f"the output {path} is a folder; give a file name such as "
                             f"{os.path.join(path, 'weights.npz')}")
-    if not os.path.isdir(folder):
-        raise TrainingError(f"cannot write the weights to {path}: the folder {folder} does "
-                            "not exist")
     try:
-        if os.path.exists(path) and not os.access(path, os.W_OK):
-            raise PermissionError(13, "Permission denied")
-        with open(partial_path(path), "wb"):
-            pass
-        os.unlink(partial_path(path))
-    except OSError as e:
-        raise TrainingError(f"cannot write the weights to {path}: {e.strerror or e}") from None
+        check_writable(path, "the weights")
+    except WriteError as e:
+        raise TrainingError(str(e)) from None
 
 
 def check_memory(k, dtype, batch_size):
@@ -168,6 +158,24 @@ def evaluate(k, params, X, y, batch=4096):
     return correct / max(n, 1)
 
 
+def say(log, line):
+    """Print line to the log and return the log; a log that cannot be written (its reader
+    left: `matcalc train … 2>&1 | head -3`) is dropped, returning None, and the run goes on.
+    Its descriptor then points at /dev/null, so that what Python still buffers for it cannot
+    fail again at exit."""
+    if log is None:
+        return None
+    try:
+        print(line, file=log, flush=True)
+        return log
+    except (OSError, ValueError):       # ValueError: a closed file object
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), log.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return None
+
+
 class Diverged(Exception):
     """Raised inside `fit` when a step's loss or gradients leave the finite range."""
 
@@ -214,28 +222,20 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
             history.append(row)
             if on_epoch is not None:      # before the log line: a logged epoch is a kept one
                 on_epoch(row, [to_numpy(p) for p in params])
-            if log is not None:
-                print(f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train "
-                      f"{100 * row['train']:5.1f}%  test {100 * row['test']:5.1f}%  "
-                      f"{row['seconds']:.2f} s", file=log, flush=True)
+            log = say(log, f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train "
+                           f"{100 * row['train']:5.1f}%  test {100 * row['test']:5.1f}%  "
+                           f"{row['seconds']:.2f} s")
     finally:
         params[:] = [to_numpy(p) for p in params]
     return history
 
 
 def save_weights(path, k, params):
-    """Write the weights to an .npz atomically: a fixed partial file, then a rename. The file
-    gets the user's normal permissions (umask), as any file they write."""
-    path = os.path.abspath(path)
-    tmp = partial_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **{p["name"]: v for p, v in zip(k.PARAMS, params)})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the weights to an .npz atomically (core/files.py's write_file: a temporary
+    unique to this run, then a rename; a device or FIFO is written to)."""
+    buf = io.BytesIO()
+    np.savez(buf, **{p["name"]: v for p, v in zip(k.PARAMS, params)})
+    write_file(path, buf.getvalue(), "the weights")
 
 
 # The history file's columns, one row per completed epoch (accuracies are fractions).
@@ -262,11 +262,9 @@ def check_history(path, output):
                             + ("it is a folder" if os.path.isdir(path) else
                                f"the folder {os.path.dirname(path)} does not exist"))
     try:
-        with open(partial_path(path), "wb"):
-            pass
-        os.unlink(partial_path(path))
-    except OSError as e:
-        raise TrainingError(f"cannot write the history to {path}: {e.strerror or e}") from None
+        check_writable(path, "the history")
+    except WriteError as e:
+        raise TrainingError(str(e)) from None
 
 
 def save_history(path, history):
@@ -274,22 +272,101 @@ def save_history(path, history):
     header row, then one row per epoch), atomically as the weights are."""
     rows = [dict(zip(HISTORY_COLUMNS, (h["epoch"], h["loss"], h["train"], h["test"],
                                        h["seconds"]))) for h in history]
-    path = os.path.abspath(path)
-    tmp = partial_path(path)
+    text = io.StringIO(newline="")
+    if os.fspath(path).lower().endswith(".csv"):
+        writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        json.dump(rows, text, indent=1)
+        text.write("\n")
+    write_file(path, text.getvalue(), "the history")
+
+
+def rescue_path(path):
+    """Where a file that cannot be written where asked goes instead: the temporary folder,
+    under this process's id (w.npz → /tmp/w.rescued-4242.npz)."""
+    stem, ext = os.path.splitext(os.path.basename(os.fspath(path)))
+    return os.path.join(tempfile.gettempdir(), f"{stem}.rescued-{os.getpid()}{ext}")
+
+
+def keep_file(path, save, what, them="them"):
+    """Run save(path), or when that fails save(rescue_path(path)); (True, "WHAT to PATH") or
+    (False, what failed, and where the file went instead or that it is lost)."""
     try:
-        with open(tmp, "w", newline="") as f:
-            if path.lower().endswith(".csv"):
-                writer = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
-                writer.writeheader()
-                writer.writerows(rows)
-            else:
-                json.dump(rows, f, indent=1)
-                f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        save(path)
+        return True, f"{what} to {path}"
+    except WriteError as e:
+        failed = f"could not write {what} to {os.path.abspath(path)} ({e.why})"
+    spare, lost = rescue_path(path), "they are lost" if them == "them" else "it is lost"
+    if os.path.dirname(spare) != os.path.dirname(os.path.abspath(path)):
+        try:
+            save(spare)
+            return False, f"{failed}, so saved {them} to {spare} instead"
+        except WriteError as e:
+            return False, f"{failed}, nor to {spare} ({e.why}): {lost}"
+    return False, f"{failed}: {lost}"
+
+
+# The signals that stop a run as Ctrl-C does (kill, timeout, docker stop, a closed terminal),
+# each with the words a note says; the exit code is 128 + the signal.
+STOP_SIGNALS = {"SIGINT": "interrupted", "SIGTERM": "terminated (SIGTERM)",
+                "SIGHUP": "hung up (SIGHUP)"}
+
+
+class Stopped(KeyboardInterrupt):
+    """A run stopped by a signal of STOP_SIGNALS: `signum` (the exit code is 128 + it)."""
+
+    def __init__(self, signum, note=""):
+        super().__init__(note)
+        self.signum = signum
+
+
+def raise_stopped(signum, frame):
+    """A signal handler: SIGTERM or SIGHUP become what Ctrl-C is, an exception."""
+    raise Stopped(signum)
+
+
+class StopSignals:
+    """While training, the STOP_SIGNALS raise Stopped in the loop; while saving (after
+    `hold()`) one only waits, in `pending`, for the save to finish. A signal that is ignored
+    (nohup's SIGHUP, a background job's SIGINT) or has someone else's handler stays so;
+    outside the main thread nothing is installed (and Ctrl-C is Python's KeyboardInterrupt)."""
+
+    def __init__(self):
+        self.held, self.pending, self.old = False, None, {}
+
+    def _handle(self, signum, frame):
+        if self.held:
+            self.pending = self.pending or signum
+            return
+        raise Stopped(signum)
+
+    def hold(self):
+        self.held = True
+
+    def __enter__(self):
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            try:
+                old = signal.getsignal(signum) if signum else None
+                if old in (signal.SIG_DFL, signal.default_int_handler) or old is raise_stopped:
+                    signal.signal(signum, self._handle)
+                    self.old[signum] = old
+            except (ValueError, OSError):       # not the main thread
+                break
+        return self
+
+    def __exit__(self, *exc):
+        for signum, old in self.old.items():
+            signal.signal(signum, old)
+        return False
+
+
+def stopped_words(e):
+    """How a note says a KeyboardInterrupt or Stopped stopped the run."""
+    signum = getattr(e, "signum", signal.SIGINT)
+    return STOP_SIGNALS.get(signal.Signals(signum).name, f"stopped by signal {signum}")
 
 
 def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
@@ -300,10 +377,13 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
     .csv) the per-epoch history is saved (save_history) whenever the weights are.
 
     The output is validated before training. The weights of the best completed epoch are
-    kept: a diverging run stops there and saves them; Ctrl-C saves the last completed epoch;
-    a run that stops before completing an epoch writes nothing. `note` says what happened;
-    TrainingError (bad options, divergence) and KeyboardInterrupt carry it too, with
-    `.saved` telling whether weights were written."""
+    kept: a diverging run stops there and saves them; Ctrl-C, SIGTERM and SIGHUP save the
+    last completed epoch (StopSignals); a run that stops before completing an epoch writes
+    nothing. A file that cannot be written (a full disk) goes to rescue_path instead, or the
+    note says it is lost. `note` says what happened; TrainingError (bad options, divergence,
+    a failed save) and Stopped (a KeyboardInterrupt, with `signum`) carry it too, with
+    `.saved` telling whether weights were written where asked and `.params`, `.history` the
+    trained state in memory (to save again)."""
     check_options(epochs, batch_size, lr, lam, optimizer, names)
     check_output(output)
     if history_path is not None:
@@ -316,35 +396,56 @@ def train(k, X, y, X_test, y_test, output, epochs=30, batch_size=32, lr=0.1,
     done = []         # the completed epochs, kept here too: fit's own list dies with it
 
     def keep(row, ps):
+        copies = [p.copy() for p in ps]
+        last.update(epoch=row["epoch"], params=copies)
         done.append(row)
-        last.update(epoch=row["epoch"], params=[p.copy() for p in ps])
         if row["loss"] < best["loss"]:
             best.update(loss=row["loss"], epoch=row["epoch"], params=last["params"])
 
-    def save(kept, what):
+    def save(ps, weights_words):
+        """(note, whether every file went where asked): the weights, then the history."""
+        kept = [keep_file(output, lambda p: save_weights(p, k, ps), weights_words)]
+        if history_path is not None:
+            n = len(done)
+            kept.append(keep_file(history_path, lambda p: save_history(p, done),
+                                  f"the history of {n} epoch{'s' * (n != 1)}", "it"))
+        if all(ok for ok, _ in kept):
+            return "saved " + " and ".join(words for _, words in kept), True
+        return "; ".join(("saved " if ok else "") + words for ok, words in kept), False
+
+    stop, failure = StopSignals(), None
+    with stop:
+        try:
+            history = fit(k, params, X, y, X_test, y_test, epochs=epochs,
+                          batch_size=batch_size, lr=lr, optimizer=optimizer, lam=lam,
+                          seed=seed, log=log, on_epoch=keep)
+            kept, what = {"epoch": len(done), "params": params}, None
+        except Diverged as e:
+            lr_name = (names or {}).get("lr", "lr")
+            kept, failure = best, e
+            what = f"training diverged: {e}. Try a smaller {lr_name} than {lr}"
+        except KeyboardInterrupt as e:
+            kept, failure = last, e
+            what = f"{stopped_words(e)} in epoch {last['epoch'] + 1}"
+        finally:
+            stop.hold()     # a signal now waits until the files are written
         if kept["params"] is None:
-            return f"{what}; no epoch was completed, so nothing was written to {output}"
-        save_weights(output, k, kept["params"])
-        return f"{what}; saved the weights of epoch {kept['epoch']} to {output}" + saved_history()
-
-    def saved_history():
-        if history_path is None:
-            return ""
-        save_history(history_path, done)
-        return f" and the history of {len(done)} epoch{'s' * (len(done) != 1)} to {history_path}"
-
-    try:
-        history = fit(k, params, X, y, X_test, y_test, epochs=epochs, batch_size=batch_size,
-                      lr=lr, optimizer=optimizer, lam=lam, seed=seed, log=log, on_epoch=keep)
-    except Diverged as e:
-        lr_name = (names or {}).get("lr", "lr")
-        err = TrainingError(save(best, f"training diverged: {e}. Try a smaller {lr_name} "
-                                       f"than {lr}"))
-        err.saved = best["params"] is not None
-        raise err from None
-    except KeyboardInterrupt:
-        err = KeyboardInterrupt(save(last, f"interrupted in epoch {last['epoch'] + 1}"))
-        err.saved = last["params"] is not None
-        raise err from None
-    save_weights(output, k, params)
-    return params, history, f"saved weights to {output}" + saved_history()
+            note, ok = f"{what}; no epoch was completed, so nothing was written to {output}", \
+                True
+        elif what is None:
+            note, ok = save(params, "weights")
+        else:
+            words, ok = save(kept["params"], f"the weights of epoch {kept['epoch']}")
+            note = f"{what}; {words}"
+    if isinstance(failure, KeyboardInterrupt) and ok:
+        err = Stopped(getattr(failure, "signum", signal.SIGINT), note)
+    elif failure is None and ok and stop.pending:
+        err = Stopped(stop.pending, f"{STOP_SIGNALS[signal.Signals(stop.pending).name]} "
+                                    f"while saving; {note}")
+    elif failure is not None or not ok:
+        err = TrainingError(note)
+    else:
+        return params, history, note
+    err.saved = kept["params"] is not None and ok
+    err.params, err.history = kept["params"], done
+    raise err from None
