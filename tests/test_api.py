@@ -1,14 +1,17 @@
-"""api.py: grad and its Gradient, constraints, derive, verify_backprop and load_data."""
+"""api.py: grad and its Gradient (results/), constraints, derive, verify_backprop and load_data;
+`.expr` in the result's layout for gradients and Jacobians."""
 import dataclasses
 
 import numpy as np
 import pytest
+import sympy
 
-from matcalc.api import Gradient, constraints, derive, grad, load_data, verify_backprop
+from matcalc.api import (Gradient, constraints, derive, grad, jacobian, load_data,
+                         verify_backprop)
 from matcalc.calculus.simplify import ColumnsSumToOne, Equals, RowsSumToOne, Symmetric
 from matcalc.core.errors import MatcalcError, NotScalarError, VerificationError
-from matcalc.core.expr import (add, apply, entry_sum, hadamard, matmul, matrix, norm, scalar,
-                               trace)
+from matcalc.core.expr import (add, apply, entry_sum, hadamard, is_matrix, matmul, matrix, norm,
+                               scalar, trace)
 from matcalc.core.program import Assignment, Program
 from matcalc.nn import backprop
 from matcalc.nn.spec import mlp
@@ -97,6 +100,43 @@ def test_grad_errors(f, wrt, error, message):
     with pytest.raises(error) as e:
         grad(f, wrt)
     assert str(e.value) == message
+
+
+# ---------------------------------------------------------------- results in their layout
+
+@pytest.mark.parametrize("layout", ["denominator", "numerator", "mixed"])
+@pytest.mark.parametrize("f, wrt", [("tr(A @ X @ B)", "X"),
+                                    ("norm(W @ X - Y)**2 + lam*norm(W)**2", "W"),
+                                    ("sum(sigmoid(W @ x))", "x"),
+                                    ("alpha * tr(A @ X)", "alpha")])
+def test_a_gradients_expr_is_in_its_layout(f, wrt, layout):
+    """`.expr` is what every form shows: sympy.latex(g.expr) == g.latex() in each layout,
+    the transpose of the denominator-layout gradient in numerator layout."""
+    g, d = grad(f, wrt, layout=layout), grad(f, wrt)
+    assert sympy.latex(g.expr) == g.latex() == g.latex(layout=layout)
+    assert text(g.expr) == g.text() and g.value == d.value        # the same gradient
+    assert g.latex(layout="denominator") == d.latex()
+    if layout == "numerator" and is_matrix(d.expr):
+        assert g.expr.shape == d.expr.shape[::-1] and g.text() == d.text(layout="numerator")
+    else:
+        assert g.text() == d.text()
+    g.verify(method="numeric")                  # proven as computed, shown in its layout
+    assert "def grad_" in g.numpy_source()     # its code checked against the gradient
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator", "mixed"])
+@pytest.mark.parametrize("f, wrt, scalar_f", [("A @ x", "x", False), ("sigmoid(x)", "x", False),
+                                              ("A @ X", "X", False), ("x.T @ A @ x", "x", True)])
+def test_a_jacobians_expr_is_in_its_layout(f, wrt, scalar_f, layout):
+    j, n = jacobian(f, wrt, layout=layout), jacobian(f, wrt)
+    assert sympy.latex(j.expr) == j.latex() == j.latex(layout=layout)
+    assert text(j.expr) == j.text() and j.value == n.value
+    transposed = layout == "denominator" or layout == "mixed" and scalar_f
+    assert j.expr.shape == (n.expr.shape[::-1] if transposed else n.expr.shape)
+    assert j.text() == n.text(layout="denominator" if transposed else "numerator")
+    assert j.latex(layout="numerator") == n.latex()
+    j.verify(method="numeric")
+    assert "def jacobian_" in j.numpy_source()
 
 
 # ---------------------------------------------------------------- Gradient

@@ -81,6 +81,7 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
         self.value = self.expr if self.shown() == self.CANONICAL or not is_matrix(self.expr) \
             else transposed(self.expr)
 
+
     @classmethod
     def of(cls, *args, **kwargs):
         """The result whose `expr` argument is the derivative as computed (CANONICAL
@@ -127,10 +128,12 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
         args = self.arguments()
         m = self.matrix(layout)
         src, fn = numpy_function(m, args, name=name or f"{self.PREFIX}_{self.wrt.name}")
-        self._check_code(fn, args, m, src)
+        self._check_code(fn, args, m, src, self.shown(layout))
         return src, fn
 
-    def _check_code(self, fn, args, m, src):
+    def _check_code(self, fn, args, m, src, shown):
+        """Run the code `fn` of m (the derivative in the layout `shown`) at the proof's points
+        against the derivative (InternalError naming the entry if it differs)."""
         raise NotImplementedError
 
     # ---- proof

@@ -11,6 +11,7 @@ import sympy as sp
 
 from .. import verify as verify_module
 from ..calculus.steps import Derivation
+from ..core.expr import is_matrix
 from ..printing import latex as latex_printing
 from ..printing.hooks import gradient_steps
 from ..printing.text import text
@@ -44,9 +45,10 @@ class Gradient(Result):
         """The derivation as text, line by line (a str; Jupyter shows its LaTeX)."""
         return gradient_steps(self)
 
-    def _check_code(self, fn, args, m, src):
+    def _check_code(self, fn, args, m, src, shown):
         # in numerator layout the code computes Gᵀ: its transpose is put on trial against G
-        run = fn if m is self.value else (lambda *a: np.asarray(fn(*a)).T)
+        run = fn if shown == self.CANONICAL or not is_matrix(self.value) \
+            else (lambda *a: np.asarray(fn(*a)).T)
         verify_module.verify_code(run, args, self.f, self.wrt, self.value,
                                   assumptions=constraints(self.assumptions), source=src)
 

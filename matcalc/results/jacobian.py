@@ -56,7 +56,7 @@ class Jacobian(Result):
         words = LAYOUT_WORDS[self.shown_layout].format(text(self.wrt))
         return f"{words}; {rows}×{cols}, F = {text(self.f)}"
 
-    def _check_code(self, fn, args, m, src):
+    def _check_code(self, fn, args, m, src, shown):
         verify_printed(fn, args, m, self.f, self.wrt, assumptions=constraints(self.assumptions),
                        source=src)
 
@@ -100,7 +100,7 @@ class Hessian(Result):
         args = arguments(self.gradient.f, self.gradient.symbols)
         return args + [self.direction] if self.form == "product" else args
 
-    def _check_code(self, fn, args, m, src):
+    def _check_code(self, fn, args, m, src, shown):
         verify_printed(fn, args, m, self.f, self.wrt,
                        V=self.direction if self.form == "product" else None,
                        assumptions=constraints(self.assumptions), source=src)
