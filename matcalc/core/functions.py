@@ -94,6 +94,19 @@ class leaky_relu(sp.Function):
     _eval_is_extended_real = _real_arg
 
 
+class silu(sp.Function):
+    """SiLU (swish) silu(x) = x σ(x); silu'(x) = silu(x) + σ(x)(1 − silu(x))."""
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return silu(x) + sigmoid(x) * (1 - silu(x))
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return x / (1 + sp.exp(-x))
+
+    _eval_is_extended_real = _real_arg
+
+
 @dataclass(frozen=True)
 class Fn:
     """One elementwise function: how to build it, prove it, print it, use it as an activation.
@@ -158,6 +171,10 @@ FUNCTIONS = {
                      r"\operatorname{LeakyReLU}", "np.maximum({0}, 0.01*({0}))",
                      "torch.nn.functional.leaky_relu({})", "jax.nn.leaky_relu({})",
                      activation=True, init="he"),
+    # x σ(x) with NumPy's σ spelling above: no overflow for any x
+    "silu": Fn(silu, lambda x: x / (1 + sp.exp(-x)), r"\operatorname{SiLU}",
+               "(({0})*(0.5 + 0.5*np.tanh(0.5*({0}))))", "torch.nn.functional.silu({})",
+               "jax.nn.silu({})", activation=True, init="he"),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a
