@@ -18,7 +18,6 @@ from . import verify as verify_module
 from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
-from .codegen.backends import BackendError
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
                           ShapeError, VerificationError)
@@ -39,7 +38,7 @@ from .train import data as datasets
 from .train.trainer import (DEFAULTS, check_history, check_options, check_output,
                             history_beside)
 from .train.trainer import train as run_trainer
-from .train.distributed import spawn_train
+from .train.distributed import check_parallel, spawn_train
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
 from .calculus.jacobian import jacobian_of, read_back
 
@@ -339,12 +338,7 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
-    if nproc != 1 and (backend != "torch" or isinstance(nproc, bool) or
-                       not isinstance(nproc, int) or nproc < 1):
-        raise BackendError(f"nproc must be a positive integer, with the torch backend; not "
-                           f"{nproc!r} with {backend}",
-                           cli=f"--nproc takes a positive integer and --backend torch, not "
-                               f"{nproc!r} with --backend {backend}")
+    check_parallel(nproc, backend, device)     # before the derivation and proof
     if history is True:
         history = history_beside(str(output))
     history = Path(history) if history else None

@@ -6,12 +6,12 @@ each command names the module (cli/expressions.py, cli/networks.py) whose cmd_NA
 import argparse
 import re
 
+from ..codegen.backends import BACKENDS, device_help
 from ..train.trainer import DEFAULTS
 
 EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the message says "
               "what and where)", 3: "a bug in matcalc (please report the input)",
-              130: "interrupted (Ctrl-C)", 143: "terminated (SIGTERM)", 129: "hung up (SIGHUP); "
-              "a stopped training run saves its last completed epoch first"}
+              130: "interrupted (Ctrl-C)"}
 
 
 
@@ -175,10 +175,14 @@ def _pair(text):
 
 
 def _backend_arguments(p):
-    p.add_argument("--backend", choices=["numpy", "torch", "jax"], default="numpy",
-                   help="the array library the kernels are printed for (torch and jax need "
-                        "the extras [torch], [jax]); the gradients are matcalc's formulas")
-    p.add_argument("--device", help="torch's device: cpu, cuda or cuda:N (JAX chooses its own)")
+    reference = next(b.name for b in BACKENDS.values() if b.reference)
+    others = [b.name for b in BACKENDS.values() if not b.reference]
+    p.add_argument("--backend", choices=list(BACKENDS), default=reference,
+                   help="the array library the kernels are printed for ("
+                        f"{' and '.join(others)} need the extras "
+                        f"{', '.join(f'[{n}]' for n in others)}); the gradients are "
+                        "matcalc's formulas")
+    p.add_argument("--device", help=device_help())
 
 
 def _training_arguments(p):

@@ -112,7 +112,7 @@ def _doc(title, rows):
 
 def kernel_source(b, backend="numpy"):
     """The kernel module of a Backprop (see the module docstring), printed for the array
-    library `backend` (codegen/backends.py: numpy, torch, jax)."""
+    library `backend` (a record of codegen/backends.py: numpy, torch, jax)."""
     be = _backend(backend, check=False)
     m, net = b.model, b.network
     about = m.summary()
@@ -125,7 +125,7 @@ def kernel_source(b, backend="numpy"):
     p1 = be.printer()
     pred_lines = [_line(a.name.name, a.expr, p1) for a in fwd]
     pred_rows = [f"{latex(a.name)} = {latex(a.expr)}" for a in fwd]
-    if be.name == "numpy":      # planned: in place, buffers reused (codegen/plan.py)
+    if be.inplace:      # planned: in place, buffers reused (codegen/plan.py)
         pred_lines, pred_rows, _ = _planned(fwd, [net.X, *params], [output], (), p1)
     pred = [f"def predict(X, {', '.join(pnames)}):",
             _doc("The network's output " + text(output) + ", one line per formula:",
@@ -142,7 +142,7 @@ def kernel_source(b, backend="numpy"):
             [f"L = {latex(b.forward.assignments[-1].expr)}"] +
             [f"{latex(a.name, names=names)} = {latex(a.expr, names=names)}"
              for a in b.backward])
-    if be.name == "numpy":
+    if be.inplace:
         L = sp.Symbol("L")
         outs = [L] + [b.gradients[p] for p in params]
         lam = [net.lam] if net.lam is not None else []
@@ -166,7 +166,7 @@ def kernel_source(b, backend="numpy"):
         f"{about['loss']} ({about['reduction']} over the batch); samples as {about['layout']}"
         f"{'; L2 (lam/2)·Σ‖W‖²' if m.l2 else ''}.",
         "", "Derived, simplified and proven by matcalc; each line implements the formula its",
-        f'docstring gives in LaTeX. Needs {be.title} only."""' if be.name == "numpy" else
+        f'docstring gives in LaTeX. Needs {be.title} only."""' if be.reference else
         f'docstring gives in LaTeX. The gradients are these formulas, not {be.title}\'s '
         'autograd."""',
         *be.imports, "",
@@ -239,9 +239,9 @@ def compile(b, path=None, backend="numpy", device=None):
     spec = importlib.util.spec_from_file_location(f"matcalc_kernels_{digest}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if device is not None and be.name == "torch":
-        module.DEVICE = module.torch.device(device)
-    if be.name != "numpy":     # checked against the NumPy kernels before anything uses it
+    if device is not None and be.devices:     # checked by _backend above
+        module.set_device(device)
+    if not be.reference:     # checked against the NumPy kernels before anything uses it
         check_backend(b, module, compile(b), be.title)
     return Kernels(source, module, path)
 

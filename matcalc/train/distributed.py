@@ -9,7 +9,9 @@ the one a single process computes. Everything else is the trainer's: the same se
 process the same initial weights and batches, the same gradients keep them equal, rank 0
 saves. `run_shard` is one process's run; `spawn_train` starts N processes on this machine
 (torch.multiprocessing) and returns rank 0's result; `torchrun_train` is the generated torch
-script's train, one process of torchrun's. No communication of our own: one all_reduce per step.
+script's train, one process of torchrun's; `check_parallel` refuses, before any work, a
+process count the backend or this machine cannot run. No communication of our own: one
+all_reduce per step.
 """
 import importlib.util
 import os
@@ -17,8 +19,72 @@ import socket
 
 import numpy as np
 
+from ..codegen.backends import BACKENDS, BackendError
 from .trainer import (Diverged, TrainingError, check_history, check_memory, check_options,
                       check_output, fit, init_params, train)
+
+
+# What one spawned process holds before any data: Python, torch and the group (measured on
+# torch 2.x CPU: about 280 MB resident), so that N of them are N times this.
+PROCESS_MEMORY = 280 * 2**20
+
+
+def check_parallel(nproc, backend, device=None):
+    """Refuse `nproc` processes (nproc != 1) the run cannot have: not a positive integer, a
+    backend whose record does not train data-parallel, more processes than CPU cores on the
+    CPU, or more memory than is available now (PROCESS_MEMORY each); the message gives the
+    figures."""
+    if nproc == 1:
+        return
+    b = BACKENDS.get(backend)
+    takers = " or ".join(n for n, x in BACKENDS.items() if x.parallel)
+    if b is None or not b.parallel or isinstance(nproc, bool) or \
+            not isinstance(nproc, int) or nproc < 1:
+        raise BackendError(f"nproc must be a positive integer, with the {takers} backend; not "
+                           f"{nproc!r} with {backend}",
+                           cli=f"--nproc takes a positive integer and --backend {takers}, not "
+                               f"{nproc!r} with --backend {backend}")
+    cores = _cores()
+    if not str(device or "cpu").startswith("cuda") and nproc > cores:
+        raise BackendError(f"nproc={nproc} processes on the CPU, but this machine has {cores} "
+                           f"core{'s' * (cores != 1)}: give nproc {cores} or fewer",
+                           cli=f"--nproc {nproc} on the CPU, but this machine has {cores} "
+                               f"core{'s' * (cores != 1)}: give --nproc {cores} or fewer")
+    free = available_memory()
+    need = nproc * PROCESS_MEMORY
+    if free is not None and need > free:
+        most = max(1, free // PROCESS_MEMORY)
+        raise BackendError(f"{nproc} processes need about {need / 2**30:.1f} GiB (about "
+                           f"{PROCESS_MEMORY // 2**20} MB each, before the data), but only "
+                           f"{free / 2**30:.1f} GiB of memory is available: give nproc {most} "
+                           "or fewer",
+                           cli=f"--nproc {nproc}: {nproc} processes need about "
+                               f"{need / 2**30:.1f} GiB (about {PROCESS_MEMORY // 2**20} MB "
+                               f"each, before the data), but only {free / 2**30:.1f} GiB of "
+                               f"memory is available: give --nproc {most} or fewer")
+
+
+def _cores():
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # not on Linux
+        return os.cpu_count() or 1
+
+
+def available_memory():
+    """Bytes of memory available now (Linux: MemAvailable, page cache counted), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):     # not on this system: do not guess
+        return None
 
 
 class Sharded:

@@ -8,25 +8,19 @@ guarantees as `matcalc train`.
 """
 import inspect
 
+from ..codegen.backends import backend as _backend
 from ..codegen.kernels import kernel_source
-from ..core import files
 from . import data, distributed, trainer
 
 # Copied verbatim, in this order; the script's header imports what they use.
-FILES_PARTS = ("NO_SPACE", "WriteError", "_failure", "_fd_of", "_target", "_owner", "_alive",
-               "clear_leftovers", "_create_temporary", "_write_all", "check_writable",
-               "write_file", "_write_stream")      # core/files.py: atomic, device-safe writes
-TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options",
+TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options", "partial_path",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
-                 "adam", "OPTIMIZERS", "evaluate", "say", "Diverged", "fit", "save_weights",
-                 "HISTORY_COLUMNS", "history_beside", "check_history", "save_history",
-                 "rescue_path", "keep_file", "STOP_SIGNALS", "Stopped", "raise_stopped",
-                 "StopSignals", "stopped_words", "train")
+                 "adam", "OPTIMIZERS", "evaluate", "Diverged", "fit", "save_weights",
+                 "HISTORY_COLUMNS", "history_beside", "check_history", "save_history", "train")
 DATA_PARTS = ("IDX_TYPES", "MNIST_FILES", "check_pair", "two_classes", "stratified_split",
               "read_digits", "read_idx", "_find", "read_mnist", "_load_npy", "read_arrays",
               "check_inputs", "_check_finite", "_labels")
-IMPORTS = ("argparse", "csv", "errno", "gzip", "io", "json", "math", "os", "signal", "socket",
-           "stat", "sys", "tempfile", "time", "zlib")
+IMPORTS = ("argparse", "csv", "gzip", "json", "math", "os", "sys", "time", "zlib")
 DIGITS_FEATURES = 64
 
 _MAIN = '''
@@ -106,16 +100,16 @@ def main(argv=None):
              "lam": "--lam", "optimizer": "--optimizer"}}
     try:
         check_options(args.epochs, args.batch_size, args.lr, args.lam, args.optimizer, names)
-        check_output(args.output)
+        check_output(args.output){device_check}
         X, y, X_test, y_test, what = load(args)
-    except (TrainingError, DataError, OSError) as e:
+    except (ValueError, OSError) as e:    # TrainingError, DataError; a device it cannot use
         print(f"error: {{e}}", file=sys.stderr)
         return 2
     dtype = np.dtype(args.dtype)
     X, X_test = (np.ascontiguousarray(np.moveaxis(a.astype(dtype), 0, SAMPLE_AXIS))
                  for a in (X, X_test))
-    say(sys.stderr, f"training on {{what}}: {{len(y)}} training and {{len(y_test)}} test "
-                    "samples")
+    print(f"training on {{what}}: {{len(y)}} training and {{len(y_test)}} test samples",
+          file=sys.stderr)
     try:
         _, history, note = {train}(
             k, X, y, X_test, y_test, args.output, epochs=args.epochs,
@@ -126,8 +120,8 @@ def main(argv=None):
         print(f"error: {{e}}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
-        say(sys.stderr, f"stopped: {{e}}")
-        return 128 + getattr(e, "signum", signal.SIGINT)
+        print(f"stopped: {{e}}", file=sys.stderr)
+        return 130
     n = history[-1]['epoch']
     print(f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{n}} "
           f"epoch{{'s' * (n != 1)}}; {{note}}")
@@ -148,55 +142,41 @@ def needs_other_data(model):
             "--data X.npy y.npy")
 
 
-# What a script for another array library adds (codegen/backends.py): the data-parallel run
-# of train/distributed.py, copied verbatim, and its options.
-BACKEND_PARTS = {"torch": ("Sharded", "run_shard", "torchrun_train")}
-BACKEND_MAIN = {
-    "numpy": {"backend_arguments": "", "train": "train", "train_options": ""},
-    "jax": {"backend_arguments": "", "train": "train", "train_options": ""},
-    "torch": {"backend_arguments": '\n    p.add_argument("--device", default={device!r}, help="cpu, '
-                                   'cuda or cuda:N (under torchrun, cuda: each process its '
-                                   'cuda:LOCAL_RANK)")',
-              "train": "torchrun_train", "train_options": ", device=args.device"},
-}
-
-
 def script_source(b, backend="numpy", device=None):
     """A single file that trains the network with NumPy alone (see `matcalc codegen`), or
     with the array library `backend` (torch, jax; a torch script also runs under torchrun,
     data-parallel, and takes --device, `device` its default)."""
+    be = _backend(backend, check=False)
+    script = be.script           # what its record adds to the NumPy script
     kernels = kernel_source(b, backend)
-    title = {"numpy": "NumPy alone", "torch": "PyTorch (no autograd)",
-             "jax": "JAX (no autograd)"}[backend]
     doc, rest = kernels.split('"""', 2)[1:]
     data_line = ("Without --data-dir or --data it trains on digits.csv.gz beside it (UCI "
                  "optical digits, CC BY 4.0)." if needs_other_data(b.model) is None else
                  "It needs --data-dir (MNIST IDX files) or --data X.npy y.npy: "
                  f"the network takes {b.model.n_inputs} inputs.")
-    usage = ("\nData-parallel: torchrun --nproc-per-node N THIS_FILE [--device cuda] …"
-             if backend == "torch" else "")
-    head = ('"""Train a ' + b.model.name + f" network with {title} "
+    usage = "\n" + script.usage if script.usage else ""
+    head = ('"""Train a ' + b.model.name + f" network with {script.title} "
             "(generated by matcalc).\n\nUsage: python THIS_FILE [--data-dir MNIST_DIR | --data "
             "X.npy y.npy] [--epochs 30] [--optimizer sgd|adam] …" + usage + "\n" + data_line +
             "\nExit "
-            "codes: 0 trained, 2 bad input, a diverging run or a file it could not write, 128 + "
-            "the signal when stopped with the last completed epoch saved (130 Ctrl-C, 143 "
-            "SIGTERM, 129 SIGHUP).\n\n"
+            "codes: 0 trained, 2 bad input or a diverging run, 130 interrupted (Ctrl-C).\n\n"
             + doc.strip() + '\n"""\n' + "".join(f"import {m}\n" for m in IMPORTS) +
             "from pathlib import Path\n")
     parts = [head + rest.lstrip("\n")]
-    parts.append("# ---- writing files (from matcalc/core/files.py)")
-    parts += [_source(files, n) for n in FILES_PARTS]
     parts.append("# ---- training (from matcalc/train/trainer.py)")
     parts += [_source(trainer, n) for n in TRAINER_PARTS]
-    if backend in BACKEND_PARTS:
+    if script.parts:
         parts.append("# ---- data-parallel training (from matcalc/train/distributed.py)")
-        parts += [_source(distributed, n) for n in BACKEND_PARTS[backend]]
+        parts += [_source(distributed, n) for n in script.parts]
     parts.append("# ---- data (from matcalc/train/data.py)")
     parts += [_source(data, n) for n in DATA_PARTS]
     lam = trainer.DEFAULTS["lam"] if b.model.l2 is True else float(b.model.l2 or 0.0)
-    main = {key: v.format(device=device or "cpu") for key, v in BACKEND_MAIN[backend].items()}
-    parts.append(_MAIN.format(lam=lam, digits_features=DIGITS_FEATURES, **main))
+    parts.append(_MAIN.format(lam=lam, digits_features=DIGITS_FEATURES,
+                              backend_arguments=script.arguments.format(device=device or "cpu"),
+                              train=script.train, train_options=script.options,
+                              # a device is checked before the data load, as matcalc train does
+                              device_check="\n        set_device(args.device)" if be.devices
+                              else ""))
     return "\n\n".join(p.rstrip() + "\n" for p in parts)
 
 
