@@ -1,7 +1,11 @@
-"""matcalc's objects in SymPy: its printers never raise on them, `sympy.latex` prints them as
-matcalc does, `sympy.pycode` and `sympy.lambdify` run matcalc's NumPy code, and an expression
+"""matcalc's objects in SymPy: its printers never raise on them, `sympy.latex` prints matcalc's
+nodes and results as matcalc does, `sympy.pycode` and `sympy.lambdify` run matcalc's NumPy code
+for them, SymPy's own objects print as SymPy prints them unless one opts in, and an expression
 built with SymPy's MatrixSymbols differentiates to what its text gives (printing/hooks.py,
 parse/sympy_input.py)."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -14,7 +18,7 @@ from matcalc.core.expr import (Differential, add, apply, det, entry_sum, hadamar
 from matcalc.core.errors import MatcalcError
 from matcalc.parse.sympy_input import from_sympy
 from matcalc.printing import hooks
-from matcalc.printing.hooks import own_classes
+from matcalc.printing.hooks import notation, own_classes, sympy_classes
 from matcalc.printing.latex import latex
 from matcalc.printing import runtime
 from matcalc.printing.numpy import numpy_code
@@ -80,13 +84,16 @@ SAMPLES = {
 
 def test_every_node_class_has_a_sample_and_the_hooks():
     """The closed node set (as test_tables.py has it) and the differential each have a sample;
-    every class matcalc defines has the print hooks, installed at import."""
+    every class matcalc defines has the print hooks, installed at import; SymPy's have none."""
     missing = [c.__name__ for c in ALL_NODES + (nodes.Differential,) if c not in SAMPLES]
     assert not missing, f"add a sample instance of {missing} to SAMPLES"
     assert all(type(e) is cls for cls, e in SAMPLES.items())
     for cls in own_classes():
         for name in ("_latex", "_sympystr", "_sympyrepr", "_pretty", "_numpycode", "_pythoncode"):
             assert getattr(cls, name) is getattr(hooks, "_OWN_HOOKS")[name], (cls, name)
+    assert sympy_classes() and sp.MatMul in sympy_classes()
+    for cls in sympy_classes():
+        assert not set(vars(cls)) & {"_latex", "_numpycode", "_pythoncode"}, cls
 
 
 SHOWN = [str, repr, sp.latex, sp.pretty, sp.srepr, sp.sstr, sp.pycode]
@@ -94,11 +101,20 @@ SHOWN = [str, repr, sp.latex, sp.pretty, sp.srepr, sp.sstr, sp.pycode]
 
 @pytest.mark.parametrize("cls", SAMPLES, ids=lambda c: c.__name__)
 def test_sympy_printers_never_raise_and_latex_is_matcalcs(cls):
+    """matcalc's nodes print in matcalc's notation; SymPy's own in SymPy's, unless handed out
+    by matcalc (`notation`, as results are): then in matcalc's, equal and of the same class."""
     e = SAMPLES[cls]
-    for show in SHOWN:
-        s = show(e)
-        assert isinstance(s, str) and s, (show, cls)
-    assert sp.latex(e) == latex(e)                 # matcalc's notation, whole
+    shown = notation(e)
+    assert shown == e and type(shown) is cls
+    for show in SHOWN:      # SymPy's pycode of its own HadamardProduct raises: SymPy's affair
+        for x in (e, shown) if show is not sp.pycode or cls in own_classes() else (shown,):
+            s = show(x)
+            assert isinstance(s, str) and s, (show, cls)
+    assert sp.latex(shown) == latex(e)                 # matcalc's notation, whole
+    if cls in own_classes():
+        assert sp.latex(e) == latex(e)
+    else:                                              # SymPy's own: no matcalc notation
+        assert "\\top" not in sp.latex(e) and "\\odot" not in sp.latex(e)
     assert sp.srepr(e).startswith(cls.__name__ + "(") or cls in (sp.Identity, sp.ZeroMatrix,
                                                                    sp.OneMatrix)
 
@@ -127,6 +143,7 @@ LATEX = [
 
 @pytest.mark.parametrize("e, expected", LATEX, ids=[t for _, t in LATEX])
 def test_sympy_latex_is_matcalcs_notation(e, expected):
+    e = notation(e)
     assert sp.latex(e) == expected
     assert e._repr_latex_() == "$\\displaystyle %s$" % expected      # SymPy's Jupyter hook
 
@@ -135,7 +152,44 @@ def test_sympy_latex_falls_back_for_what_matcalc_does_not_print():
     """A SymPy node matcalc has no rule for keeps SymPy's LaTeX; its matcalc parts do not."""
     M = sp.MatrixSymbol("M", 3, 3)
     e = sp.MatMul(sp.MatPow(M, 2), transpose(M))
-    assert sp.latex(e) == r"M^{2} M^{\top}"
+    assert sp.latex(notation(e)) == r"M^{2} M^{\top}"
+    assert sp.latex(e) == r"M^{2} M^{T}"
+
+
+_SYMPY_FORMS = """
+import sympy as sp
+A, B = sp.MatrixSymbol("A", 3, 4), sp.MatrixSymbol("B", 4, 2)
+x = sp.MatrixSymbol("x", 4, 1)
+def forms():
+    return [sp.latex(A.T * A), sp.pycode(A * B), sp.latex(sp.HadamardProduct(A, A)),
+            sp.latex(sp.Trace(A.T * A)), sp.pycode(A.T * A)]
+before = forms()
+"""
+
+
+def _forms_after(code):
+    done = subprocess.run([sys.executable, "-c", _SYMPY_FORMS + code + "\nprint(repr(before))"
+                           "\nprint(repr(forms()))"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [eval(line) for line in done.stdout.splitlines()]      # our own repr of strings
+
+
+def test_importing_matcalc_leaves_sympys_printing_alone():
+    """A library must not re-skin another for the whole process: import matcalc (and use it),
+    and SymPy's own matrix expressions print as before; matcalc's result prints as matcalc's."""
+    before, after = _forms_after(
+        "import matcalc\ng = matcalc.grad('tr(A @ W)', 'W', shapes={'W': (3, 4)})\n"
+        "assert sp.latex(g.expr) == g.latex() == 'A^{\\\\top}', sp.latex(g.expr)")
+    assert after == before
+    assert before[:2] == ["A^{T} A", "A*B"]
+
+
+def test_one_call_opts_in_to_matcalcs_notation_for_sympy():
+    before, after = _forms_after("from matcalc.printing.hooks import install_sympy_notation\n"
+                                 "install_sympy_notation()")
+    assert before[:2] == ["A^{T} A", "A*B"]
+    assert after == [r"A^{\top} A", "A @ B", r"A \odot A",
+                     r"\operatorname{tr}\left(A^{\top} A\right)", "A.T @ A"]
 
 
 GRADIENTS = [   # (f, wrt, shapes, assumptions): sigmoid, softmax, Hadamard, sums of ones

@@ -1,19 +1,24 @@
-r"""SymPy's printers and Jupyter's display, for every matcalc object.
+r"""SymPy's printers and Jupyter's display, for every matcalc object; SymPy's own stay SymPy's.
 
 Printing (stage 4). A SymPy printer first asks the object to print itself (`_latex`,
 `_sympystr`, `_pretty`, `_sympyrepr`, `_numpycode`, `_pythoncode`, with the printer as
 argument) and only then dispatches on class *names* (Printer._print in
 sympy/printing/printer.py), so a matcalc node named like a SymPy class (Differential, as
 sympy.diffgeom's) was printed by the other's method and raised. At import this module gives
-every matcalc node class those methods: LaTeX and code answer with matcalc's printers, so that
-`sympy.latex(g.expr)` reads as `g.latex()` (A^{\top}, \odot) and `sympy.pycode(g.expr)` and
-`sympy.lambdify(args, g.expr, "numpy")` run matcalc's NumPy code (the helpers imported from
-printing/runtime.py); str, repr and pretty keep SymPy's form, skipping the namesakes' methods.
-SymPy's own classes that matcalc builds (MatMul, Transpose, HadamardProduct …) get the LaTeX
-and code methods too, falling back to SymPy's own method where matcalc's printer has no rule.
-Lower stages do not import printers, so the Jupyter reprs of programs, derivations and
-backprops are installed here as well (as core/errors.py lets the text printer install itself).
+matcalc's own node classes those methods: LaTeX and code answer with matcalc's printers
+(A^{\top}, \odot; NumPy code calling the helpers of printing/runtime.py), str, repr and pretty
+keep SymPy's form, skipping the namesakes' methods. SymPy's own classes (MatMul, Transpose,
+HadamardProduct …) are left as SymPy prints them: a library does not re-skin another for the
+whole process. What matcalc hands out as a result carries matcalc's notation itself
+(`notation`: its root, an equal copy, answers `_latex` and the code printers), so that
+`sympy.latex(g.expr) == g.latex()` and `sympy.lambdify(args, g.expr)` runs matcalc's code.
+`install_sympy_notation()` is the one opt-in that prints every SymPy matrix expression of the
+process in matcalc's notation. Lower stages do not import printers, so the Jupyter reprs of
+programs, derivations and backprops are installed here as well (as core/errors.py lets the
+text printer install itself).
 """
+from types import MethodType
+
 import sympy as sp
 
 from ..calculus.steps import Derivation
@@ -27,7 +32,8 @@ from .numpy import MatcalcNumPyPrinter
 from .report import (align, escape, gradient_names, gradient_steps_text, program_latex,
                      steps_latex)
 
-__all__ = ["install", "own_classes", "Rendered", "gradient_steps", "RUNTIME"]
+__all__ = ["install", "install_sympy_notation", "notation", "own_classes", "Rendered",
+           "gradient_steps", "RUNTIME"]
 
 RUNTIME = "matcalc.printing.runtime"       # where lambdify imports np and the helpers from
 
@@ -60,7 +66,7 @@ def _latex_hook(self, printer, exp=None, **kwargs):
     except Exception:    # a display hook never raises: SymPy's own form instead
         if exp is not None:
             kwargs["exp"] = exp
-        return _dispatch(printer, self, _own(type(self)), **kwargs)
+        return _dispatch(printer, _inside(self), _own(type(self)), **kwargs)
     return s if exp is None else "%s^{%s}" % (s, exp)
 
 
@@ -74,7 +80,7 @@ def _code_hook(self, printer, **kwargs):
     except Exception:
         if _own(type(self)):
             raise
-        return _dispatch(printer, self, False, **kwargs)
+        return _dispatch(printer, _inside(self), False, **kwargs)
     imports = getattr(printer, "module_imports", None)
     if imports is not None:
         imports[RUNTIME] = set(imports.get(RUNTIME, ())) | {"np", *inner.helpers_used}
@@ -105,15 +111,72 @@ def own_classes():
 
 
 def install(classes=None):
-    """Give matcalc's node classes (own_classes() by default) and the SymPy classes of the
-    closed node set SymPy's print methods, as the module docstring says."""
+    """Give matcalc's node classes (own_classes() by default) SymPy's print methods, as the
+    module docstring says; a SymPy class among `classes` gets the LaTeX and code methods."""
     for cls in own_classes() if classes is None else classes:
         for name, hook in (_OWN_HOOKS if _own(cls) else _SYMPY_HOOKS).items():
             setattr(cls, name, hook)
-    if classes is None:
-        sympy_classes = [c for c in NODES + STRUCTURE_NODES + KRON_NODES
-                         if not _own(c) and c is not sp.MatrixSymbol]
-        install(sympy_classes)
+
+
+def sympy_classes():
+    """SymPy's classes in matcalc's closed node set (MatMul, Transpose, Trace …)."""
+    return [c for c in NODES + STRUCTURE_NODES + KRON_NODES
+            if not _own(c) and c is not sp.MatrixSymbol]
+
+
+def install_sympy_notation():
+    r"""Print SymPy's own matrix expressions in matcalc's notation, for the whole process:
+    `sympy.latex(A.T*B)` reads A^{\top} B, `sympy.pycode(A*B)` reads A @ B. Opt-in; matcalc
+    never calls it.
+
+    >>> import sympy
+    >>> A = sympy.MatrixSymbol('A', 2, 2)
+    >>> install_sympy_notation()      # doctest: +SKIP
+    >>> sympy.latex(A.T * A)          # doctest: +SKIP
+    'A^{\\top} A'
+    """
+    install(sympy_classes())
+
+
+def _fresh(e, args):
+    """A new node of e's class with `args`, equal to e but no other object: SymPy's
+    constructors may hand back a cached instance, which others share."""
+    new = sp.Basic.__new__(type(e), *args)
+    new.__dict__.update(getattr(e, "__dict__", {}))    # what the constructor set (_shape)
+    for cls in type(e).__mro__:     # slot fields the constructor sets (is_commutative)
+        for name in getattr(cls, "__slots__", ()):
+            if name not in ("_mhash", "_args", "_assumptions") and hasattr(e, name):
+                setattr(new, name, getattr(e, name))
+    return new
+
+
+def _inside(e):
+    """A node SymPy prints its own way, its arguments still in matcalc's notation (a result's
+    SymPy node matcalc has no rule for: M² Mᵀ reads M^{2} M^{\\top})."""
+    return e if _own(type(e)) else _fresh(e, [notation(a) for a in e.args])
+
+
+def notation(e):
+    r"""e as matcalc hands it out: equal to e, and printed by SymPy's printers (latex, pycode,
+    lambdify, Jupyter) as matcalc prints it. Its root is a copy that carries the LaTeX and code
+    methods itself (a node without room for them, a scalar product or sum, passes the copy
+    down to its arguments); SymPy's classes and every other object are untouched.
+
+    >>> import sympy
+    >>> A = sympy.MatrixSymbol('A', 2, 3)
+    >>> sympy.latex(A.T * A), sympy.latex(notation(A.T * A))
+    ('A^{T} A', 'A^{\\top} A')
+    >>> notation(A.T * A) == A.T * A
+    True
+    """
+    if not isinstance(e, sp.Basic) or _own(type(e)) or not e.args:
+        return e           # matcalc's nodes print as matcalc's; a leaf prints alike in both
+    if not hasattr(e, "__dict__"):
+        return _fresh(e, [notation(a) for a in e.args])
+    new = _fresh(e, e.args)
+    for name, hook in _SYMPY_HOOKS.items():
+        setattr(new, name, MethodType(hook, new))
+    return new
 
 
 # ---------------------------------------------------------------- Jupyter
