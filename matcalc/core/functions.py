@@ -107,6 +107,22 @@ class silu(sp.Function):
     _eval_is_extended_real = _real_arg
 
 
+class elu(sp.Function):
+    """elu(x) = x for x > 0, eˣ − 1 otherwise (α = 1); elu'(x) = 1 for x > 0, elu(x) + 1
+    otherwise (written with elu, not eˣ: e^1000 · 0 would be nan)."""
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return step(x) + (1 - step(x)) * (elu(x) + 1)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number and x.is_real:
+            return x if x > 0 else sp.exp(x) - 1
+
+    _eval_is_extended_real = _real_arg
+
+
 @dataclass(frozen=True)
 class Fn:
     """One elementwise function: how to build it, prove it, print it, use it as an activation.
@@ -175,6 +191,12 @@ FUNCTIONS = {
     "silu": Fn(silu, lambda x: x / (1 + sp.exp(-x)), r"\operatorname{SiLU}",
                "(({0})*(0.5 + 0.5*np.tanh(0.5*({0}))))", "torch.nn.functional.silu({})",
                "jax.nn.silu({})", activation=True, init="he"),
+    # relu(x) + (e^min(x, 0) − 1): no exp of a large x; elu > 0 exactly where x > 0, so
+    # elu′ = [A > 0] + (1 − [A > 0])(A + 1) in its output A
+    "elu": Fn(elu, lambda x: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
+              r"\operatorname{ELU}", "(np.maximum({0}, 0) + np.expm1(np.minimum({0}, 0)))",
+              "torch.nn.functional.elu({})", "jax.nn.elu({})", activation=True, init="he",
+              derivative=lambda a: step(a) + (1 - step(a)) * (a + 1)),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a
