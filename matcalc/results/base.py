@@ -16,6 +16,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import is_matrix
 from ..core.functions import T
 from ..printing import latex as latex_printing
+from ..printing.hooks import notation
 from ..printing.text import text
 from .records import context, verification
 
@@ -80,7 +81,7 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
         # it shows; the front doors build it with `of`, from the exact value
         self.value = self.expr if self.shown() == self.CANONICAL or not is_matrix(self.expr) \
             else transposed(self.expr)
-
+        self.expr = notation(self.expr)      # SymPy's printers print it as matcalc does
 
     @classmethod
     def of(cls, *args, **kwargs):
@@ -88,7 +89,7 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
         layout): `expr` becomes its form in the result's layout."""
         r = cls(*args, **kwargs)
         r.value = value = kwargs.get("expr", args[2] if len(args) > 2 else None)
-        r.expr = r._in(value, r.shown())
+        r.expr = notation(r._in(value, r.shown()))
         return r
 
     def _in(self, value, shown):
