@@ -5,97 +5,29 @@ nodes.py and SymPy's own. The lowercase constructors (matmul, add, hadamard, tra
 check shapes, name the operands in their errors, and canonicalise (flatten, pull scalar
 coefficients out, drop identities and all-ones factors, collect like terms, fuse f(g(X)),
 order terms by structure), so that results come out in the short form a person writes.
-Scalars are ordinary SymPy expressions.
+Scalars are ordinary SymPy expressions. The leaves (leaves.py) and the split of a term into
+coefficient and factors (terms.py) are imported from their modules and exported from here.
 """
 import sympy as sp
 from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul,
-                   MatrixExpr, MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
+                   MatrixSymbol, OneMatrix, Trace, Transpose, ZeroMatrix)
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.kronecker import KroneckerProduct
 
 from .errors import MatcalcError, ShapeError
 from .functions import FUNCTIONS, T
+from .leaves import dim, eye, matrix, ones, scalar, vector, zeros
 from .nodes import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
                     LogSumExp, Softmax, factor_key, size, term_key)
+from .terms import coefficient, factors, is_matrix, scaled_term, shape, split_term
 
 __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "mul",
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
            "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
            "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
-           "coefficient", "factors", "size", "rebuild", "zero_like",
+           "coefficient", "factors", "split_term", "scaled_term", "size", "rebuild", "zero_like",
            "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
            "LogDet", "Differential", "T"]
-
-
-# ---------------------------------------------------------------- leaves
-
-def dim(d):
-    """A dimension: an int, or a name such as 'n', which becomes a positive integer symbol."""
-    if isinstance(d, sp.Basic):
-        return d
-    if isinstance(d, int):
-        if d < 1:
-            raise ShapeError(f"a dimension must be a positive integer, not {d}")
-        return sp.Integer(d)
-    if isinstance(d, str) and d.isidentifier():
-        return sp.Symbol(d, integer=True, positive=True)
-    raise ShapeError(f"a dimension must be a positive integer or a name, not {d!r}")
-
-
-def matrix(name, rows, cols):
-    """A matrix variable: matrix('W', 3, 'n') is W with shape 3×n."""
-    return MatrixSymbol(name, dim(rows), dim(cols))
-
-
-def vector(name, n):
-    """A column vector variable of n entries."""
-    return MatrixSymbol(name, dim(n), sp.Integer(1))
-
-
-def scalar(name):
-    """A scalar variable."""
-    return sp.Symbol(name, real=True)
-
-
-def ones(m, n):
-    """The all-ones matrix 1 of shape m×n (ones(N, 1) is the column 1)."""
-    return OneMatrix(dim(m), dim(n))
-
-
-def eye(n):
-    """The n×n identity."""
-    return Identity(dim(n))
-
-
-def zeros(m, n):
-    return ZeroMatrix(dim(m), dim(n))
-
-
-# ---------------------------------------------------------------- helpers
-
-def is_matrix(e):
-    return isinstance(e, MatrixExpr)
-
-
-def shape(e):
-    """The shape of a matrix, or (1, 1) for a scalar."""
-    return e.shape if is_matrix(e) else (sp.Integer(1), sp.Integer(1))
-
-
-def coefficient(e):
-    """(scalar coefficient, matrix core) of a term: 2*lam*W -> (2*lam, W)."""
-    if isinstance(e, MatMul):
-        coeff = sp.Mul(*[a for a in e.args if not is_matrix(a)])
-        mats = [a for a in e.args if is_matrix(a)]
-        core = mats[0] if len(mats) == 1 else MatMul(*mats)
-        return coeff, core
-    return sp.S.One, e
-
-
-def factors(e):
-    """The matrix factors of a product, [e] for anything else."""
-    c, core = coefficient(e)
-    return list(core.args) if isinstance(core, MatMul) else [core]
 
 
 def _require_matrix(e, what):

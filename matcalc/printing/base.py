@@ -5,11 +5,12 @@ where T stands, the matrix argument: directly inside a function call (sigmoid(Z)
 parentheses elsewhere unless it is atomic ((A + B)**2). Printers mix this class in before
 their SymPy base class and say how they parenthesise (`_group`) and call (`_fn_call`).
 """
-from sympy import HadamardProduct, MatAdd, MatMul, S
+from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..core.functions import BY_CLASS, T
 from ..core.nodes import Elementwise
+from ..core.terms import scaled_term, split_term  # noqa: F401  (core/terms.py; once imported from here)
 
 
 def matrix_precedence(e):
@@ -77,21 +78,3 @@ class ElementwiseMixin:
         if len(e.args) == 1:
             return self._fn_call(self._fn_name(e), self._print(e.args[0]))
         return super()._print_Function(e)
-
-
-def split_term(t):
-    """(scalar coefficient, matrix factors) of a term, as every printer splits it."""
-    if isinstance(t, MatMul):
-        if not t.args[0].is_Matrix:
-            return t.args[0], t.args[1:]
-        return S.One, t.args
-    return S.One, (t,)
-
-
-def scaled_term(c, factors):
-    """The term c·factors rebuilt, unevaluated."""
-    if not factors:
-        return c
-    if c == 1 and len(factors) == 1:
-        return factors[0]
-    return MatMul(*factors) if c == 1 else MatMul(c, *factors)

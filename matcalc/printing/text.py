@@ -12,7 +12,8 @@ from sympy.printing.str import StrPrinter
 from ..core.errors import show_operands_with
 from ..core.functions import T
 from ..core.nodes import Elementwise
-from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
+from ..core.terms import scaled_term, split_term
+from .base import ElementwiseMixin, matrix_precedence
 
 _MUL = PRECEDENCE["Mul"]
 
