@@ -6,6 +6,7 @@ import sympy as sp
 from matcalc.codegen.function import numpy_function
 from matcalc.core.errors import MatcalcError
 from matcalc.core.expr import rebuild
+from matcalc.nn.layers import layer
 from matcalc.nn.spec import Model, Network, Param, mlp
 from matcalc.verify import evaluate
 
@@ -22,8 +23,8 @@ BAD = [
     (dict(layers=[3, "4", 2]), "layer sizes must be positive integers, got '4' in (3, '4', 2)"),
     (dict(layers=[3, 4, 2], hidden="swish"),
      "unknown activation 'swish'; choose one of sigmoid, tanh, relu, softplus, identity"),
-    (dict(layers=[3, 4, 5, 2], hidden=["relu", "gelu"]),
-     "unknown activation 'gelu'; choose one of sigmoid, tanh, relu, softplus, identity"),
+    (dict(layers=[3, 4, 5, 2], hidden=["relu", "quux"]),
+     "unknown activation 'quux'; choose one of sigmoid, tanh, relu, softplus, identity"),
     (dict(layers=[3, 4, 2], hidden=["relu", "tanh"]),
      "1 hidden layers need 1 activations, got 2: ('relu', 'tanh')"),
     (dict(layers=[3, 4, 5, 2], hidden=["relu"]),
@@ -89,8 +90,10 @@ def test_l2_is_normalised(l2, stored):
 
 def test_defaults_and_derived_properties():
     m = mlp((3, 4, 5, 2), hidden=["relu", "tanh"])
-    assert m == Model((3, 4, 5, 2), ("relu", "tanh"), "cross-entropy", False, True, "mean",
-                      "columns", "N")
+    assert m == Model((3,), tuple(layer(*l) for l in [("dense", 4), ("relu",), ("dense", 5),
+                                                      ("tanh",), ("dense", 2)]),
+                      "cross-entropy", False, True, "mean", "columns", "N")
+    assert m.sizes == (3, 4, 5, 2) and m.name == "3-4-5-2"
     assert m.depth == 3
     assert m.output_activation == "softmax"
     assert mlp([3, 4, 1], loss="bce").output_activation == "sigmoid"

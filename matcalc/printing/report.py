@@ -391,11 +391,9 @@ def size_rows(model):
     """align* rows of the output-size formula with each conv and pooling layer's numbers."""
     rows = []
     for layer, (C, H, W), (F, Ho, Wo) in getattr(model, "geometries", list)():
-        if layer.kind not in ("conv", "maxpool", "avgpool"):
+        if layer.record.window is None:         # its record has no size formula
             continue
-        k = layer.get("kernel") if layer.kind == "conv" else layer.get("k")
-        s = layer.get("stride") or k
-        p = layer.get("pad") if layer.kind == "conv" else 0
+        k, s, p = layer.record.window(layer)
         sides = [rf"{side}' = \frac{{{n} - {k} + 2 \cdot {p}}}{{{s}}} + 1 = {out}"
                  for side, n, out in (("H", H, Ho), ("W", W, Wo))]
         rows.append(rf"&\text{{{escape(str(layer))}: {C}×{H}×{W} → {F}×{Ho}×{Wo}}} \\ &"
