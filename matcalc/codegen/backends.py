@@ -215,6 +215,7 @@ _FUSED = {"_logsumexp": "SOFTMAX's fused kernel", "_logsoftmax": "SOFTMAX's fuse
           "_softmax": "SOFTMAX's fused kernel",
           "_softmax_pair": "NumPy's planned kernels only (softmax and log softmax at once)",
           "_sigmoid": "NumPy's planned kernels only (σ in place)",
+          "_erf": "the erf record's own spelling (torch.erf, jax.lax.erf)",
           "_pool_offsets": "NumPy's pooling helpers only (the others pool their own way)"}
 _UNSPELLED = {"_commutation": "no torch/JAX spelling yet: use the numpy backend",
               "_max_mask": "no torch/JAX spelling yet: use the numpy backend",

@@ -123,6 +123,20 @@ class elu(sp.Function):
     _eval_is_extended_real = _real_arg
 
 
+class gelu(sp.Function):
+    """GELU(x) = x Φ(x) = x/2 (1 + erf(x/√2)), the exact one (not tanh's approximation);
+    GELU'(x) = Φ(x) + x φ(x), φ(x) = e^(−x²/2)/√(2π) the normal density."""
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
+
+    _eval_is_extended_real = _real_arg
+
+
 @dataclass(frozen=True)
 class Fn:
     """One elementwise function: how to build it, prove it, print it, use it as an activation.
@@ -197,6 +211,13 @@ FUNCTIONS = {
               r"\operatorname{ELU}", "(np.maximum({0}, 0) + np.expm1(np.minimum({0}, 0)))",
               "torch.nn.functional.elu({})", "jax.nn.elu({})", activation=True, init="he",
               derivative=lambda a: step(a) + (1 - step(a)) * (a + 1)),
+    # GELU's derivative has erf in it: NumPy spells erf with the runtime's _erf
+    "erf": Fn(sp.erf, sp.erf, r"\operatorname{erf}", "_erf({})", "torch.erf({})",
+              "jax.lax.erf({})"),
+    "gelu": Fn(gelu, lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2, r"\operatorname{GELU}",
+               "(0.5*({0})*(1 + _erf(0.7071067811865476*({0}))))",
+               "torch.nn.functional.gelu({})", "jax.nn.gelu({}, approximate=False)",
+               activation=True, init="he"),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a

@@ -68,6 +68,9 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
     _print_Basic = _no_rule
     emptyPrinter = _no_rule
 
+    def _print_NumberSymbol(self, e):
+        return e._latex(self)    # π, e (GELU′ has √(2π)): SymPy's own, as our printmethod is not
+
     # ------------------------------------------------------------ helpers
 
     def _group(self, s):
