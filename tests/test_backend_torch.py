@@ -97,3 +97,22 @@ def test_a_cuda_device_without_cuda_is_bad_input(capsys):
 def test_compile_names_an_unknown_backend():
     with pytest.raises(BackendError, match="the backends are numpy, torch, jax"):
         compile(derive(mlp([3, 2])), backend="tensorflow")
+
+
+@pytest.mark.parametrize("device, says", [
+    ("cuda", "error: device 'cuda': PyTorch sees no CUDA device here"),
+    ("tpu", "error: device 'tpu' is not a torch device; give cpu, cuda or cuda:N"),
+])
+def test_the_torch_script_checks_its_device_before_the_data(device, says, tmp_path, capsys):
+    """A bad --device (or cuda without CUDA) was a traceback after the data load: now the
+    script's first check, as `matcalc train` does it, with nothing written."""
+    import subprocess
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    script = tmp_path / "train_torch.py"
+    assert main(["codegen", "--layers", "64,10", "--backend", "torch", "-o", str(script)]) == 0
+    run = subprocess.run([sys.executable, str(script), "--device", device, "-o", "w.npz"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and says in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and "training on" not in run.stderr
+    assert not (tmp_path / "w.npz").exists()

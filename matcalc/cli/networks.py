@@ -65,22 +65,23 @@ def cmd_derive(args):
     elif args.format == "steps":
         out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
                report.program_text(b.backward)]
-    if args.verify:
+    if args.verify != "none":
         verify_backprop(b)
     try:
-        print(_json(backprop_record(b, verified=args.verify)) if args.format == "json"
+        print(_json(backprop_record(b, verified=args.verify != "none")) if args.format == "json"
               else "\n".join(out))
     finally:      # said even when the reader of stdout left early (`| head`)
         if b.assumptions:
             _say("given that " + "; ".join(str(a) for a in b.assumptions)
                  + " (one-hot targets)")
-        if args.verify:
+        if args.verify != "none":
             _say("verified: every gradient, by central differences")
 
 
 def cmd_report(args):
     b = derive(_model(args))
-    verify_backprop(b)
+    if args.verify != "none":
+        verify_backprop(b)
     tex = report.backprop_report(b)
     out = Path(args.output)
     try:
@@ -114,17 +115,19 @@ def cmd_report(args):
 
 def cmd_train(args):
     from ..api import train
+    from ..train.script import chance_warning
     model = _model(args)
     data = args.data or args.data_dir
     lam = None if args.l2 in (None, "lam") else float(args.l2)
-    if args.plot and importlib.util.find_spec("matplotlib") is None:   # before, not after
-        raise MatcalcError(PLOT_NEEDS)
+    if args.plot:      # before the proof and the training, not after them
+        _check_plot(args.plot)
     try:
         result = train(model, data, output=args.output, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                        lam=lam, seed=args.seed, dtype=args.dtype, binary=args.binary,
                        names=TRAINING_FLAGS, history=args.history or True,
-                       backend=args.backend, device=args.device, nproc=args.nproc)
+                       backend=args.backend, device=args.device, nproc=args.nproc,
+                       verify=args.verify != "none")
     except KeyboardInterrupt as e:
         print(f"matcalc: stopped: {e}", file=sys.stderr)
         return 130
@@ -132,11 +135,32 @@ def cmd_train(args):
     n = last["epoch"]
     print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}")
     print(result.note)
+    warning = chance_warning(last["test"], 2 if model.n_outputs == 1 else model.n_outputs)
+    if warning:
+        _say(warning)
     if args.plot:
         _plot(result.history, args.plot)
 
 
 PLOT_NEEDS = "--plot needs matplotlib: pip install 'matcalc-nn[plot]'"
+
+
+def _check_plot(path):
+    """Refuse a --plot path that cannot be written as an image: without matplotlib, a
+    folder, in a folder that does not exist, or a format matplotlib does not write."""
+    p = Path(path)
+    if p.is_dir():
+        raise MatcalcError(f"--plot {path} is a folder; give a file name such as "
+                           f"{p / 'curves.png'}")
+    if not p.parent.is_dir():
+        raise MatcalcError(f"--plot {path}: the folder {p.parent} does not exist")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise MatcalcError(PLOT_NEEDS)
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    if p.suffix and p.suffix[1:].lower() not in formats:
+        raise MatcalcError(f"--plot {path}: matplotlib does not write {p.suffix} files; give "
+                           f"a name ending in {', '.join('.' + f for f in sorted(formats))}")
 
 
 def _plot(history, path):
@@ -164,7 +188,8 @@ def cmd_codegen(args):
     from ..train.script import needs_other_data, script_source
     model = _model(args)
     b = derive(model)
-    verify_backprop(b)
+    if args.verify != "none":
+        verify_backprop(b)
     be = backend(args.backend, check=False)
     if not be.reference:    # installed, and its kernels agree with NumPy's
         compile_kernels(b, backend=args.backend, device=args.device)

@@ -113,13 +113,13 @@ def build_parser():
     d.add_argument("--format", choices=["text", "latex", "steps", "json"], default="text",
                    help="how to print the formulas")
     d.add_argument("--shapes", action="store_true", help="print the shape of each formula")
-    d.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="skip the proof by central differences")
+    _network_verify(d)
 
     r = command("report", "a standalone LaTeX document (and PDF with pdflatex)", "networks")
     _model_arguments(r)
     r.add_argument("-o", "--output", default="report.tex", help="the .tex file to write")
     r.add_argument("--no-pdf", action="store_true", help="write the .tex only")
+    _network_verify(r)
 
     t = command("train", "train the network with its generated kernels", "networks")
     _model_arguments(t)
@@ -133,13 +133,26 @@ def build_parser():
     t.add_argument("--nproc", type=int, default=1,
                    help="train data-parallel in this many processes (torch.distributed: gloo "
                         "on cpu, NCCL on cuda); needs --backend torch")
+    _network_verify(t)
 
     c = command("codegen", "a standalone training script (NumPy; torch or JAX with "
                 "--backend)", "networks")
     _model_arguments(c)
     c.add_argument("-o", "--output", default="train_mlp.py", help="the script to write")
     _backend_arguments(c)
+    _network_verify(c)
     return p
+
+
+def _network_verify(p):
+    """--verify as grad's is spelled, for a network: its proof is numeric (every gradient
+    line by central differences) or none. derive's old --no-verify stays as an alias."""
+    p.add_argument("--verify", choices=["numeric", "none"], default="numeric",
+                   help="prove every gradient by central differences before using it, or "
+                        "not (none: printed, written or trained unproven)")
+    if p.prog.endswith(" derive"):
+        p.add_argument("--no-verify", dest="verify", action="store_const", const="none",
+                       default=argparse.SUPPRESS, help=argparse.SUPPRESS)   # deprecated
 
 
 def _expression_arguments(p, example="tr(X.T @ A @ X)"):
@@ -174,6 +187,17 @@ def _pair(text):
     return a, b
 
 
+def _natural(text):
+    """An integer ≥ 0 (a seed), refused by argparse before any work."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"takes an integer ≥ 0, not {text!r}")
+    return value
+
+
 def _backend_arguments(p):
     reference = next(b.name for b in BACKENDS.values() if b.reference)
     others = [b.name for b in BACKENDS.values() if not b.reference]
@@ -192,12 +216,13 @@ def _training_arguments(p):
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adam"], default=DEFAULTS["optimizer"],
                    help="sgd (with momentum 0.9) or adam")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                   help="for the initial weights, the split and the batches")
+    p.add_argument("--seed", type=_natural, default=DEFAULTS["seed"],
+                   help="for the initial weights, the split and the batches (an integer ≥ 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"],
                    help="the floating-point type of the training arrays")
-    p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
-                   help="your own arrays: X (N×features), labels (N,)")
-    p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
+    data = p.add_mutually_exclusive_group()      # one or the other, never one silently
+    data.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
+                      help="your own arrays: X (N×features), labels (N,)")
+    data.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
     p.add_argument("--binary", type=_pair, default="3,8",
                    help="the two classes a one-output model is trained on")

@@ -122,6 +122,10 @@ def check_pair(a, b, n_classes, what):
 
 def two_classes(X, y, a, b):
     """(X, y) of the samples of classes a and b only, relabelled a → 0 and b → 1."""
+    for c in (a, b):      # else a one-class model would train, and say nothing
+        if not np.any(y == c):
+            raise DataError(f"the two classes {a} and {b}: no sample has the label {c} (the "
+                            f"labels here: {', '.join(str(v) for v in np.unique(y))})")
     keep = (y == a) | (y == b)
     return X[keep], (y[keep] == b).astype(np.int64)
 

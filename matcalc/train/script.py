@@ -72,9 +72,10 @@ def _pair(text):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
-    p.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
-                   help="your own arrays: X (N×features), labels (N,)")
+    data = p.add_mutually_exclusive_group()      # one or the other, never one silently
+    data.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
+    data.add_argument("--data", nargs=2, metavar=("X.npy", "Y.npy"),
+                      help="your own arrays: X (N×features), labels (N,)")
     p.add_argument("--binary", type=_pair, default="3,8",
                    help="the two classes a one-output network is trained on")
     p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
@@ -125,12 +126,26 @@ def main(argv=None):
     n = history[-1]['epoch']
     print(f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{n}} "
           f"epoch{{'s' * (n != 1)}}; {{note}}")
+    warning = chance_warning(history[-1]["test"], 2 if OUTPUTS == 1 else OUTPUTS)
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
 '''
+
+
+def chance_warning(accuracy, classes):
+    """A warning when a test accuracy is no better than guessing (within 5 points of one in
+    `classes`), else None: such a run learned nothing, and its exit 0 alone would not say so."""
+    chance = 1 / classes
+    if accuracy > chance + 0.05:
+        return None
+    return (f"warning: test accuracy {100 * accuracy:.1f}% is chance level (guessing one of "
+            f"{classes} classes scores {100 * chance:.0f}%): the network learned nothing; "
+            "try a smaller --lr, --optimizer adam or more --epochs")
 
 
 def needs_other_data(model):
@@ -170,6 +185,7 @@ def script_source(b, backend="numpy", device=None):
         parts += [_source(distributed, n) for n in script.parts]
     parts.append("# ---- data (from matcalc/train/data.py)")
     parts += [_source(data, n) for n in DATA_PARTS]
+    parts.append(inspect.getsource(chance_warning))
     lam = trainer.DEFAULTS["lam"] if b.model.l2 is True else float(b.model.l2 or 0.0)
     parts.append(_MAIN.format(lam=lam, digits_features=DIGITS_FEATURES,
                               backend_arguments=script.arguments.format(device=device or "cpu"),
