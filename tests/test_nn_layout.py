@@ -9,7 +9,8 @@ from matcalc.core.errors import NoRuleError
 from matcalc.core.expr import (add, apply, det, diag, entry_sum, eye, hadamard, inverse, logdet,
                                logsoftmax, logsumexp, matmul, matrix, norm, ones, rebuild,
                                softmax, trace, transpose, vector, zeros)
-from matcalc.nn.layout import ROW_RULES, TRANSPOSE_DOWN, to_rows, transposed
+from matcalc.core.transposer import TRANSPOSES
+from matcalc.nn.layout import ROW_RULES, to_rows, transposed
 from matcalc.nn.spec import mlp
 from matcalc.printing.text import text
 from matcalc.verify import evaluate
@@ -101,8 +102,8 @@ def test_unknown_matrix_nodes_raise(e, name):
     with pytest.raises(NoRuleError) as info:
         transposed(e, {})
     assert str(info.value) == (f"no rule to transpose {name}; add an entry to "
-                               "TRANSPOSE_DOWN in nn/layout.py")
-    assert TRANSPOSE_DOWN.what == "rule to transpose"
+                               "TRANSPOSES in core/transposer.py")
+    assert TRANSPOSES.what == "rule to transpose"
 
 
 # ---------------------------------------------------------------- to_rows

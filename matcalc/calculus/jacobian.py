@@ -19,6 +19,7 @@ from ..core.expr import (Differential, Elementwise, add, coefficient, diag, eye,
 from ..core.functions import T
 from ..core.kron import (Commutation, KroneckerProduct, Unvec, Vec, commutation, kron,
                          kron_permutation, vec)
+from ..core.transposer import transposed as push_transpose
 from .adjoint import adjoints
 from .differential import differential
 from .simplify import CANONICAL, simplify
@@ -156,7 +157,7 @@ def diagonal_against_ones(e):
 @identity("K_{m,n}ᵀ = K_{n,m}: the inverse permutation")
 def transposed_commutation(e):
     if isinstance(e, Transpose) and isinstance(e.arg, Commutation):
-        return commutation(e.arg.n, e.arg.m)
+        return push_transpose(e.arg, through=(Commutation,))
     return e
 
 
@@ -276,9 +277,9 @@ def jacobian_of(f, x, derivation=None, assumptions=()):
 
 def _transposed_parts(e):
     """(A + B)ᵀ = Aᵀ + Bᵀ, K_{m,n}ᵀ = K_{n,m}: a transposed result reads as its parts"""
-    if isinstance(e, Transpose) and isinstance(e.arg, MatAdd):
-        return add(*[transpose(t) for t in e.arg.args])
-    return transposed_commutation(e)
+    if isinstance(e, Transpose):
+        return push_transpose(e.arg, through=(MatAdd, Commutation))
+    return e
 
 
 def transposed(j):

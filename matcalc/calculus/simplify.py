@@ -23,6 +23,7 @@ from ..core.errors import MatcalcError, shown
 from ..core.kron import Unvec, unvec
 from ..core.functions import sigmoid, softplus
 from ..core.structure import PoolRoute, pool_mask, pool_spread
+from ..core.transposer import transposed
 
 
 def _split_terms(e):
@@ -294,11 +295,7 @@ def _square(m):
 def _transposed(m):
     """Mᵀ with the transpose pushed into sums and inverses as well: (A + B)ᵀ = Aᵀ + Bᵀ,
     (M⁻¹)ᵀ = (Mᵀ)⁻¹; equal to M exactly when M is symmetric by its structure."""
-    if isinstance(m, MatAdd):
-        return add(*[_transposed(t) for t in m.args])
-    if isinstance(m, Inverse):
-        return inverse(_transposed(m.arg))
-    return transpose(m)
+    return transposed(m, through=(MatAdd, Inverse))
 
 
 @identity("Mᵀ = M for M symmetric by structure: (Xᵀ X)⁻¹ᵀ = (Xᵀ X)⁻¹, (A + Aᵀ)ᵀ = A + Aᵀ, "

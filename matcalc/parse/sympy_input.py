@@ -9,11 +9,12 @@ writes the transpose of a sum as the sum of the transposes, (W x − y)ᵀ as x�
 keeps the sum, as it is written, so such a sum is folded back.
 """
 import sympy as sp
-from sympy import HadamardPower, Identity, MatAdd, MatPow, Transpose
+from sympy import HadamardPower, Identity, MatAdd, MatPow
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..core.errors import MatcalcError
-from ..core.expr import T, add, elementwise, inverse, matmul, power, rebuild, transpose
+from ..core.expr import T, elementwise, inverse, matmul, power, rebuild, transpose
+from ..core.transposer import count_transposes, transposed
 
 __all__ = ["from_sympy", "variables"]
 
@@ -40,16 +41,12 @@ SPELLINGS = {
 }
 
 
-def _transposes(e):
-    return sum(1 for n in sp.preorder_traversal(e) if isinstance(n, Transpose))
-
-
 def fold_transposed_sum(e):
     """xᵀWᵀ − yᵀ → (W x − y)ᵀ: a sum written with fewer transposes as the transpose of one."""
     if not isinstance(e, MatAdd):
         return e
-    flipped = add(*[transpose(t) for t in e.args])
-    return transpose(flipped) if _transposes(flipped) + 1 < _transposes(e) else e
+    flipped = transposed(e, through=(MatAdd,))
+    return transpose(flipped) if count_transposes(flipped) + 1 < count_transposes(e) else e
 
 
 def _rule(e):

@@ -142,7 +142,8 @@ def _fresh(e, args):
     """A new node of e's class with `args`, equal to e but no other object: SymPy's
     constructors may hand back a cached instance, which others share."""
     new = sp.Basic.__new__(type(e), *args)
-    new.__dict__.update(getattr(e, "__dict__", {}))    # what the constructor set (_shape)
+    if hasattr(e, "__dict__"):
+        new.__dict__.update(e.__dict__)        # what the constructor set (_shape)
     for cls in type(e).__mro__:     # slot fields the constructor sets (is_commutative)
         for name in getattr(cls, "__slots__", ()):
             if name not in ("_mhash", "_args", "_assumptions") and hasattr(e, name):
