@@ -7,6 +7,7 @@ import argparse
 import re
 
 from ..codegen.backends import BACKENDS, device_help
+from ..core.functions import ACTIVATIONS
 from ..train.trainer import DEFAULTS
 
 EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the message says "
@@ -22,10 +23,10 @@ def _model_arguments(p):
     p.add_argument("--net", metavar="LAYERS",
                    help='a convolutional network: "conv(8, 3, pad=1), relu, maxpool(2), '
                         'dense(10)" — conv(filters, kernel[, stride=1][, pad=0]), '
-                        "maxpool(k[, stride=k]), avgpool(k[, stride=k]), relu|sigmoid|tanh, "
-                        "flatten (implicit before the first dense), dense(units)")
+                        "maxpool(k[, stride=k]), avgpool(k[, stride=k]), an activation (as "
+                        "--hidden), flatten (implicit before the first dense), dense(units)")
     p.add_argument("--hidden", default="sigmoid",
-                   help="sigmoid|tanh|relu|softplus|identity, or one per hidden layer: relu,tanh")
+                   help="|".join(ACTIVATIONS) + ", or one per hidden layer: relu,tanh")
     p.add_argument("--loss", default="cross-entropy",
                    help="cross-entropy (softmax) | binary-cross-entropy (sigmoid) | "
                         "squared-error (identity) | hinge (linear scores)")

@@ -68,9 +68,10 @@ def _erf(Z):
     """erf(Z) entrywise to double precision (NumPy has none; generated code needs NumPy alone):
     CPython's math.erf before it called libm, vectorized. For |x| < 1.5 the series
     erf(x) = 2x e^(−x²)/√π Σ (2x²)ⁿ/(1·3·…·(2n+1)), 25 terms; beyond, 1 − erfc(x) by erfc's
-    continued fraction, 50 terms; ±1 past |x| = 6 (erfc(6) < 2.2e-17)."""
+    continued fraction, 50 terms; ±1 past |x| = 6 (erfc(6) < 2.2e-17). In float64 (the
+    fraction's terms pass float32's range), returned in Z's precision."""
     Z = np.asarray(Z)
-    x = np.minimum(np.abs(Z), 6.0)
+    x = np.minimum(np.abs(Z), 6.0, dtype=np.float64)
     out = np.empty_like(x)
     near = x < 1.5
     s = x[near]
@@ -87,7 +88,7 @@ def _erf(Z):
         p, p_last = b * p - a * p_last, p
         q, q_last = b * q - a * q_last, q
     out[~near] = 1.0 - p / q * f * np.exp(-f2) / np.sqrt(np.pi)
-    return np.copysign(out, Z)
+    return np.copysign(out, Z).astype(np.result_type(Z, np.float32), copy=False)
 
 
 

@@ -51,6 +51,14 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
         self.module_imports.setdefault(self.IMPORT, set())
         return name
 
+    def _print_Pow(self, e, rational=False):
+        if e.is_number:     # √2, 1/√π (GELU′): torch.sqrt takes no Python number
+            return repr(float(e))
+        return super()._print_Pow(e, rational=rational)
+
+    def _print_NumberSymbol(self, e):
+        return repr(float(e))       # π, e as numbers: no module constant to spell
+
     def _softmax(self, e):
         return self.SOFTMAX[type(e).__name__].format(arg=self._print(e.arg), axis=e.axis)
 
