@@ -3,6 +3,7 @@
 Bad options and output paths are refused before anything is written (exit 2, the flag named,
 files untouched); a diverging run stops (and keeps its best epoch: tests/test_train.py);
 Ctrl-C saves the last completed epoch; a killed save leaves nothing behind for good; kernels are cached by hash.
+SIGTERM, SIGHUP, full disks, devices and concurrent runs: test_trust_files.py, test_trust_training.py.
 """
 import os
 import signal
@@ -16,6 +17,7 @@ import pytest
 from matcalc import derive, mlp
 from matcalc.cli import main
 from matcalc.codegen.kernels import compile
+from matcalc.core.files import _owner
 from matcalc.train.trainer import check_options, TrainingError
 from signals import SIGINT_AS_USUAL
 
@@ -120,11 +122,18 @@ def test_a_diverging_run_stops_and_never_replaces_a_file(capsys, precious):
 
 
 def test_a_leftover_of_a_killed_save_is_cleared(capsys, tmp_path):
+    """A temporary is named by its run (core/files.py): one whose process is gone goes, one
+    of a live run stays (another run on the same -o)."""
     out = tmp_path / "w.npz"
-    (tmp_path / ".w.npz.partial").write_bytes(b"half a file")     # kill -9 during a save
+    host = _owner().rsplit("-", 1)[0]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    live = f".w.npz.{host}-{os.getppid()}-0a0b0c0d.partial"
+    for name in (f".w.npz.{host}-{dead}-0a0b0c0d.partial", ".w.npz.partial", live):
+        (tmp_path / name).write_bytes(b"half a file")     # kill -9 during a save
     code, _, err = _run(capsys, "train", *SMALL, "--epochs", "1", "-o", str(out))
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.history.json", "w.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live, "w.history.json", "w.npz"]
 
 
 def _interrupt_after_first_epoch(argv, cwd):

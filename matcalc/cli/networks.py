@@ -1,20 +1,22 @@
 """The network commands: derive, report, train and codegen (an MLP or a CNN from options)."""
 import importlib.util
+import io
 import math
 import os
 import shutil
+import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from ..api import backprop_record, derive, verify_backprop
 from ..codegen.backends import backend
 from ..codegen.kernels import compile as compile_kernels
 from ..core.errors import MatcalcError
+from ..core.files import WriteError, write_file
 from ..nn.cnn import cnn
 from ..nn.spec import mlp
 from ..printing import report
-from .output import as_json as _json, say as _say
+from .output import as_json as _json, say as _say, say_safely
 
 
 def _model(args):
@@ -85,9 +87,9 @@ def cmd_report(args):
     tex = report.backprop_report(b)
     out = Path(args.output)
     try:
-        out.write_text(tex)
-    except OSError as e:
-        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+        write_file(out, tex, "the report")      # atomic: a failure keeps the old report
+    except WriteError as e:
+        raise MatcalcError(str(e)) from None
     print(f"wrote {out}")
     if args.no_pdf:
         return
@@ -128,9 +130,9 @@ def cmd_train(args):
                        names=TRAINING_FLAGS, history=args.history or True,
                        backend=args.backend, device=args.device, nproc=args.nproc,
                        verify=args.verify != "none")
-    except KeyboardInterrupt as e:
-        print(f"matcalc: stopped: {e}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:      # Ctrl-C, SIGTERM, SIGHUP (train/trainer.py)
+        say_safely(f"matcalc: stopped: {e}")
+        return 128 + getattr(e, "signum", signal.SIGINT)
     last = result.history[-1]
     n = last["epoch"]
     print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}")
@@ -179,7 +181,12 @@ def _plot(history, path):
     ax[1].set(xlabel="epoch", ylabel="accuracy")
     ax[1].legend()
     fig.tight_layout()
-    fig.savefig(path)
+    image = io.BytesIO()
+    fig.savefig(image, format=os.path.splitext(path)[1][1:].lower() or None)
+    try:
+        write_file(path, image.getvalue(), "the learning curves")
+    except WriteError as e:
+        raise MatcalcError(str(e)) from None
     print(f"saved the learning curves to {path}")
 
 
@@ -195,24 +202,21 @@ def cmd_codegen(args):
         compile_kernels(b, backend=args.backend, device=args.device)
     out = Path(args.output)
     other = needs_other_data(model)
+    digits, data = out.with_name("digits.csv.gz"), DIGITS_FILE.read_bytes()
     try:
-        _atomic_write(out, script_source(b, args.backend, args.device))
-        digits = out.with_name("digits.csv.gz")
-        if other is None and not digits.exists():
-            digits.write_bytes(DIGITS_FILE.read_bytes())
-    except OSError as e:
-        raise MatcalcError(f"cannot write {out}: {e.strerror}") from None
+        write_file(out, script_source(b, args.backend, args.device), "the script")
+        # kept only when whole: a copy truncated by a full disk is written again
+        if other is None and not (digits.is_file() and digits.stat().st_size == len(data)
+                                  and digits.read_bytes() == data):
+            write_file(digits, data, "the digits data")
+    except (WriteError, OSError) as e:
+        raise MatcalcError(str(e) if isinstance(e, WriteError) else
+                           f"cannot write {out}: {e.strerror}") from None
     if other is None:
         print(f"wrote {out} and {digits}: run python {out} ({be.script.needs}; --data-dir DIR "
               "for MNIST)")
     else:
         print(f"wrote {out}; {other}")
-
-
-def _atomic_write(path, content):
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
 
 
 # How the trainer's options are spelled here, for its messages.

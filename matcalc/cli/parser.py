@@ -12,7 +12,8 @@ from ..train.trainer import DEFAULTS
 
 EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the message says "
               "what and where)", 3: "a bug in matcalc (please report the input)",
-              130: "interrupted (Ctrl-C)"}
+              130: "interrupted (Ctrl-C)", 143: "terminated (SIGTERM)", 129: "hung up (SIGHUP); "
+              "a stopped training run saves its last completed epoch first"}
 
 
 

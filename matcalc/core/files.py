@@ -77,6 +77,14 @@ def _target(path, what):
     return "stream", path
 
 
+def is_stream(path):
+    """Whether path is written in place (a device, a FIFO, /dev/stdout), not as a file."""
+    try:
+        return _target(path, "it")[0] == "stream"
+    except WriteError:
+        return False
+
+
 def _owner():
     """HOST-PID: who a temporary belongs to (the host, for folders shared between machines)."""
     host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:32] or "host"

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from ..core.files import WriteError, check_writable, write_file
+from ..core.files import WriteError, check_writable, is_stream, write_file
 
 # The one place for training defaults: the CLI, the Python API and the script read them here.
 DEFAULTS = {"epochs": 30, "batch_size": 32, "lr": 0.1, "optimizer": "sgd", "lam": 1e-4,
@@ -243,7 +243,10 @@ HISTORY_COLUMNS = ("epoch", "loss", "train_accuracy", "test_accuracy", "seconds"
 
 
 def history_beside(output):
-    """Where the history goes by default: beside the weights (mlp.npz → mlp.history.json)."""
+    """Where the history goes by default: beside the weights (mlp.npz → mlp.history.json);
+    None for weights sent to a device or FIFO (/dev/null, /dev/stdout): no file is beside."""
+    if is_stream(output):
+        return None
     return os.path.splitext(output)[0] + ".history.json"
 
 
