@@ -18,17 +18,32 @@ The data flows top to bottom; each folder imports only from the folders above it
     train/     data, trainer (SGD/Adam, checkpoints, history), torch.distributed, the script
     verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof, comparison
 
-    api.py (grad, jacobian, hessian, check, assert_gradient, derive, train) and cli.py
-    (matcalc …) on top.
+    api.py (grad, jacobian, hessian, check, assert_gradient, derive, train; imported when
+    first used) and cli/ (matcalc …) on top.
 """
-from .api import (Check, Gradient, Hessian, Jacobian, Trained, assert_gradient, check, derive,
-                  grad, hessian, jacobian, train, verify_backprop)
-from .codegen.kernels import compile
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                           VerificationError)
-from .nn.cnn import cnn
-from .nn.spec import mlp
+
+# The front doors, imported when first used (PEP 562): `matcalc --version` and `--help` need
+# neither SymPy nor the calculus, and importing matcalc stays cheap until it computes.
+_LAZY = {**{name: "api" for name in ("Check", "Gradient", "Hessian", "Jacobian", "Trained",
+                                     "assert_gradient", "check", "derive", "grad", "hessian",
+                                     "jacobian", "train", "verify_backprop")},
+         "compile": "codegen.kernels", "cnn": "nn.cnn", "mlp": "nn.spec"}
 
 __all__ = ["grad", "Gradient", "derive", "mlp", "cnn", "verify_backprop", "compile", "train", "Trained",
            "assert_gradient", "check", "Check", "MatcalcError", "ShapeError", "ParseError", "NoRuleError",
            "NotScalarError", "VerificationError", "jacobian", "Jacobian", "hessian", "Hessian"]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'matcalc' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value           # once: later reads are plain attribute reads
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

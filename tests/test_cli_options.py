@@ -134,3 +134,20 @@ def test_train_verify_none_trains_unproven_and_says_so(capsys, tmp_path, monkeyp
     code, _, err = run(capsys, "train", *NET, "--epochs", "1", "--verify", "none", "-o",
                        str(tmp_path / "w.npz"))
     assert code == 0 and "derived the backprop of 64-10 in" in err and "(not proven)" in err
+
+
+def test_version_imports_neither_sympy_nor_the_calculus():
+    """`matcalc --version` took 0.85 s importing SymPy; it now reads the metadata alone (and
+    `import matcalc` is lazy until a front door is used)."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom matcalc.cli import main\nassert main(['--version']) == 0\n"
+            "print(sorted(m for m in ('sympy', 'matcalc.api', 'matcalc.cli.parser') "
+            "if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("matcalc ") and run.stdout.splitlines()[-1] == "[]"
+    run = subprocess.run([sys.executable, "-c", "import matcalc, sys; "
+                          "print('sympy' in sys.modules, matcalc.grad('tr(A @ X)', 'X'))"],
+                         capture_output=True, text=True)
+    assert run.stdout == "False ∂f/∂X = A.T\n", run.stderr

@@ -15,12 +15,25 @@ import sys
 from ..core.errors import MatcalcError, speaking
 from ..core.files import NO_SPACE, WriteError
 from ..train.trainer import TrainingError, raise_stopped, stopped_words
-from .parser import EXIT_CODES, build_parser
+from .version import version
 
 __all__ = ["main", "build_parser", "EXIT_CODES"]
 
 
+def __getattr__(name):
+    """build_parser and EXIT_CODES, from parser.py when first asked for (see main)."""
+    if name in ("build_parser", "EXIT_CODES"):
+        from . import parser
+        return getattr(parser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:     # at once: the parser reads the function table (SymPy)
+        print(f"matcalc {version()}")
+        return 0
+    from .parser import build_parser
     args = build_parser().parse_args(argv)
     for name in ("SIGTERM", "SIGHUP"):    # kill, timeout, a closed terminal: as Ctrl-C
         signum = getattr(signal, name, None)

@@ -9,6 +9,7 @@ import re
 from ..codegen.backends import BACKENDS, device_help
 from ..core.functions import ACTIVATIONS
 from ..train.trainer import DEFAULTS
+from .version import version
 
 EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the message says "
               "what and where)", 3: "a bug in matcalc (please report the input)",
@@ -55,7 +56,7 @@ def build_parser():
     p = argparse.ArgumentParser(prog="matcalc", description="Symbolic matrix calculus for "
                                 "neural networks: gradients by the trace trick, proven.",
                                 epilog=epilog)
-    p.add_argument("--version", action="version", version=f"matcalc {_version()}")
+    p.add_argument("--version", action="version", version=f"matcalc {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name, help, module="expressions"):      # module: where cmd_NAME is
@@ -171,14 +172,6 @@ def _expression_arguments(p, example="tr(X.T @ A @ X)"):
                    help='e.g. "sum(Y, axis=0) == 1" (each column of Y sums to 1), or a domain '
                         '"b - A @ x > 0" (entrywise; the proof draws its points there)')
 
-
-
-def _version():
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("matcalc-nn")
-    except PackageNotFoundError:      # run from a source tree without installing
-        return "(not installed)"
 
 
 def _pair(text):
