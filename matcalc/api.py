@@ -19,14 +19,15 @@ from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.kernels import compile as compile_kernels
-from .core.errors import (InternalError, MatcalcError, NotScalarError, ParseError,
-                          ShapeError, VerificationError)
+from .core.errors import (ArgumentError, InternalError, MatcalcError, NotScalarError,
+                          ParseError, ShapeError, VerificationError)
 from .core.expr import is_matrix, rebuild, trace
 from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
 from .core.program import Program
 from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
+from .parse import arguments as check_arg
 from .parse import parse, parse_assumption
 from .parse.sympy_input import from_sympy, variables
 from .printing.text import text
@@ -57,12 +58,7 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     >>> print(grad("tr(X.T @ A @ X)", "X"))
     ∂f/∂X = (A + A.T) @ X
     """
-    if shapes is not None and not isinstance(shapes, dict):
-        raise TypeError(f"grad: shapes must be a dict such as {{\"X\": (3, 4)}}, not "
-                        f"{type(shapes).__name__}")
-    if isinstance(assume, str) or not isinstance(assume, (list, tuple)) and \
-            callable(assume):
-        assume = [assume]          # one assumption given alone
+    assume = _arguments("grad", f, wrt, shapes, assume, "tr(X.T @ A @ X)")
     _layout_of(layout, True)       # a known layout, before any work
     source = f
     f, wrt, symbols = _read(f, wrt, shapes, "grad", "tr(X.T @ A @ X)",
@@ -99,17 +95,22 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     return Gradient.of(f, wrt, g, derivation, rules, symbols, layout)
 
 
+def _arguments(who, f, wrt, shapes, assume, example):
+    """The front door `who`'s arguments checked (parse/arguments.py: an ArgumentError naming
+    a wrong one, before any work); the assumptions as a list."""
+    check_arg.expression(who, f, example)
+    check_arg.variable(who, wrt)
+    check_arg.shapes(who, shapes)
+    return check_arg.assumptions(who, assume)
+
+
 def _read(f, wrt, shapes, who, example, missing):
     """(f, wrt, symbols) for grad, jacobian and hessian: f's and wrt's types checked, text
     parsed (an expression brought to the canonical form text builds: HadamardPower,
     (Wx - y)ᵀ), a wrt given by name looked up among f's variables. `example` is an f for the
-    TypeError; `missing` (the phrase, the noun) words the error for a name f does not have."""
-    if not isinstance(f, (str, sp.Basic)):
-        raise TypeError(f"{who}: f must be text such as \"{example}\" or a matcalc "
-                        f"expression, not {type(f).__name__}")
-    if not isinstance(wrt, (str, sp.MatrixSymbol, sp.Symbol)):
-        raise TypeError(f"{who}: wrt must be a variable's name such as \"X\" or a "
-                        f"MatrixSymbol, not {type(wrt).__name__}")
+    ArgumentError; `missing` (the phrase, the noun) words the error for a name f does not
+    have."""
+    _arguments(who, f, wrt, shapes, (), example)
     symbols = {}
     if isinstance(f, str):
         parsed = parse(f, shapes)
@@ -176,6 +177,7 @@ def _assumption(a, symbols, f):
 
 def derive(model):
     """The textbook backprop of a model from matcalc.nn.spec (forward and backward programs)."""
+    check_arg.model("derive", model)
     return _derive(model)
 
 
@@ -185,6 +187,8 @@ def verify_backprop(b, method="numeric", seed=0):
     c_{l+1}·tr(δ_{l+1}ᵀ Z_{l+1}) as a function of Z_l, dW_l against c_l·tr(δ_lᵀ Z_l) and
     L's own terms in W_l, δ_L against L (nn/backprop.py local_proofs). Together they prove
     every gradient, by the chain rule, in time linear in depth: nothing inlines the network."""
+    check_arg.derivation("verify_backprop", b)
+    check_arg.seed("verify_backprop", seed)
     given = constraints(b.assumptions)
     for proof in local_proofs(b):
         try:
@@ -215,7 +219,8 @@ def check(f, wrt, claim, shapes=None, assume=(), method="both", assumptions=None
     True
     """
     __tracebackhide__ = True
-    g, claim, given = _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed)
+    g, claim, given = _prepare("check", f, wrt, claim, shapes, assume, method, assumptions,
+                               seed)
     problem = _shape_problem(claim, g.wrt)
     if problem:
         raise ShapeError(*problem)
@@ -242,7 +247,8 @@ def assert_gradient(f, wrt, claim, method="both", assume=(), shapes=None, assump
       matcalc's gradient: ∂f/∂X = A.T @ B.T    (proven exactly ...)
     """
     __tracebackhide__ = True      # pytest shows the caller's line, not matcalc's frames
-    g, claim, given = _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed)
+    g, claim, given = _prepare("assert_gradient", f, wrt, claim, shapes, assume, method,
+                               assumptions, seed)
     problem = _shape_problem(claim, g.wrt)
     if problem:                   # a claim of the wrong shape is a wrong claim here
         raise VerificationError(*problem)
@@ -251,11 +257,14 @@ def assert_gradient(f, wrt, claim, method="both", assume=(), shapes=None, assump
         raise VerificationError(result.message().replace("{", "{{").replace("}", "}}"))
 
 
-def _prepare(f, wrt, claim, shapes, assume, method, assumptions, seed):
+def _prepare(who, f, wrt, claim, shapes, assume, method, assumptions, seed):
     """matcalc's gradient, proven (InternalError if it fails: a bug of matcalc's); the claim
-    as an expression or function; the proofs' constraints."""
+    as an expression or function; the proofs' constraints. `who`: the front door."""
     __tracebackhide__ = True
-    if method not in PROOFS:
+    assume = _arguments(who, f, wrt, shapes, assume, "tr(A @ X @ B)")
+    check_arg.constraints(who, assumptions)
+    check_arg.seed(who, seed)
+    if not isinstance(method, str) or method not in PROOFS:
         raise MatcalcError(f"method must be one of {', '.join(PROOFS)}, not {method!r}",
                            cli=f"--verify must be one of {', '.join(PROOFS)} for a check, "
                                f"not {method!r}")
@@ -292,7 +301,7 @@ def _claim(claim, g):
         return p.expr
     if callable(claim):
         return claim
-    raise TypeError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
+    raise ArgumentError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
                     f"function of the variables, not {type(claim).__name__}")
 
 
@@ -338,6 +347,7 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
+    check_arg.model("train", model)
     check_parallel(nproc, backend, device)     # before the derivation and proof
     if history is True:
         history = history_beside(str(output))
@@ -420,11 +430,10 @@ def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
     >>> print(jacobian("sigmoid(x)", "x").text())
     diag((1 - sigmoid(x))*sigmoid(x))
     """
+    assume = _arguments("jacobian", f, wrt, shapes, assume, "A @ X")
     _layout_of(layout, False)
     source = f
     f, wrt, symbols = _jacobian_input(f, wrt, shapes, "jacobian")
-    if isinstance(assume, str):
-        assume = [assume]
     one, f1, symbols1 = _one_by_one(source, f, wrt, shapes, symbols)
     rules = tuple(_assumption(a, symbols1, f1) for a in assume)
     derivation = Derivation()
@@ -449,6 +458,7 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
     >>> print(hessian("x.T @ A @ x", "x", form="matrix"))
     H = A + A.T
     """
+    assume = _arguments("hessian", f, wrt, shapes, assume, "tr(X.T @ A @ X)")
     if form not in ("product", "matrix"):
         raise MatcalcError(f"form must be 'product' or 'matrix', not {form!r}",
                            cli=f"--form takes product|matrix, not {form!r}")
@@ -456,8 +466,6 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
         g = grad(f, wrt, shapes=shapes, assume=assume)
     except NotScalarError as e:
         raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs")) from None
-    except TypeError as e:          # grad's check of the arguments, in this function's name
-        raise TypeError(str(e).replace("grad:", "hessian:", 1)) from None
     taken = {str(s) for s in g.f.atoms(sp.MatrixSymbol) | g.f.free_symbols} | set(g.symbols)
     v = direction(g.wrt, taken)
     g1, v1 = g, v

@@ -1,15 +1,15 @@
 """api.py: grad and its Gradient (results/), constraints, derive, verify_backprop and load_data;
-`.expr` in the result's layout for gradients and Jacobians."""
+`.expr` in the result's layout for gradients and Jacobians; wrong argument types."""
 import dataclasses
 
 import numpy as np
 import pytest
 import sympy
 
-from matcalc.api import (Gradient, constraints, derive, grad, jacobian, load_data,
-                         verify_backprop)
+from matcalc.api import (Gradient, assert_gradient, check, constraints, derive, grad, hessian,
+                         jacobian, load_data, train, verify_backprop)
 from matcalc.calculus.simplify import ColumnsSumToOne, Equals, RowsSumToOne, Symmetric
-from matcalc.core.errors import MatcalcError, NotScalarError, VerificationError
+from matcalc.core.errors import ArgumentError, MatcalcError, NotScalarError, VerificationError
 from matcalc.core.expr import (add, apply, entry_sum, hadamard, is_matrix, matmul, matrix, norm,
                                scalar, trace)
 from matcalc.core.program import Assignment, Program
@@ -100,6 +100,65 @@ def test_grad_errors(f, wrt, error, message):
     with pytest.raises(error) as e:
         grad(f, wrt)
     assert str(e.value) == message
+
+
+# ---------------------------------------------------------------- wrong argument types
+
+TYPES = [
+    (grad, ("tr(X)", "X"), {"shapes": {"X": (3, 3, 3)}},
+     "grad: shapes['X'] must be (rows, cols), each an int or a dimension's name, such as "
+     "(3, 4) or (\"n\", \"m\"); text such as \"3x4\"; or \"scalar\" (or ()) for a scalar; not "
+     "(3, 3, 3)"),
+    (grad, ("tr(X)", "X"), {"shapes": {"X": None}}, "grad: shapes['X'] must be (rows, cols)"),
+    (grad, ("tr(X)", "X"), {"shapes": {"X": (3.5, 3)}}, "not (3.5, 3)"),
+    (grad, ("tr(X)", "X"), {"shapes": {"X": (True, 3)}}, "not (True, 3)"),
+    (grad, ("tr(X)", "X"), {"shapes": {3: (3, 3)}},
+     "grad: shapes maps variable names such as \"X\" to shapes; 3 is not a name"),
+    (jacobian, ("A @ X", "X"), {"shapes": [1]},
+     "jacobian: shapes must be a dict such as {\"X\": (3, 4)}, not list"),
+    (grad, ("tr(X)", "X"), {"assume": 1},
+     "grad: assume must be text such as \"sum(Y, axis=0) == 1\" or \"b - A @ x > 0\", or a "
+     "rule from matcalc.calculus.simplify, or a list of them; not int"),
+    (grad, ("tr(X)", "X"), {"assume": [None]}, "grad: assume[0] is None; an assumption is text"),
+    (jacobian, ("A @ X", "X"), {"assume": [1]}, "jacobian: assume[0] is 1; an assumption"),
+    (hessian, ("tr(X.T @ X)", "X"), {"assume": 1}, "hessian: assume must be text"),
+    (hessian, ("tr(X.T @ X)", "X"), {"shapes": {"X": None}}, "hessian: shapes['X'] must be"),
+    (grad, ("tr(X)", 3), {}, "grad: wrt must be a variable's name such as \"X\" or a "
+                             "MatrixSymbol, not int"),
+    (jacobian, ("A @ X", None), {}, "jacobian: wrt must be a variable's name"),
+    (grad, (None, "X"), {}, "grad: f must be text such as \"tr(X.T @ A @ X)\" or a matcalc "
+                            "expression, not NoneType"),
+    (hessian, (3, "X"), {}, "hessian: f must be text"),
+    (check, ("tr(A @ X)", "X", "A.T"), {"shapes": {"X": None}}, "check: shapes['X'] must be"),
+    (check, ("tr(A @ X)", "X", "A.T"), {"assume": 1}, "check: assume must be text"),
+    (check, ("tr(A @ X)", "X", "A.T"), {"seed": "x"},
+     "check: seed must be a non-negative integer, not 'x'"),
+    (check, ("tr(A @ X)", "X", "A.T"), {"assumptions": 1},
+     "check: assumptions must be a list of (constraint, variable) pairs such as "
+     "[(\"positive\", X)], not 1"),
+    (check, ("tr(A @ X)", "X", None), {}, "the claim must be text such as \"A.T @ B.T\""),
+    (assert_gradient, ("tr(A @ X)", "X", "A.T"), {"assume": [None]},
+     "assert_gradient: assume[0] is None"),
+    (derive, (None,), {}, "derive: model must be a model such as matcalc.mlp([64, 128, 10]) "
+                          "or matcalc.cnn(\"1x8x8\", \"dense(10)\"), not NoneType"),
+    (verify_backprop, ("x",), {}, "verify_backprop: b must be a derivation, "
+                                  "matcalc.derive(model), not str"),
+    (train, (None,), {}, "train: model must be a model such as"),
+]
+
+
+@pytest.mark.parametrize("fn, args, kwargs, message", TYPES,
+                         ids=[f"{t[0].__name__}-{sorted(t[2]) or t[1]}" for t in TYPES])
+def test_a_wrong_argument_type_is_matcalcs_error(fn, args, kwargs, message, tmp_path):
+    """Issue 17: wrong types reached internal TypeErrors ('NoneType' object is not
+    iterable); each is an ArgumentError (a MatcalcError and a TypeError) naming the front
+    door, the argument and what it takes, before any work (nothing written)."""
+    with pytest.raises(ArgumentError) as e:
+        fn(*args, **kwargs)
+    assert str(e.value).startswith(message) or message.startswith("not ") and \
+        str(e.value).endswith(message)
+    assert isinstance(e.value, MatcalcError) and isinstance(e.value, TypeError)
+    assert e.value.__traceback__ is not None and not list(tmp_path.iterdir())
 
 
 # ---------------------------------------------------------------- results in their layout

@@ -15,9 +15,9 @@ a bug of matcalc's own (the CLI's exit code 3), never caused by the input.
 """
 from contextlib import contextmanager
 
-__all__ = ["MatcalcError", "ShapeError", "ParseError", "NoRuleError", "NotScalarError",
-           "VerificationError", "TooLargeError", "InternalError", "Message", "Shown", "shown",
-           "show_operands_with", "speaking", "interface"]
+__all__ = ["MatcalcError", "ArgumentError", "ShapeError", "ParseError", "NoRuleError",
+           "NotScalarError", "VerificationError", "TooLargeError", "InternalError", "Message",
+           "Shown", "shown", "show_operands_with", "speaking", "interface"]
 
 
 def _plain(e):
@@ -125,6 +125,11 @@ class ParseError(MatcalcError, ValueError):
         if text is not None and col is not None and "\n" not in text:
             message = f"{message}\n  {text}\n  {' ' * col}^"
         super().__init__(message)
+
+
+class ArgumentError(MatcalcError, TypeError):
+    """A Python API argument of the wrong type or form (shapes={"X": None}, assume=1): named,
+    with what it takes; a TypeError, as such a mistake is in Python."""
 
 
 class NoRuleError(MatcalcError, TypeError):
