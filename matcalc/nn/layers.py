@@ -10,6 +10,7 @@ kind is one record here; the activations are one record spelled by every name of
 core/functions.py's ACTIVATIONS, so no activation is named in nn/.
 """
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +31,7 @@ class Arg:
     default: object = REQUIRED
     least: int = 1
     width: bool = False         # a width (filters, units): the proof's sizes cap it
+    says: str = None            # what the default means, for the signature (stride=k)
 
     def check(self, kind, value):
         if value is None and self.default is None:
@@ -123,7 +125,7 @@ def _same(layer, shape, where):
 
 
 def _flat(layer, shape, where):
-    return (shape[0] * shape[1] * shape[2],) if len(shape) == 3 else shape
+    return (math.prod(shape),)
 
 
 LAYERS = {
@@ -131,11 +133,11 @@ LAYERS = {
                  lambda l, s, where: (l.get("filters"), *_conv_geometry(l, s, where).out),
                  _conv, takes=("image",), noun="a convolution", weights=True, rows=False,
                  window=lambda l: (l.get("kernel"), l.get("stride"), l.get("pad"))),
-    "maxpool": Kind((Arg("k"), Arg("stride", None)),
+    "maxpool": Kind((Arg("k"), Arg("stride", None, says="k")),
                     lambda l, s, where: (s[0], *_pool_geometry(l, s, where).out),
                     _pool(maxpool), takes=("image",), noun="pooling", rows=False,
                     window=_pool_window),
-    "avgpool": Kind((Arg("k"), Arg("stride", None)),
+    "avgpool": Kind((Arg("k"), Arg("stride", None, says="k")),
                     lambda l, s, where: (s[0], *_pool_geometry(l, s, where).out),
                     _pool(avgpool), takes=("image",), noun="pooling", rows=False,
                     window=_pool_window),
@@ -153,8 +155,22 @@ def spellings():
     return {s: key for key, kind in LAYERS.items() for s in kind.spelled or (key,)}
 
 
-def is_activation(name):
-    return name in ACTIVATION_TABLE
+def signatures():
+    """Each kind as a spec writes it, for help texts.
+
+    >>> signatures()[:3]
+    ['conv(filters, kernel[, stride=1][, pad=0])', 'maxpool(k[, stride=k])', 'avgpool(k[, stride=k])']
+    """
+    out = []
+    for key, kind in LAYERS.items():
+        if kind.spelled:
+            out.append("|".join(kind.spelled))
+            continue
+        args = [a.name for a in kind.args if a.default is REQUIRED]
+        opts = "".join(f"[, {a.name}={a.says or a.default}]" for a in kind.args
+                       if a.default is not REQUIRED)
+        out.append(f"{key}({', '.join(args)}{opts})" if kind.args else key)
+    return out
 
 
 def init_for(name):
