@@ -37,7 +37,7 @@ from .results import layout_of as _layout_of
 from .results.check import judge as _judge, shape_problem as _shape_problem
 from .train import data as datasets
 from .train.trainer import (DEFAULTS, check_history, check_options, check_output,
-                            history_beside)
+                            history_beside, say)
 from .train.trainer import train as run_trainer
 from .train.distributed import check_parallel, spawn_train
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
@@ -369,12 +369,12 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
     axis = k.SAMPLE_AXIS
     X, X_test = (np.ascontiguousarray(np.moveaxis(a, 0, axis)) for a in (ds.X_train, ds.X_test))
     log = sys.stderr if log is True else log
-    if log is not None:
-        print(f"derived and proved the backprop of {model.name} in {proven:.2f} s (each of "
-              f"its {len(b.backward)} lines by central differences)" if verify else
-              f"derived the backprop of {model.name} in {proven:.2f} s (not proven)", file=log)
-        print(f"training {model.name} on {ds.name}: {len(ds.y_train)} "
-              f"training and {len(ds.y_test)} test samples", file=log)
+    # say: a log whose reader left (`2>&1 | head -1`) is dropped, the run goes on
+    log = say(log, f"derived and proved the backprop of {model.name} in {proven:.2f} s (each "
+                   f"of its {len(b.backward)} lines by central differences)" if verify else
+                   f"derived the backprop of {model.name} in {proven:.2f} s (not proven)")
+    log = say(log, f"training {model.name} on {ds.name}: {len(ds.y_train)} "
+                   f"training and {len(ds.y_test)} test samples")
     run = run_trainer if nproc == 1 else partial(spawn_train, nproc=nproc,
                                                  device=device or "cpu")
     params, records, note = run(
