@@ -222,3 +222,16 @@ def test_a_new_layer_kind_is_one_record(monkeypatch):
     b = derive(cnn("1x4x4", "conv(2, 3, pad=1), double, relu, maxpool(2), dense(3)"))
     assert "A1 := 2*Z1" in str(b)
     verify_backprop(b)
+
+
+def test_a_vector_input_with_a_net_is_the_mlp():
+    """--input 64 --net "dense(32), relu, dense(10)" is --layers 64,32,10 --hidden relu."""
+    assert cnn("64", "dense(32), relu, dense(10)") == mlp([64, 32, 10], hidden="relu")
+    assert cnn(64, "dense(10)", layout="rows") == mlp([64, 10], layout="rows")
+    for bad in ("1x8", "0", "64x", (64, 0)):
+        with pytest.raises(MatcalcError, match="--input takes CxHxW, such as 1x8x8"):
+            cnn(bad, "dense(10)")
+    with pytest.raises(MatcalcError) as e:
+        cnn("64", "conv(8, 3), dense(10)")
+    assert str(e.value) == ("layer 1, conv(8, 3): a convolution takes image inputs, but the "
+                            "input is a vector of 64")

@@ -11,7 +11,7 @@ with a δ for each pre-activation and each pooled map, so that derive, the kerne
 trainer need nothing new. Samples are columns only.
 """
 from ..core.errors import MatcalcError
-from .layers import Layer, layer
+from .layers import FORMS, Layer, layer
 from .model import Model, model
 from .syntax import parse_net
 
@@ -19,14 +19,18 @@ __all__ = ["cnn", "parse_net", "parse_input", "layer", "Layer", "Model"]
 
 
 def parse_input(spec):
-    """(C, H, W) from "1x8x8" (or a tuple)."""
+    """(C, H, W) from "1x8x8", or (F,) from "64" (a vector: the model is an MLP's), or a
+    tuple; the forms are nn/layers.py's FORMS."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = (spec,)
     if isinstance(spec, str):
         parts = spec.lower().replace("×", "x").split("x")
-        if len(parts) == 3 and all(p.strip().isdigit() for p in parts):
+        if all(p.strip().isdigit() for p in parts):
             spec = tuple(int(p) for p in parts)
-    if not (isinstance(spec, tuple) and len(spec) == 3 and
+    if not (isinstance(spec, tuple) and len(spec) in FORMS and
             all(type(v) is int and v > 0 for v in spec)):
-        raise MatcalcError(f"--input takes CxHxW, such as 1x8x8, not {spec!r}")
+        raise MatcalcError(f"--input takes CxHxW, such as 1x8x8 (or F features, such as 64), "
+                           f"not {spec!r}")
     return spec
 
 
@@ -53,9 +57,10 @@ def layers_of(net):
 
 def cnn(input, net, loss="cross-entropy", l2=False, reduction="mean", batch="N", bias=True,
         layout="columns"):
-    """A checked Model: `input` "CxHxW" or (C, H, W); `net` a spec string, or a list of
-    layers each a string ("conv(8, 3, pad=1)"), a Layer or a (kind, args…) tuple. The last
-    layer is dense and feeds the loss.
+    """A checked Model: `input` "CxHxW" or (C, H, W), or "64" (a vector: `cnn("64",
+    "dense(32), relu, dense(10)")` is `mlp([64, 32, 10], hidden="relu")`); `net` a spec
+    string, or a list of layers each a string ("conv(8, 3, pad=1)"), a Layer or a
+    (kind, args…) tuple. The last layer is dense and feeds the loss.
 
     >>> m = cnn("1x8x8", "conv(8, 3, pad=1), relu, maxpool(2), dense(10)")
     >>> [(str(l), i, o) for l, i, o in m.geometries()][:3]
