@@ -161,8 +161,10 @@ def test_an_unknown_hidden_activation_gets_a_did_you_mean():
     (lambda: cnn("1x8x8", [("conv", "8", 3), "dense(10)"]),
      "conv: filters must be a positive integer, not '8'"),
     (lambda: cnn("1x8x8", [(None,), "dense(10)"]), "unknown layer None; choose one of"),
-    (lambda: cnn(None, "dense(10)"), "--input takes CxHxW, such as 1x8x8, not None"),
-    (lambda: cnn((1, 8.0, 8), "dense(10)"), "--input takes CxHxW, such as 1x8x8, not (1, 8.0, 8)"),
+    (lambda: cnn(None, "dense(10)"), "--input takes CxHxW, such as 1x8x8 (or F features, "
+                                     "such as 64), not None"),
+    (lambda: cnn((1, 8.0, 8), "dense(10)"), "--input takes CxHxW, such as 1x8x8 (or F "
+                                            "features, such as 64), not (1, 8.0, 8)"),
 ])
 def test_wrong_python_types_are_matcalc_errors(call, message):
     with pytest.raises(MatcalcError) as e:
