@@ -8,6 +8,7 @@ import pytest
 
 from matcalc.cli import build_parser, main
 from matcalc.cli import networks
+from matcalc.train import distributed
 
 NET = ["--layers", "64,10"]
 
@@ -151,3 +152,31 @@ def test_version_imports_neither_sympy_nor_the_calculus():
                           "print('sympy' in sys.modules, matcalc.grad('tr(A @ X)', 'X'))"],
                          capture_output=True, text=True)
     assert run.stdout == "False ∂f/∂X = A.T\n", run.stderr
+
+
+def test_more_processes_than_cores_are_refused_before_the_proof(tmp_path, capsys, monkeypatch):
+    """--nproc 64 on a 2-core machine was accepted (about 280 MB a process): refused at once,
+    with the figures, nothing written (before torch is even imported)."""
+    monkeypatch.setattr(distributed, "_cores", lambda: 2)
+    out = tmp_path / "w.npz"
+    code = main(["train", "--layers", "64,10", "--backend", "torch", "--nproc", "64",
+                 "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--nproc 64 on the CPU, but this machine has 2 cores: give --nproc 2 or fewer" in err
+    assert "derived" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_processes_beyond_the_memory_are_refused_with_the_figures(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.setattr(distributed, "_cores", lambda: 64)
+    monkeypatch.setattr(distributed, "available_memory", lambda: 2**30)    # 1 GiB free
+    code = main(["train", "--layers", "64,10", "--backend", "torch", "--nproc", "8",
+                 "-o", str(tmp_path / "w.npz")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert ("--nproc 8: 8 processes need about 2.2 GiB (about 280 MB each, before the data), "
+            "but only 1.0 GiB of memory is available: give --nproc 3 or fewer") in err
+    assert list(tmp_path.iterdir()) == []
+    # within the figures, the check lets the run through
+    distributed.check_parallel(3, "torch")
