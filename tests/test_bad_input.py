@@ -718,7 +718,7 @@ def test_an_unknown_activation_is_named_without_hidden_layers(capsys, tmp_path, 
     code, out, err = run(capsys, command, "--layers", "64,10", "--hidden", "foo")
     assert (code, out) == (2, "")
     assert err == "matcalc: error: unknown activation 'foo'; choose one of sigmoid, tanh, " \
-                  "relu, softplus, identity\n"
+                  "relu, softplus, leaky_relu, silu, elu, gelu, identity\n"
     assert not list(tmp_path.iterdir())
 
 

@@ -1,17 +1,19 @@
 """core/functions.py: the elementwise function table, the custom functions and `reference`."""
 import math
+import re
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from matcalc.core.functions import (BY_CLASS, FUNCTIONS, T, reference, relu, sigmoid, softplus,
-                                    step)
+from matcalc.core.functions import (ACTIVATION_TABLE, ACTIVATIONS, BY_CLASS, FUNCTIONS, T,
+                                    reference, relu, sigmoid, softplus, step)
+from matcalc.printing import runtime
 
 x = sp.Symbol("x", real=True)
 POINTS = (-2.5, -0.7, 0.3, 1.9)
 POSITIVE_ONLY = {"log", "sqrt"}          # undefined (not real) for x ≤ 0
-CUSTOM = ("sigmoid", "relu", "step", "softplus")
+CUSTOM = ("sigmoid", "relu", "step", "softplus", "leaky_relu", "silu", "elu", "gelu")
 
 
 def points(name):
@@ -25,9 +27,12 @@ def value(e):
 
 def test_table_rows():
     assert set(FUNCTIONS) == {"exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign",
-                              "sigmoid", "relu", "step", "softplus"}
+                              "sigmoid", "relu", "step", "softplus", "leaky_relu", "silu", "elu",
+                              "erf", "gelu"}
     for name, fn in FUNCTIONS.items():
-        assert "{}" in fn.numpy and fn.latex, name
+        for spelling in (fn.numpy, fn.torch, fn.jax):
+            assert "{}" in spelling or "{0}" in spelling, name
+        assert fn.latex, name
         if name not in CUSTOM:                     # elementary: the reference is itself
             assert fn.reference is fn.build, name
         else:
@@ -46,7 +51,7 @@ def test_build_and_reference_agree(name):
 def test_numpy_spelling_agrees_with_reference(name):
     fn = FUNCTIONS[name]
     for v in points(name):
-        got = float(eval(fn.numpy.format("x"), {"np": np, "x": np.float64(v)}))
+        got = float(eval(fn.numpy.format("x"), {**vars(runtime), "x": np.float64(v)}))
         assert got == pytest.approx(float(sp.N(fn.reference(sp.Float(v)))), rel=1e-12), (name, v)
 
 
@@ -125,3 +130,96 @@ def test_reference_rewrites_nested_custom_functions():
 
 def test_placeholder_is_a_real_symbol():
     assert T.is_real and T.name == "_t"
+
+
+# ---------------------------------------------------------------- activations as records
+
+NEW = ("leaky_relu", "silu", "elu", "gelu")
+
+
+def test_activations_are_the_records_marked_so_identity_last():
+    assert ACTIVATIONS == ("sigmoid", "tanh", "relu", "softplus", "leaky_relu", "silu", "elu",
+                           "gelu", "identity")
+    assert {n: ACTIVATION_TABLE[n].init for n in ACTIVATIONS} == {
+        "sigmoid": "glorot", "tanh": "glorot", "relu": "he", "softplus": "glorot",
+        "leaky_relu": "he", "silu": "he", "elu": "he", "gelu": "he", "identity": "glorot"}
+    assert "identity" not in FUNCTIONS          # no function of the text syntax: A is Z
+    assert not FUNCTIONS["erf"].activation and not FUNCTIONS["step"].activation
+    # the derivatives backprop writes through the output A (the others through Z)
+    assert {n for n, f in FUNCTIONS.items() if f.derivative} == {"sigmoid", "tanh", "elu"}
+
+
+def test_latex_names_are_standard_latex():
+    assert {n: FUNCTIONS[n].latex for n in (*NEW, "erf")} == {
+        "leaky_relu": r"\operatorname{LeakyReLU}", "silu": r"\operatorname{SiLU}",
+        "elu": r"\operatorname{ELU}", "gelu": r"\operatorname{GELU}",
+        "erf": r"\operatorname{erf}"}
+    for name, fn in FUNCTIONS.items():        # a LaTeX command, or amsmath's operatorname
+        assert re.fullmatch(r"\\[a-z]+|\\operatorname\{[A-Za-z]+\}|\\left.*\\right.",
+                            fn.latex), name
+
+
+def test_new_activations_hand_values():
+    assert FUNCTIONS["leaky_relu"].build(sp.Integer(-2)) == sp.Rational(-1, 50)
+    assert FUNCTIONS["leaky_relu"].build(sp.Rational(3, 2)) == sp.Rational(3, 2)
+    assert FUNCTIONS["elu"].build(sp.Integer(-1)) == sp.exp(-1) - 1
+    assert FUNCTIONS["elu"].build(sp.Integer(2)) == 2
+    assert value(FUNCTIONS["silu"].build(sp.Float(1.0))) == pytest.approx(1 / (1 + math.exp(-1)))
+    # GELU(1) = Φ(1), the standard normal CDF at 1
+    assert value(FUNCTIONS["gelu"].build(sp.Float(1.0))) == pytest.approx(0.8413447460685429)
+    assert sp.diff(FUNCTIONS["gelu"].build(x), x).subs(x, 0) == sp.Rational(1, 2)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_activation_derivative_is_its_reference_derivative(name):
+    """The class's derivative (fdiff) against SymPy's derivative of the reference form, off
+    the kink at 0 of leaky ReLU and ELU."""
+    fn = FUNCTIONS[name]
+    d = reference(sp.diff(fn.build(x), x))
+    by_reference = sp.diff(fn.reference(x), x)
+    assert not d.atoms(type(fn.build(x)))
+    for v in (-6.0, -1.3, -0.2, 0.4, 2.1, 7.0):
+        assert float(d.subs(x, v)) == pytest.approx(float(by_reference.subs(x, v)), rel=1e-13)
+
+
+@pytest.mark.parametrize("name", [n for n, fn in FUNCTIONS.items() if fn.derivative])
+def test_output_form_derivative_is_the_derivative(name):
+    """f′(z) = derivative(f(z)): what backprop writes through the forward output A."""
+    fn = FUNCTIONS[name]
+    f = fn.build(x)
+    through = reference(fn.derivative(f))
+    for v in (-3.0, -0.5, 0.25, 2.0):
+        assert float(through.subs(x, v)) == pytest.approx(
+            float(sp.diff(fn.reference(x), x).subs(x, v)), rel=1e-13)
+
+
+def _backend_namespace(lib):
+    if lib == "torch":
+        torch = pytest.importorskip("torch")
+        return {"torch": torch}, lambda v: torch.tensor(v, dtype=torch.float64), float
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return {"jax": jax, "jnp": jax.numpy}, lambda v: jax.numpy.asarray(v, dtype="float64"), float
+
+
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_torch_and_jax_spellings_agree_with_reference(lib, name):
+    namespace, array, number = _backend_namespace(lib)
+    spelling = getattr(FUNCTIONS[name], lib)
+    for v in points(name):
+        got = number(eval(spelling.format("x"), {**namespace, "x": array(v)}))
+        assert got == pytest.approx(float(sp.N(FUNCTIONS[name].reference(sp.Float(v)))),
+                                    rel=1e-12, abs=1e-15), (name, v)
+
+
+def test_numpy_erf_is_libm_erf():
+    z = np.concatenate([np.linspace(-8, 8, 20001), [0.0, -0.0, 1.5, -1.5, 6.0, 1e300, -np.inf]])
+    want = np.array([math.erf(v) for v in z])
+    with np.errstate(all="raise"):
+        got = runtime._erf(z)
+    assert got.dtype == np.float64 and np.abs(got - want).max() <= 1e-15
+    assert np.signbit(runtime._erf(np.array([-0.0])))[0] and np.isnan(runtime._erf(np.nan))
+    single = runtime._erf(z[:-2].astype(np.float32))          # 1e300 is no float32
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, want[:-2].astype(np.float32), atol=1e-6)

@@ -22,9 +22,11 @@ BAD = [
      "layer sizes must be positive integers, got True in (3, True, 2)"),
     (dict(layers=[3, "4", 2]), "layer sizes must be positive integers, got '4' in (3, '4', 2)"),
     (dict(layers=[3, 4, 2], hidden="swish"),
-     "unknown activation 'swish'; choose one of sigmoid, tanh, relu, softplus, identity"),
+     "unknown activation 'swish'; choose one of sigmoid, tanh, relu, softplus, leaky_relu, "
+     "silu, elu, gelu, identity"),
     (dict(layers=[3, 4, 5, 2], hidden=["relu", "quux"]),
-     "unknown activation 'quux'; choose one of sigmoid, tanh, relu, softplus, identity"),
+     "unknown activation 'quux'; choose one of sigmoid, tanh, relu, softplus, leaky_relu, "
+     "silu, elu, gelu, identity"),
     (dict(layers=[3, 4, 2], hidden=["relu", "tanh"]),
      "1 hidden layers need 1 activations, got 2: ('relu', 'tanh')"),
     (dict(layers=[3, 4, 5, 2], hidden=["relu"]),
