@@ -138,12 +138,11 @@ def test_steps_latex_rows(b):
                        r"\mathrm{d}S \odot S^{\circ -1} \tag*{\text{d f(A) = f′(A) ⊙ dA}}")
     assert r"\delta_{2} &:= S - Y" in rows
     assert r"\overline{A_{1}} &= \frac{1}{N} W_{2}^{\top} \delta_{2}" in rows    # adjoint
-    # a term of dZ2 contributes tr(Z̄2ᵀ term) to dL, then the move writes it as tr(Ḡᵀ dX)
-    i = rows.index(r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{2}}^{\top} "
-                   r"W_{2} \mathrm{d}A_{1}\right)")
-    assert rows[i + 1] == (r" &= \operatorname{tr}\left(\left(\frac{1}{N} W_{2}^{\top} "
-                           r"\delta_{2}\right)^{\top} \mathrm{d}A_{1}\right) \tag*{"
-                           r"\text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}")
+    # a term of dZ2 contributes tr(Z̄2ᵀ term) to dL, which the move writes as tr(Ḡᵀ dX)
+    assert (r"\operatorname{tr}\left(\overline{Z_{2}}^{\top} W_{2} \mathrm{d}A_{1}\right) &= "
+            r"\operatorname{tr}\left(\left(\frac{1}{N} W_{2}^{\top} \delta_{2}\right)^{\top} "
+            r"\mathrm{d}A_{1}\right) \tag*{\text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}") in rows
+    assert not [r for r in rows if r"\mathrel{+}=" in r]         # no code notation
     assert len(rows) == len(set(rows))
 
 
@@ -205,6 +204,13 @@ def _sections(doc):
             if line.startswith(r"\section*{")]
 
 
+# Rules on a page are mathematics: letters italic, operators upright, words as text.
+COOKBOOK_37 = (r"\tag*{\footnotesize $\mathrm{d}(AB)=\mathrm{d}A·B+A·\mathrm{d}B\quad "
+               r"(\text{Cookbook}\ 37)$}")
+MOVE_ALB = (r"\tag*{\footnotesize $\operatorname{tr}(G^{\top}\,A\,L\,B)=\operatorname{tr}("
+            r"(A^{\top}\,G\,B^{\top})^{\top}\,L)$}")
+
+
 def test_backprop_report(b):
     doc = backprop_report(b, title="net_1 & more")
     assert doc.startswith(r"\documentclass")
@@ -227,31 +233,32 @@ def test_backprop_report(b):
     assert doc.index(r"\section*{Forward pass}") < doc.index(forward) < \
         doc.index(r"\section*{Backward pass}") < doc.index(backward) < \
         doc.index(r"\section*{Derivation by the trace trick}")
-    assert backward + "\n\nGiven that each column of Y sums to 1 (one-hot targets)." in doc
+    assert backward + "\n\n" + (r"Given that $\text{each column of}\ Y\ \text{sums to}\ 1$ "
+                               "(one-hot targets).") in doc
     derivation = doc[doc.index(r"\section*{Derivation by the trace trick}"):]
     assert align(" \\\\\n".join([
         r"Z_{1} &= W_{1} X + b_{1} \mathbf{1}_{N}^{\top}",
         r"\overline{Z_{1}} &= \frac{1}{N} \left(\left(W_{2}^{\top} \delta_{2}\right) \odot "
         r"\left(1 - \sigma\left(Z_{1}\right)\right) \odot \sigma\left(Z_{1}\right)\right)",
         r"\left(1 - \sigma\left(Z_{1}\right)\right) \odot \sigma\left(Z_{1}\right) &= A_{1} "
-        r"\odot \left(1 - A_{1}\right) \tag*{\footnotesize \text{write the derivative through "
-        r"the activation's output}}",
+        r"\odot \left(1 - A_{1}\right) \tag*{\footnotesize $\text{write the derivative through "
+        r"the activation's output}$}",
         r"\overline{Z_{1}} &= \frac{1}{N} \delta_{1}",
         r"\delta_{1} &:= \left(W_{2}^{\top} \delta_{2}\right) \odot A_{1} \odot \left(1 - "
         r"A_{1}\right)",
-        r"\mathrm{d}\left(W_{1} X\right) &= \mathrm{d}W_{1} X \tag*{\footnotesize \text{d(AB) = "
-        r"dA·B + A·dB (Cookbook 37)}}",
+        r"\mathrm{d}\left(W_{1} X\right) &= \mathrm{d}W_{1} X " + COOKBOOK_37,
         r"\mathrm{d}\left(b_{1} \mathbf{1}_{N}^{\top}\right) &= \mathrm{d}b_{1} "
-        r"\mathbf{1}_{N}^{\top} \tag*{\footnotesize \text{d(AB) = dA·B + A·dB (Cookbook 37)}}",
+        r"\mathbf{1}_{N}^{\top} " + COOKBOOK_37,
         r"\mathrm{d}Z_{1} &= \mathrm{d}W_{1} X + \mathrm{d}b_{1} \mathbf{1}_{N}^{\top} "
-        r"\tag*{\footnotesize \text{d(A + B) = dA + dB (Cookbook 35)}}",
-        r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}W_{1} "
-        r"X\right) = \operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} X^{\top}\right)^{\top} "
-        r"\mathrm{d}W_{1}\right) \tag*{\footnotesize \text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}",
-        r"\mathrm{d}L &\mathrel{+}= \operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}b_{1} "
-        r"\mathbf{1}_{N}^{\top}\right) = \operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} "
-        r"\mathbf{1}_{N}\right)^{\top} \mathrm{d}b_{1}\right) \tag*{\footnotesize \text{tr(Gᵀ A "
-        r"L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}"])) in derivation
+        r"\tag*{\footnotesize $\mathrm{d}(A+B)=\mathrm{d}A+\mathrm{d}B\quad (\text{Cookbook}\ "
+        r"35)$}",
+        r"\operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}W_{1} X\right) &= "
+        r"\operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} X^{\top}\right)^{\top} "
+        r"\mathrm{d}W_{1}\right) " + MOVE_ALB,
+        r"&\operatorname{tr}\left(\overline{Z_{1}}^{\top} \mathrm{d}b_{1} \mathbf{1}_{N}^{\top}"
+        r"\right) " + MOVE_ALB,                # with its rule, too wide for one line
+        r"&\quad = \operatorname{tr}\left(\left(\frac{1}{N} \delta_{1} \mathbf{1}_{N}\right)"
+        r"^{\top} \mathrm{d}b_{1}\right)"])) in derivation
     assert [line for line in derivation.splitlines() if line.startswith(r"\subsection*")] == [
         r"\subsection*{$L$}", r"\subsection*{$S$}", r"\subsection*{$Z_{2}$}",
         r"\subsection*{$A_{1}$}", r"\subsection*{$Z_{1}$}"]
@@ -282,22 +289,26 @@ def test_moves_are_contributions_to_dL_never_a_matrix_equal_to_a_scalar(b):
     rows = [r for r in _derivation(backprop_report(b)).splitlines() if "&" in r]
     traces = [r for r in rows if r"&= \operatorname{tr}" in r or r"= \operatorname{tr}" in r]
     assert traces
-    for r in traces:          # tr(…) is only ever what dL gains, or the line continuing it
+    for r in traces:          # tr(…) equals only a term's share of dL, tr(N̄ᵀ term), or dL
         lhs = r.split("&")[0].strip()
-        assert lhs in (r"\mathrm{d}L", ""), r
+        assert lhs == "" or lhs.startswith(r"\operatorname{tr}\left(\overline{"), r
+    assert r"\mathrel{+}=" not in _derivation(backprop_report(b))
 
 
 def test_the_report_has_no_row_twice_and_names_each_rule(b):
     derivation = _derivation(backprop_report(b))
     rows = [r.rstrip(" \\") for r in derivation.splitlines() if "&" in r]
     assert len(rows) == len(set(rows))
-    assert derivation.count(r"\operatorname{softmax}") == 1    # S by its name after S := …
+    untagged = [r.split(r"\tag*")[0] for r in rows]
+    assert sum(r.count(r"\operatorname{softmax}") for r in untagged) == 1   # S after S := …
     for r in rows:
         if r.startswith(r"\mathrm{d}\left(") or r.startswith(r"\mathrm{d}Z"):
-            assert r"\tag*{\footnotesize \text{d" in r, r          # a differential's rule
-    assert r"\text{d(AB) = dA·B + A·dB (Cookbook 37)}" in derivation
-    assert r"\text{d(A + B) = dA + dB (Cookbook 35)}" in derivation
-    assert r"\text{d(A ⊙ B) = dA ⊙ B + A ⊙ dB (Cookbook 38)}" in derivation
+            assert r"\tag*{\footnotesize $\mathrm{d}" in r, r          # a differential's rule
+    assert COOKBOOK_37 in derivation
+    assert (r"$\mathrm{d}(A+B)=\mathrm{d}A+\mathrm{d}B\quad (\text{Cookbook}\ 35)$"
+            in derivation)
+    assert (r"$\mathrm{d}(A⊙B)=\mathrm{d}A⊙B+A⊙\mathrm{d}B\quad (\text{Cookbook}\ 38)$"
+            in derivation)
 
 
 def test_concrete_sizes_and_real_scalars_in_the_report():
@@ -310,14 +321,16 @@ def test_concrete_sizes_and_real_scalars_in_the_report():
 def test_the_moves_of_one_term_are_summed():
     """The L2 penalty's one term holds dW1 and dW2: its contribution is the sum."""
     rows = steps_latex(derive(mlp([3, 4, 2], l2=True)).derivation).split(" \\\\\n")
-    i = next(i for i, r in enumerate(rows) if r.startswith(r"\mathrm{d}L &\mathrel{+}= \frac{"
-                                                            r"\lambda"))
-    assert rows[i + 1].startswith(r" &= \operatorname{tr}\left(\left(\lambda W_{1}\right)^{"
-                                  r"\top} \mathrm{d}W_{1}\right) + \operatorname{tr}\left(\left("
-                                  r"\lambda W_{2}\right)^{\top} \mathrm{d}W_{2}\right)")
-    assert r"\tag*{\text{c (a · s′) = (c a) s′; c (s₁ + s₂) = c s₁ + c s₂;" in rows[i + 1]
+    i = next(i for i, r in enumerate(rows) if r.startswith(r"\frac{\lambda"))
+    assert rows[i].startswith(
+        r"\frac{\lambda \left(2 \operatorname{tr}\left(W_{1}^{\top} \mathrm{d}W_{1}\right) + "
+        r"2 \operatorname{tr}\left(W_{2}^{\top} \mathrm{d}W_{2}\right)\right)}{2} &= "
+        r"\operatorname{tr}\left(\left(\lambda W_{1}\right)^{\top} \mathrm{d}W_{1}\right) + "
+        r"\operatorname{tr}\left(\left(\lambda W_{2}\right)^{\top} \mathrm{d}W_{2}\right)")
+    assert r"\tag*{\text{c (a · s′) = (c a) s′; c (s₁ + s₂) = c s₁ + c s₂;" in rows[i]
     doc = backprop_report(derive(mlp([3, 4, 2], l2=True)))       # on a page, one per line:
-    assert r"\tag*{\footnotesize \begin{tabular}[t]{@{}r@{}}\text{c (a · s′) = (c a) s′}\\" in doc
+    assert (r"\tag*{\footnotesize \begin{tabular}[t]{@{}r@{}}$c\,(a·s^{\prime})=(c\,a)"
+            r"s^{\prime}$\\") in doc
 
 
 def test_every_rule_prints_in_the_document():

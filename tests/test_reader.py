@@ -205,3 +205,118 @@ def test_a_failing_pdflatex_points_at_a_log_that_exists(tmp_path, capsys, monkey
     assert err == f"matcalc: error: pdflatex failed on {work / '-a%b.tex'}; see {work / '-a%b.log'}\n"
     assert (work / "-a%b.log").read_text() == "! Undefined control sequence.\n"
     assert sorted(p.name for p in work.iterdir()) == ["-a%b.log", "-a%b.tex"]   # no texput.log
+
+
+# ------------------------------------------------------------ assumptions on a scalar
+
+def test_an_assumption_on_a_scalar_variable_reads_as_given(capsys):
+    assert main(["grad", "alpha * tr(X)", "--wrt", "alpha", "--assume", "alpha > 0"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "∂f/∂alpha = tr(X)    (X: n×n, alpha: scalar)\n"
+    assert "given that alpha > 0" in err.splitlines() and "tr(alpha)" not in err
+    assert main(["grad", "alpha * tr(X)", "--wrt", "alpha", "--assume", "alpha >= 1",
+                 "--format", "json"]) == 0
+    assert '"alpha ≥ 1"' in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ the report as a lecture note
+
+def _all_rules():
+    """Every rule's identity: the tables' docstrings and the rules of real derivations."""
+    import inspect
+    from matcalc.calculus import simplify
+    from matcalc.calculus.adjoint import MOVES
+    from matcalc.calculus.differential import DIFFERENTIALS
+    from matcalc.printing.report import CANCEL
+    docs = [f.__doc__ or "" for f in list(DIFFERENTIALS.values()) + list(MOVES.values())]
+    docs += [f.__doc__ or "" for _, f in inspect.getmembers(simplify, inspect.isfunction)]
+    for m in (mlp([3, 4, 2], l2=True, loss="binary-cross-entropy"), CNN):
+        docs += [r for s in derive(m).derivation.steps for r in str(s.rule).split("; ")]
+    return sorted({d.strip() for d in docs if d.strip()} | {CANCEL})
+
+
+CNN = cnn("1x6x6", "conv(2, 3, pad=1), relu, maxpool(2), avgpool(3, stride=1), dense(3)")
+
+
+def test_rules_read_as_mathematics():
+    from matcalc.printing.notation import rule_math
+    assert rule_math("d(AB) = dA·B + A·dB  (Cookbook 37)") == \
+        r"\mathrm{d}(AB)=\mathrm{d}A·B+A·\mathrm{d}B\quad (\text{Cookbook}\ 37)"
+    assert rule_math("d(aᵏ) = k aᵏ⁻¹ da") == r"\mathrm{d}(a^{k})=k\,a^{k - 1}\,\mathrm{d}a"
+    assert rule_math("each column of Y sums to 1") == \
+        r"\text{each column of}\ Y\ \text{sums to}\ 1"
+    assert rule_math("tr(Gᵀ f(L)) = tr(to_channels(G)ᵀ L)") == \
+        r"\operatorname{tr}(G^{\top}\,f(L))=\operatorname{tr}(\operatorname{channels}(G)^{\top}\,L)"
+    assert rule_math("c a X + c b Y = c (a X + b Y): a scalar moves out.") == \
+        r"c\,a\,X+c\,b\,Y=c\,(a\,X+b\,Y):\ \text{a scalar moves out.}"
+
+
+@needs_pdflatex
+def test_every_rule_compiles_as_mathematics(tmp_path):
+    from matcalc.printing.notation import rule_math
+    from matcalc.printing.report import align, document
+    rules = _all_rules()
+    assert len(rules) > 40
+    rows = [rf"x &= 1 \tag*{{\footnotesize ${rule_math(r)}$}}" for r in rules]
+    (tmp_path / "rules.tex").write_text(document("rules", [("Rules", align(
+        " \\\\\n".join(rows)))]))
+    run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
+                          "rules.tex"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_the_cnn_report_defines_each_operator_where_first_used():
+    from matcalc.printing.report import backprop_report
+    doc = backprop_report(derive(CNN))
+    for code in ("to_channels", "to_samples", "pool_route", "pool_select", "poolmask"):
+        assert code not in doc                          # one name for one thing
+    for op in ("channels", "unfold", "flatten", "maxpool", "avgpool", "mask", "upsample",
+               "spread", "route", "select", "fold"):
+        name = rf"\operatorname{{{op}}}"
+        if name not in doc:
+            continue
+        first = doc.index(name)
+        definition = doc.find(rf"${name}_{{k}}(") if op not in ("channels", "flatten") \
+            else doc.find(rf"${name}(")
+        assert definition > 0, op                        # defined …
+        section = doc.rfind(r"\section*", 0, first)
+        following = doc.find(r"\section*", first)
+        following = len(doc) if following < 0 else following
+        sub = doc.find(r"\subsection*", first)
+        end = min(following, sub if sub > 0 else len(doc))
+        assert section < definition < end, op            # … in the part that first uses it
+    assert r"\operatorname{route}" in doc and r"\operatorname{select}" in doc
+
+
+def test_the_derivation_reads_like_a_lecture_note():
+    from matcalc.printing.report import backprop_report
+    doc = backprop_report(derive(mlp([4, 10, 3], l2=0.01)))
+    derivation = doc[doc.index(r"\section*{Derivation"):]
+    assert r"\mathrel{+}=" not in derivation and "+=" not in derivation       # no code notation
+    assert "each value $V$ named in the forward pass" in derivation      # N is the batch size
+    assert r"\overline{N}" not in derivation and r"$N$ of" not in derivation
+    assert r"\text{d(" not in derivation                                 # rules are maths
+    # the cancellation Y ⊙ S ⊘ S = Y is a line with its rule, not skipped
+    assert (r"\overline{Z_{2}} &= \frac{1}{N} \left(S \odot \left(\mathbf{1}_{3\times 3} Y\right)"
+            r"\right) - \frac{1}{N} Y \tag*{\footnotesize $A⊙B⊘B=A:\ \text{an entry divided by "
+            r"itself is}\ 1$}") in derivation
+    assert r"L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$ with $\lambda = 0.01$" \
+        in doc
+
+
+OVERFULL = re.compile(r"Overfull \\hbox \((\d+\.\d+)pt too wide\)")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("model", ["cnn", "bce-l2", "hinge"])
+def test_the_reports_compile_without_overfull_lines(tmp_path, model):
+    from matcalc.printing.report import backprop_report
+    m = {"cnn": CNN, "bce-l2": mlp([6, 5, 1], loss="binary-cross-entropy", l2=0.01),
+         "hinge": mlp([4, 10, 10], loss="hinge")}[model]
+    (tmp_path / "r.tex").write_text(backprop_report(derive(m)))
+    run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "r.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    log = (tmp_path / "r.log").read_text(errors="replace")
+    assert [float(w) for w in OVERFULL.findall(log)] == []

@@ -11,10 +11,11 @@ import unicodedata
 import sympy as sp
 
 from ..calculus.steps import Step
-from ..core.structure import Fold
-from ..core.expr import matmul
+from ..core.expr import matmul, rebuild
 
 from .latex import latex
+from . import notation
+from .notation import rule_math
 from .text import text
 
 
@@ -191,26 +192,30 @@ def derivation_rows(derivation, view=lambda e: e, coefficients=None):
             shown.add(key)
             rows.append((lhs, width, rel, rhs, names, rule))
 
-    last, total = None, r"\mathrm{d}L"
+    last = None
     for s in _merged_moves(derivation.steps):
         before, after = view(s.before), view(s.after)
-        if s.kind == "result" and node is None:
-            total = r"\mathrm{d}" + latex(sp.Symbol(str(s.rule)[1:]))     # dL, or df
         if s.kind == "adjoint":
             groups.append((node, rows))
             node, rows = s.before, []
-            row(rf"\overline{{{latex(before)}}}", len(text(before)), "=", after, {}, None)
+            bar = rf"\overline{{{latex(before)}}}"
+            row(bar, len(text(before)), "=", after, {}, None)
+            cancelled = rebuild(after)   # written with the forward names, S ⊙ S^{∘-1} cancels
+            if cancelled != after:
+                row(bar, len(text(before)), "=", cancelled, {}, CANCEL)
         elif s.kind == "differential" and before != after:
             row(_d(before, latex), len(text(before)) + 3, "=", after, {}, s.rule)
         elif s.kind == "result" and not (last and last.kind == "differential" and
                                          (last.before, last.after) == (s.before, s.after)):
             row(r"\mathrm{d}" + latex(sp.Symbol(str(s.rule)[1:])), len(str(s.rule)), "=",
                 after, {}, None)
-        elif s.kind == "move":
+        elif s.kind == "move":       # the term's share of dL, tr(N̄ᵀ term) = tr(Ḡᵀ dX)
             contribution, names = _contribution(node and view(node), before)
-            if not (rows and node is None and rows[-1][3] == contribution):
-                row(total, 2, r"\mathrel{+}=", contribution, names, None)
-            row("", 0, "=", after, {}, s.rule)
+            if rows and node is None and rows[-1][3] == contribution:
+                row("", 0, "=", after, {}, s.rule)         # dL = term = tr(Ḡᵀ dX)
+            else:
+                row(latex(contribution, names=names), len(text(contribution)), "=", after,
+                    {}, s.rule)
         elif s.kind == "simplify" and before != after:
             row(latex(before), len(text(before)), "=", after, {}, _short(s.rule))
         elif s.kind == "delta":
@@ -225,14 +230,18 @@ def derivation_rows(derivation, view=lambda e: e, coefficients=None):
     return [(n, r) for n, r in groups if r]
 
 
+# The rule of a row where the forward names make entries cancel (Y ⊙ S ⊙ S^{∘-1} = Y).
+CANCEL = "A ⊙ B ⊘ B = A: an entry divided by itself is 1"
+
+
 def _tag(rule, page=True):
-    """The rule as a tag on the right: for a page, small and one identity per line; plain
-    for MathJax (Jupyter), which has no tabular."""
+    """The rule as a tag on the right: for a page, small, as mathematics, one identity per
+    line; as text for MathJax (Jupyter), which has no tabular."""
     if not rule:
         return ""
     if not page:
         return rf" \tag*{{{_rule_tex(rule)}}}"
-    lines = [_rule_tex(r) for r in str(rule).split("; ")]
+    lines = [f"${rule_math(r)}$" for r in str(rule).split("; ")]
     body = lines[0] if len(lines) == 1 else \
         r"\begin{tabular}[t]{@{}r@{}}" + r"\\".join(lines) + r"\end{tabular}"
     return rf" \tag*{{\footnotesize {body}}}"
@@ -286,20 +295,11 @@ def _pieces(e, names, width=WIDTH, fit=True):
 def _align_rows(rows):
     """align* lines for derivation rows: a long left-hand side gets a line of its own, long
     sums break, and the rule is a tag on the right."""
-    lines, joined = [], set()
-    for i, (lhs, width, rel, rhs, names, rule) in enumerate(rows):
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        if i in joined:
-            continue                   # the second half of a contribution, on its line
-        if rel == r"\mathrel{+}=" and nxt and nxt[0] == "" and \
-                len(text(rhs)) + len(text(nxt[3])) + 4 <= WIDTH:
-            # dL += tr(N̄ᵀ term) = tr(Ḡᵀ dX) on one line when it fits
-            lines.append(rf"{lhs} &{rel} {latex(rhs, names=names)} = "
-                         rf"{latex(nxt[3], names=nxt[4])}{_tag(nxt[5])}")
-            joined.add(i + 1)
-            continue
+    lines = []
+    for lhs, width, rel, rhs, names, rule in rows:
         pieces = _pieces(rhs, names)
-        if width > LHS_WIDTH or width > 6 and width + len(text(rhs)) > WIDTH:
+        tag = max((len(r) for r in str(rule).split("; ")), default=0) * 0.7 if rule else 0
+        if width > LHS_WIDTH or width > 6 and width + len(text(rhs)) + tag > WIDTH:
             lines.append(rf"&{_fit(lhs, width)}{_tag(rule)}")
             lines.append(rf"&\quad {rel} {pieces[0]}")
         else:
@@ -308,7 +308,7 @@ def _align_rows(rows):
     return " \\\\\n".join(lines)
 
 
-def derivation_latex(backprop):
+def derivation_latex(backprop, known=None):
     """The "Derivation by the trace trick" section of a report: for each name, from the loss
     back, its adjoint, its differential and each term's contribution to dL; forward values
     are written by their names and the model's sizes are filled in."""
@@ -325,20 +325,23 @@ def derivation_latex(backprop):
     defined = {a.name: a.expr.xreplace({e: n for e, n in names.items() if n != a.name})
                .xreplace(subs) for a in backprop.forward}
     parts = [
-        r"Going back from $L$, each name $N$ of the forward pass gets its adjoint "
-        r"$\overline{N} = \partial L/\partial N$, the sum of what the names that use it "
-        r"contribute. The differential $\mathrm{d}N$ is taken node by node, by the rule on "
+        r"Going back from $L$, each value $V$ named in the forward pass gets its adjoint "
+        r"$\overline{V} = \partial L/\partial V$, the sum of what the values computed from "
+        r"it contribute. The differential $\mathrm{d}V$ is taken node by node, by the rule on "
         r"the right (equation numbers are those of \emph{The Matrix Cookbook}, Petersen and "
-        r"Pedersen, 2012); each term of $\mathrm{d}N$ contributes "
-        r"$\operatorname{tr}(\overline{N}^{\top}\,\cdot\,)$ to $\mathrm{d}L$, and the trace "
-        r"moves on the right write it as $\operatorname{tr}(\bar G^{\top} \mathrm{d}X)$, which "
-        r"adds $\bar G$ to $\overline{X}$. A $\delta$ names an adjoint without its scalar "
-        r"factor."]
+        r"Pedersen, 2012). Each term $T$ of $\mathrm{d}V$ contributes "
+        r"$\operatorname{tr}(\overline{V}^{\top} T)$ to $\mathrm{d}L$; the trace moves on "
+        r"the right write it as $\operatorname{tr}(\bar G^{\top} \mathrm{d}X)$, and so add "
+        r"$\bar G$ to $\overline{X}$. A $\delta$ names an adjoint without its scalar factor."]
+    known = set() if known is None else known
     for node, rows in derivation_rows(backprop.derivation, view, backprop.coefficients):
         name = node if node is not None else backprop.forward.output
         rows = [(latex(name), len(text(name)), "=", defined[name], {}, None)] + rows
         parts.append(rf"\subsection*{{${latex(name)}$}}")
         parts.append(align(_align_rows(rows)))
+        new = notation.defined([r[3] for r in rows], known)
+        if new:
+            parts.append(new)
     return "\n".join(parts)
 
 
@@ -347,7 +350,7 @@ def derivation_latex(backprop):
 UNICODE = {"−": "-", "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ", "ᵀ": r"^{\top}",
            "⁻": "^{-}", "¹": "^{1}", "²": "^{2}", "ᵏ": "^{k}", "ᵇ": "^{b}", "ⁿ": "^{n}",
            "′": r"^{\prime}", "₁": "_{1}", "₂": "_{2}", "·": r"\cdot", "×": r"\times",
-           "…": r"\ldots", "≠": r"\neq", "≤": r"\le", "≥": r"\ge", "→": r"\to",
+           "…": r"\ldots", "⊘": r"\oslash", "≠": r"\neq", "≤": r"\le", "≥": r"\ge", "→": r"\to",
            "⇒": r"\Rightarrow", "∂": r"\partial", "‖": r"\|", "Σ": r"\Sigma", "δ": r"\delta",
            "σ": r"\sigma", "λ": r"\lambda", "Ā": r"\bar{A}", "Ḡ": r"\bar{G}", "ℝ": r"\mathbb{R}"}
 
@@ -359,7 +362,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
               for c, tex in UNICODE.items()) + r"""\allowdisplaybreaks
 \newsavebox{\matcalcbox}
 \newcommand{\matcalcfit}[1]{\savebox{\matcalcbox}{$\displaystyle #1$}%
-\ifdim\wd\matcalcbox>0.8\linewidth\resizebox{0.8\linewidth}{!}{\usebox{\matcalcbox}}%
+\ifdim\wd\matcalcbox>0.7\linewidth\resizebox{0.7\linewidth}{!}{\usebox{\matcalcbox}}%
 \else\usebox{\matcalcbox}\fi}
 """
 
@@ -408,6 +411,8 @@ def backprop_report(backprop, title=None):
     subs = m.concrete()
     about = m.summary()
     l2 = r"; L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$" if m.l2 else ""
+    if m.l2 and m.l2 is not True:
+        l2 += rf" with $\lambda = {m.l2:g}$"
     intro = (f"A feed-forward network with {escape(about['architecture'])} (hidden "
              f"activations: {about['hidden']}; output: {about['output']}; loss: "
              f"{about['loss']}; {about['reduction']} over the batch of $N$ samples; samples as "
@@ -421,24 +426,26 @@ def backprop_report(backprop, title=None):
                           rf"{latex(dims[1])}}}")
     given = ""
     if backprop.assumptions:
-        given = ("\n\nGiven that " + escape("; ".join(str(a) for a in backprop.assumptions))
+        given = ("\n\nGiven that " + "; ".join(f"${rule_math(a)}$"
+                                                for a in backprop.assumptions)
                  + " (one-hot targets).")
     model_body = intro + "\n" + align(" \\\\\n".join(shape_rows))
     sizes = size_rows(m)
     if sizes:
         model_body += ("\n\nThe size of each map, by $H' = (H - k + 2p)/s + 1$ (and the same "
                        "for widths):\n" + align(" \\\\\n".join(sizes)))
-    if any(a.expr.has(Fold) for a in backprop.backward):
-        given += ("\n\nHere $\\operatorname{fold}_{k}(W^{\\top}\\delta)$ is the full "
-                  "convolution of $\\delta$ with the flipped kernel: the adjoint of "
-                  "$\\operatorname{unfold}$ (col2im), which sums each patch back where it came "
-                  "from.")
+    known = set()       # the operators defined so far: each where it is first used
+
+    def defining(program):
+        new = notation.defined([a.expr.xreplace(subs) for a in program], known)
+        return "\n\n" + new if new else ""
     sections = [
         ("Model", model_body),
-        ("Forward pass", align(program_latex(backprop.forward, subs=subs, fit=True))),
+        ("Forward pass", align(program_latex(backprop.forward, subs=subs, fit=True))
+         + defining(backprop.forward)),
         ("Backward pass", align(program_latex(backprop.backward, names=names, subs=subs,
                                               fit=True))
-         + given),
-        ("Derivation by the trace trick", derivation_latex(backprop)),
+         + given + defining(backprop.backward)),
+        ("Derivation by the trace trick", derivation_latex(backprop, known)),
     ]
     return document(title or "Backpropagation derived by matcalc", sections)
