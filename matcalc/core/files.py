@@ -194,7 +194,11 @@ def write_file(path, content, what="the file"):
             if os.path.isfile(target):
                 os.fchmod(fd, stat.S_IMODE(os.stat(target).st_mode))
             _write_all(fd, data)
-            os.fsync(fd)        # the data on disk before the name: a crash keeps the old file
+            try:                # the data on disk before the name: a crash keeps the old file
+                os.fsync(fd)
+            except OSError as e:
+                if e.errno not in (errno.EINVAL, errno.ENOTSUP):    # a file system without
+                    raise
         finally:
             os.close(fd)
         os.replace(tmp, target)

@@ -2,11 +2,13 @@
 
 Train (stage 6). Consumes a kernel module (codegen/kernels.py: PARAMS, SAMPLE_AXIS, OUTPUTS,
 L2, predict, loss_and_gradients) and arrays in the kernels' layout; `train` checks the
-options and the output path, initialises, fits, and saves the weights (.npz, atomically;
-and the per-epoch history, .json or .csv, beside them),
-guarding against divergence and Ctrl-C so that a run never loses or corrupts work. The
-functions below use NumPy and the standard library only: the standalone script that
-`matcalc codegen` writes includes their source verbatim, so both share one trainer.
+options and the output path, initialises, fits, and saves the weights (.npz) and the
+per-epoch history (.json or .csv) beside them through core/files.py (atomic, device-safe),
+guarding against divergence, Ctrl-C, SIGTERM and SIGHUP, a closed log and a full disk
+(the files then go to the temporary folder, or the message says what was lost) so that a
+run never loses or corrupts work. The functions below use NumPy and the standard library
+only: the standalone script that `matcalc codegen` writes includes their source (and
+core/files.py's) verbatim, so both share one trainer.
 """
 import csv
 import io
