@@ -8,17 +8,15 @@ vec(M ⊙ L) = diag(vec M) vec L, vec(s M) = vec(M) ∇sᵀ for a scalar s linea
 the trace moves). J is in numerator layout, (m·n)×(p·q) for F m×n and X p×q; `in_layout`
 gives the other layouts. No second calculus: a Hessian is the Jacobian of the gradient.
 """
-import sympy as sp
-from sympy import (Determinant, HadamardProduct, Identity, Inverse, MatAdd, MatMul, OneMatrix,
-                   Trace, Transpose, ZeroMatrix)
+from sympy import HadamardProduct, Identity, MatAdd, MatMul, OneMatrix, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from ..core.dispatch import Table, identity
-from ..core.expr import (Differential, Elementwise, add, coefficient, diag, eye, factors,
-                         hadamard, is_matrix, matmul, ones, rebuild, trace, transpose, zeros)
-from ..core.functions import T
+from ..core.expr import (Differential, add, coefficient, diag, eye, factors, hadamard,
+                         is_matrix, matmul, ones, rebuild, transpose, zeros)
 from ..core.kron import (Commutation, KroneckerProduct, Unvec, Vec, commutation, kron,
                          kron_permutation, vec)
+from ..core.scalars import read_back  # noqa: F401  (the front doors' import)
 from ..core.transposer import transposed as push_transpose
 from .adjoint import adjoints
 from .differential import differential
@@ -294,49 +292,3 @@ def in_layout(j, layout, scalar_f):
     if layout == "denominator" or layout == "mixed" and scalar_f:
         return transposed(j)
     return j
-
-
-# ---------------------------------------------------------------- scalar variables
-
-def _one(m):
-    return is_matrix(m) and tuple(m.shape) == (1, 1)
-
-
-def _entry(e, names):
-    """The number a 1×1 matrix e holds: s for a variable S of `names` ({S: s}), 1 for I₁,
-    products, sums and entrywise functions of entries; tr(e) where it is no simpler."""
-    c, m = coefficient(e)
-    if m in names:
-        return c * names[m]
-    if isinstance(m, (Identity, OneMatrix)):
-        return c
-    if isinstance(m, ZeroMatrix):
-        return sp.S.Zero
-    if isinstance(m, (MatMul, HadamardProduct, KroneckerProduct)) and all(map(_one, m.args)):
-        return c * sp.Mul(*[_entry(a, names) for a in m.args])
-    if isinstance(m, MatAdd):
-        return c * sp.Add(*[_entry(a, names) for a in m.args])
-    if isinstance(m, Elementwise):
-        return c * m.body.xreplace({T: _entry(m.arg, names)})
-    if isinstance(m, (DiagMatrix, DiagonalOf, Vec, Unvec, Transpose, Determinant)):
-        return c * _entry(m.args[0], names)
-    if isinstance(m, Inverse):
-        return c / _entry(m.arg, names)
-    return c * trace(m)
-
-
-def read_back(e, names, scalar):
-    """e, derived with scalar variables s as the 1×1 matrices S they are (names: {S: s}), read
-    back in s: tr(S) = s, a 1×1 factor of a larger product its number (x S = s x), and e itself
-    its number where `scalar` (the derivative of a scalar by a scalar)."""
-    def rule(m):
-        if isinstance(m, Trace) and _one(m.arg):
-            return _entry(m.arg, names)
-        if isinstance(m, MatMul) and not _one(m):
-            c, fs = coefficient(m)[0], factors(m)
-            if any(map(_one, fs)):
-                return matmul(c * sp.Mul(*[_entry(f, names) for f in fs if _one(f)]),
-                              *[f for f in fs if not _one(f)])
-        return m
-    out = rebuild(e, rule)
-    return sp.sympify(_entry(out, names)) if scalar and _one(out) else out

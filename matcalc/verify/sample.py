@@ -15,6 +15,7 @@ from ..core.errors import (MatcalcError, NotScalarError, ShapeError, Verificatio
                            shown)
 from ..core.expr import Elementwise, LogDet, is_matrix, shape
 from ..core.functions import T
+from ..core.scalars import as_matrix_variable  # noqa: F401  (the proofs' import)
 from .assume import ties
 
 __all__ = ["CONSTRAINTS", "as_matrix_variable"]
@@ -184,21 +185,6 @@ def _draw(rng, size, exact, positive):
     ks[ks == 0] = 1
     out = np.array([sp.Rational(int(k), q) for k in ks.ravel()], dtype=object)
     return out.reshape(size) if size else out[0]
-
-
-def as_matrix_variable(f, wrt, claimed):
-    """(f, X, G) for a proof: a scalar variable s becomes the 1×1 matrix S it is, s = tr(S)
-    wherever it stands, and its scalar claim the 1×1 matrix G I₁; anything else unchanged."""
-    if isinstance(wrt, MatrixSymbol) or not isinstance(wrt, sp.Symbol):
-        return f, wrt, claimed
-    one = MatrixSymbol(wrt.name, 1, 1)
-    entry = sp.Trace(one)
-    f = sp.sympify(f).xreplace({wrt: entry})
-    claimed = sp.sympify(claimed)
-    if not is_matrix(claimed):
-        claimed = sp.MatMul(claimed.xreplace({wrt: entry}), sp.Identity(1)) if claimed != 0 \
-            else sp.ZeroMatrix(1, 1)
-    return f, one, claimed
 
 
 def _check_shapes(f, wrt, claimed):
