@@ -3,9 +3,7 @@ import importlib.util
 import io
 import math
 import os
-import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 from ..api import backprop_record, derive, verify_backprop
@@ -17,6 +15,7 @@ from ..nn.cnn import cnn
 from ..nn.spec import mlp
 from ..printing import report
 from .output import as_json as _json, say as _say, say_safely
+from .pdf import compile_pdf, paths, pdflatex_installed
 
 
 def _model(args):
@@ -28,10 +27,8 @@ def _model(args):
     if args.net is not None:
         if args.input is None:
             raise MatcalcError("--net needs the input's shape: --input CxHxW, such as 1x8x8")
-        if args.layout != "columns" or args.no_bias:
-            raise MatcalcError("convolutional networks take samples as columns, with biases: "
-                               "drop --layout rows and --no-bias")
-        return cnn(args.input, args.net, loss=args.loss, l2=l2, reduction=args.reduction)
+        return cnn(args.input, args.net, loss=args.loss, l2=l2, reduction=args.reduction,
+                   bias=not args.no_bias, layout=args.layout)
     try:
         layers = [int(s) for s in args.layers.split(",")]
     except ValueError:
@@ -65,8 +62,9 @@ def cmd_derive(args):
                             report.program_latex(b.backward, names=names, shapes=args.shapes,
                                                  subs=subs))]
     elif args.format == "steps":
-        out = [report.program_text(b.forward), "", report.steps_text(b.derivation), "",
-               report.program_text(b.backward)]
+        out = [report.program_text(b.forward, subs=subs), "",
+               report.steps_text(b.derivation, subs=subs), "",
+               report.program_text(b.backward, subs=subs)]
     if args.verify != "none":
         verify_backprop(b)
     try:
@@ -81,11 +79,14 @@ def cmd_derive(args):
 
 
 def cmd_report(args):
+    out, pdf = paths(args.output)
+    if args.no_pdf and out != Path(args.output):
+        raise MatcalcError(f"-o {args.output} asks for a PDF, but --no-pdf writes only the "
+                           f"LaTeX: give -o {out}")
     b = derive(_model(args))
     if args.verify != "none":
         verify_backprop(b)
     tex = report.backprop_report(b)
-    out = Path(args.output)
     try:
         write_file(out, tex, "the report")      # atomic: a failure keeps the old report
     except WriteError as e:
@@ -93,26 +94,12 @@ def cmd_report(args):
     print(f"wrote {out}")
     if args.no_pdf:
         return
-    if not shutil.which("pdflatex"):
+    if not pdflatex_installed():
         _say(f"no PDF: pdflatex is not installed (Debian: apt install texlive-latex-base); "
              f"{out} compiles with any LaTeX")
         return
-    # pdflatex leaves .aux and .log beside the PDF: remove those this run made, not a
-    # user's own; on failure the log stays, for it says what went wrong
-    made = [p for p in (out.with_suffix(".aux"), out.with_suffix(".log")) if not p.exists()]
-    try:
-        run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
-                              out.name], cwd=out.parent, capture_output=True, text=True,
-                             timeout=600)
-        failed = run.returncode != 0
-    except subprocess.TimeoutExpired:
-        failed = True
-    for p in made:
-        if p.exists() and not (failed and p.suffix == ".log"):
-            p.unlink()
-    if failed:
-        raise MatcalcError(f"pdflatex failed on {out}; see {out.with_suffix('.log')}")
-    print(f"wrote {out.with_suffix('.pdf')}")
+    compile_pdf(out, tex, pdf)        # in a folder of its own: nothing else left beside out
+    print(f"wrote {pdf}")
 
 
 def cmd_train(args):
