@@ -25,7 +25,7 @@ import sympy as sp
 from ..core.nodes import LogSoftmax, Softmax
 from ..core.program import Assignment
 from ..printing.latex import latex
-from ..printing.numpy import UFUNCS
+from .inplace import UFUNCS, inplace_code, operand_code, softmax_pair_code
 from ..printing.report import gradient_names
 from ..printing.text import text
 from .backends import backend as _backend
@@ -61,20 +61,20 @@ def _statement(steps, k, printer):
     name = s.name.name if s.how != "pair" else ", ".join(n.name for n in s.names)
     if s.how == "pair":
         out = s.into.name if s.into is not None else None
-        return f"{name} = {printer.softmax_pair_code(s.expr, s.axis, out)}", 1
+        return f"{name} = {softmax_pair_code(printer, s.expr, s.axis, out)}", 1
     if s.how == "copy":
         return f"{name} = np.copy({printer.doprint(s.expr)})", 1
     if s.how in UFUNCS:
-        code = printer.inplace_code(s.expr, s.into.name) if s.into is not None else None
-        return f"{name} {s.how} {code or printer.operand_code(s.expr, s.how)}", 1
+        code = inplace_code(printer, s.expr, s.into.name) if s.into is not None else None
+        return f"{name} {s.how} {code or operand_code(printer, s.expr, s.how)}", 1
     if s.into is not None and s.expr == s.into:          # the buffer of s.into, updated next
         nxt = steps[k + 1] if k + 1 < len(steps) else None
         if nxt is not None and nxt.names == s.names and nxt.how in UFUNCS:
-            code, buf = printer.operand_code(nxt.expr, nxt.how), s.into.name
+            code, buf = operand_code(printer, nxt.expr, nxt.how), s.into.name
             return f"{name} = {UFUNCS[nxt.how]}({buf}, {code}, out={buf})", 2
         return f"{name} = {s.into.name}", 1
     if s.into is not None:
-        code = printer.inplace_code(s.expr, s.into.name)
+        code = inplace_code(printer, s.expr, s.into.name)
         if code is not None:
             return f"{name} = {code}", 1
     return f"{name} = {printer.doprint(s.expr)}", 1

@@ -38,16 +38,6 @@ _ADD, _MUL = PRECEDENCE["Add"], PRECEDENCE["Mul"]
 _FUNC, _ATOM = PRECEDENCE["Func"], PRECEDENCE["Atom"]
 
 
-# In-place spellings for planned kernels (codegen/plan.py): f(Z) written into the array out,
-# by function name; '{0}' the argument, '{1}' out. A function without one is not done in place.
-INPLACE = {name: f"np.{name}({{0}}, out={{1}})"
-           for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "sign")}
-INPLACE.update(relu="np.maximum({0}, 0, out={1})", softplus="np.logaddexp(0, {0}, out={1})",
-               sigmoid="_sigmoid({0}, out={1})")
-INPLACE_HELPERS = {INPLACE["sigmoid"]: "_sigmoid"}   # spellings that call a helper
-UFUNCS = {"+=": "np.add", "-=": "np.subtract", "*=": "np.multiply", "/=": "np.divide"}
-
-
 class _Code(NamedTuple):
     """Printed code, its precedence, and the shape of the array it evaluates to:
     1 on an axis along which it broadcasts, () for a scalar."""
@@ -97,57 +87,20 @@ class MatcalcNumPyPrinter(ElementwiseMixin, NumPyPrinter):
         self.module_imports.setdefault("numpy", set())   # the helpers use np
         return name
 
-    # ------------------------------------------------------------ planned kernels (in place)
+    # ------------------------------------------------------------ pieces codegen composes
+    # (codegen/inplace.py spells the in-place statements of planned kernels with these)
 
-    def inplace_code(self, e, out):
-        """Elementwise f(Z) written into the array named `out` (Z itself, or one of Z's
-        shape), as nested ufunc calls each with out=: f a function with an INPLACE spelling,
-        or a chain c + g, c − g, c·g, g² of one such g (1 − A² is
-        np.subtract(1, np.square(A, out=A), out=A)); None for any other body."""
-        if not isinstance(e, Elementwise):
-            return None
-        self.module_imports.setdefault("numpy", set())
-        return self._inplace_body(e.body, self._print(e.arg), out)
+    def code(self, e):
+        """e's code, as inside a larger expression."""
+        return self._print(e)
 
-    def _inplace_body(self, b, arg, out):
-        if b == T:
-            return arg
-        if b.is_Function and len(b.args) == 1:
-            spelling = INPLACE.get(BY_CLASS.get(type(b)))
-            inner = self._inplace_body(b.args[0], arg, out) if spelling else None
-            if inner is None:
-                return None
-            if spelling in INPLACE_HELPERS:
-                self._helper(INPLACE_HELPERS[spelling])
-            return spelling.format(inner, out)
-        if (b.is_Add or b.is_Mul) and len(b.args) == 2 and b.args[0].is_number:
-            c, g = b.args
-            neg = b.is_Add and g.is_Mul and g.args[0] == -1 and len(g.args) == 2
-            inner = self._inplace_body(g.args[1] if neg else g, arg, out)
-            if inner is None:
-                return None
-            if neg:
-                return f"np.subtract({self._print(c)}, {inner}, out={out})"
-            return f"np.{'add' if b.is_Add else 'multiply'}({inner}, {self._print(c)}, out={out})"
-        if b.is_Pow and b.exp == 2:
-            inner = self._inplace_body(b.base, arg, out)
-            return None if inner is None else f"np.square({inner}, out={out})"
-        return None
-
-    def operand_code(self, e, op):
-        """e as the operand of an in-place update (`Z += b`, `D *= (Z > 0)`): broadcast forms
-        allowed (the target has the full shape), a mask as a factor of a product."""
-        b = e.body if isinstance(e, Elementwise) else None
-        if op == "*=" and b is not None and _mask_spelling(b) and b.args == (T,):
-            return _mask_spelling(b).format(self._print(e.arg))
-        if not getattr(e, "is_Matrix", False):
-            return self.doprint(e)
+    def loose_code(self, e):
+        """e's code in a form that may broadcast to e's shape (`b` for b 1ᵀ)."""
         return self._loose(_sympify(e)).text
 
-    def softmax_pair_code(self, Z, axis, out=None):
-        """softmax and log softmax of Z at once (the _softmax_pair helper)."""
-        tail = f", out={out}" if out else ""
-        return f"{self._helper('_softmax_pair')}({self._print(Z)}, axis={axis}{tail})"
+    def helper(self, name):
+        """The helper `name`, recorded as used (see HELPERS)."""
+        return self._helper(name)
 
     # ------------------------------------------------------------ loose forms and precedence
 
