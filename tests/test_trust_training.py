@@ -150,6 +150,9 @@ def test_a_device_output_is_written_to_never_replaced(tmp_path, capsys, script):
     assert main(["train", *SMALL, "--epochs", "1", "-o", str(node)]) == 0
     assert f"saved weights to {node}" in capsys.readouterr().out
     assert stat.S_ISCHR(os.stat(node).st_mode) and _files(tmp_path) == ["nulldev"]
+    assert main(["train", *SMALL, "--epochs", "1", "-o", "/dev/null"]) == 0   # the system's
+    assert os.stat("/dev/null").st_rdev == os.makedev(1, 3)
+    assert not os.path.exists("/dev/null.history.json")
     run = subprocess.run([sys.executable, "-I", str(script), "--epochs", "1", "-o", str(node)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
