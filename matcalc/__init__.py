@@ -21,6 +21,9 @@ The data flows top to bottom; each folder imports only from the folders above it
     api.py (grad, jacobian, hessian, check, assert_gradient, derive, train; imported when
     first used) and cli/ (matcalc …) on top.
 """
+import sys
+import types
+
 from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError, ShapeError,
                           VerificationError)
 
@@ -28,7 +31,7 @@ from .core.errors import (MatcalcError, NoRuleError, NotScalarError, ParseError,
 # neither SymPy nor the calculus, and importing matcalc stays cheap until it computes.
 _LAZY = {**{name: "api" for name in ("Check", "Gradient", "Hessian", "Jacobian", "Trained",
                                      "assert_gradient", "check", "derive", "grad", "hessian",
-                                     "jacobian", "train", "verify_backprop")},
+                                     "jacobian", "verify_backprop")},
          "compile": "codegen.kernels", "cnn": "nn.cnn", "mlp": "nn.spec"}
 
 __all__ = ["grad", "Gradient", "derive", "mlp", "cnn", "verify_backprop", "compile", "train", "Trained",
@@ -47,3 +50,22 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+class _Matcalc(types.ModuleType):
+    """`matcalc.train` is the function, as it was when this file imported it eagerly: the
+    subpackage train/ of the same name is bound here by the import system when first
+    imported (by the CLI, say), which this setter ignores; the package stays importable
+    (`from matcalc.train import trainer`) through sys.modules."""
+
+    @property
+    def train(self):
+        from .api import train
+        return train
+
+    @train.setter
+    def train(self, value):
+        pass
+
+
+sys.modules[__name__].__class__ = _Matcalc

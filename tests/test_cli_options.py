@@ -180,3 +180,15 @@ def test_processes_beyond_the_memory_are_refused_with_the_figures(tmp_path, caps
     assert list(tmp_path.iterdir()) == []
     # within the figures, the check lets the run through
     distributed.check_parallel(3, "torch")
+
+
+def test_matcalc_train_stays_the_function_when_the_cli_loaded_the_package_first():
+    """The lazy front doors keep `from matcalc import train` the function, though the CLI
+    imports the subpackage train/ of the same name first."""
+    import subprocess
+    import sys
+    code = ("import matcalc.cli.parser, matcalc.train.trainer, inspect\n"
+            "from matcalc import train\nimport matcalc\n"
+            "print(inspect.isfunction(train), matcalc.train is train, train.__name__)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout == "True True train\n", run.stderr
