@@ -34,3 +34,14 @@ def test_the_python_api_under_python_OO():
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["A.T", "S - Y"]
+
+
+def test_the_generated_script_under_python_OO(tmp_path):
+    """The script's --help reads its first docstring line; without docstrings it still runs."""
+    made = _run([], ["codegen", "--layers", "4,3,2", "-o", str(tmp_path / "t.py")])
+    assert made.returncode == 0, made.stderr
+    runs = [subprocess.run([sys.executable, *flags, str(tmp_path / "t.py"), "--help"],
+                           capture_output=True, text=True, timeout=120) for flags in ([], ["-OO"])]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert runs[1].stdout.splitlines()[0] == runs[0].stdout.splitlines()[0]     # the usage
+    assert "--epochs" in runs[1].stdout
