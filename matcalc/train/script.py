@@ -136,7 +136,7 @@ def main(argv=None):
                     f"epoch{{'s' * (n != 1)}}; {{note}}")
     warning = chance_warning(history[-1]["test"], 2 if OUTPUTS == 1 else OUTPUTS)
     if warning:
-        print(warning, file=sys.stderr)
+        say(sys.stderr, warning)        # a closed stderr is no failure: the weights are saved
     return 0
 
 
