@@ -320,3 +320,30 @@ def test_the_reports_compile_without_overfull_lines(tmp_path, model):
     assert run.returncode == 0, run.stdout[-3000:]
     log = (tmp_path / "r.log").read_text(errors="replace")
     assert [float(w) for w in OVERFULL.findall(log)] == []
+
+
+# ------------------------------------------------------------ λ by its value
+
+L2 = ["--layers", "4,3,2", "--l2", "0.01"]
+
+
+def test_derive_states_the_value_of_lambda(capsys):
+    assert main(["derive", *L2]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == ["lam = 0.01",
+                                                       "Z1 = W1 @ X + b1 @ ones(1, N)"]
+    assert main(["derive", *L2, "--format", "steps"]) == 0
+    assert capsys.readouterr().out.startswith("lam = 0.01\nZ1 = ")
+    assert main(["derive", *L2, "--format", "latex"]) == 0
+    assert capsys.readouterr().out.startswith("\\begin{align*}\n\\lambda &= 0.01 \\\\\nZ_{1} &= ")
+    assert main(["derive", *L2, "--format", "json"]) == 0
+    assert '"lambda": 0.01' in capsys.readouterr().out
+    assert main(["derive", "--layers", "4,3,2", "--l2", "lam"]) == 0     # a symbol: no value
+    assert "lam =" not in capsys.readouterr().out
+
+
+def test_the_training_log_states_lambda(tmp_path, capsys):
+    assert main(["train", "--layers", "64,8,10", "--l2", "0.01", "--epochs", "1",
+                 "-o", str(tmp_path / "w.npz")]) == 0
+    err = capsys.readouterr().err
+    assert ("training 64-8-10 on digits: 1346 training and 451 test samples; L2 penalty "
+            "λ = 0.01") in err.splitlines()

@@ -52,12 +52,14 @@ def _number(s, what):
 def cmd_derive(args):
     b = derive(_model(args))
     subs = b.model.concrete()
+    lam = b.model.l2 if b.model.l2 is not True else None    # λ's value, where it is given
     if args.format == "text":
         out = [report.program_text(b.forward, shapes=args.shapes, subs=subs), "",
                report.program_text(b.backward, shapes=args.shapes, subs=subs)]
     elif args.format == "latex":
         names = report.gradient_names(b)
-        out = [report.align(report.program_latex(b.forward, shapes=args.shapes, subs=subs)
+        out = [report.align((rf"\lambda &= {lam:g} \\" + "\n" if lam else "") +
+                            report.program_latex(b.forward, shapes=args.shapes, subs=subs)
                             + " \\\\\n" +
                             report.program_latex(b.backward, names=names, shapes=args.shapes,
                                                  subs=subs))]
@@ -65,6 +67,8 @@ def cmd_derive(args):
         out = [report.program_text(b.forward, subs=subs), "",
                report.steps_text(b.derivation, subs=subs), "",
                report.program_text(b.backward, subs=subs)]
+    if lam and args.format in ("text", "steps"):
+        out.insert(0, f"lam = {lam:g}")
     if args.verify != "none":
         verify_backprop(b)
     try:

@@ -67,7 +67,9 @@ def backprop_record(b, verified=True, layout="denominator"):
             symbols.setdefault(text(s), dims(s))
         symbols[text(a.name)] = dims(a.name)
     forward = lines(b.forward)
-    return {"command": "derive", "model": {"name": b.model.name, **b.model.summary()},
+    l2 = b.model.l2         # the L2 weight: its value, or "lam" where it is a symbol
+    penalty = {} if not l2 else {"lambda": "lam" if l2 is True else float(l2)}
+    return {"command": "derive", "model": {"name": b.model.name, **b.model.summary(), **penalty},
             "forward": forward, "backward": lines(b.backward, names),
             "parameters": [{"name": text(p), "shape": dims(p), "gradient": text(dp)}
                            for p, dp in b.gradients.items()],
