@@ -5,18 +5,30 @@ Stage 1 (verify), beside the data path; needs only matcalc.core. Consumes a _Pro
 G and variables) and the sizes a proof gives its dimensions; raises TooLargeError naming the
 matrix or expression that is too large and what to do (name the dimensions so that the proof
 runs at small sizes, use the numeric proof, or skip the proof). `ExplicitBudget` counts the
-nodes of f written out as the exact proof builds it, and stops it at EXACT_MAX_NODES.
+nodes of f written out as the exact proof builds it, and stops it at EXACT_MAX_NODES;
+`check_solved` refuses determinants and inverses too large to write out before any is built;
+`Deadline` stops an exact proof past EXACT_SECONDS (what no count predicts: sympy.diff of
+large entries); `check_memory` refuses a numeric proof or check whose arrays exceed
+MAX_BYTES, before any is allocated.
 """
+import time
+
 import sympy as sp
-from sympy import MatrixSymbol
+from sympy import Determinant, Inverse, MatPow, MatrixSymbol
 
 from ..core.errors import TooLargeError
-from ..core.expr import Elementwise, is_matrix
+from ..core.expr import Elementwise, LogDet, is_matrix
 
 NUMERIC_MAX_ENTRIES = 10 ** 6      # a matrix of the numeric proof: 8 MB of float64
 EXACT_MAX_NODE_ENTRIES = 4000      # a matrix the exact proof writes out, entry by entry
 EXACT_MAX_DEPTH = 60              # nesting levels of f and G (see nesting)
 EXACT_MAX_NODES = 10_000         # distinct operations of f and G written out (~1 ms each)
+# det, logdet and inverse written out (Berkowitz) of at most k×k: the gradient proof's of a
+# 5×5 takes ~1 s, of a 6×6 ~10 s (the determinant's tree grows tenfold per size); Jacobian
+# and Hessian proofs differentiate each entry again, so theirs stop at 4×4
+EXACT_MAX_SOLVED, EXACT_MAX_SOLVED_TWICE = 5, 4
+EXACT_SECONDS = 60               # an exact proof past this is stopped (Deadline)
+MAX_BYTES = 2 ** 30              # the arrays of one numeric proof or code check: 1 GiB
 
 
 def _dims(shape, sizes):
@@ -109,8 +121,8 @@ class ExplicitBudget:
     the tree size of a value (shared subtrees counted each time they occur, as SymPy's tree
     walks meet them), which decides what the exact proof names."""
 
-    def __init__(self, limit=EXACT_MAX_NODES):
-        self.limit, self.memo, self.nodes = limit, {}, 0
+    def __init__(self, limit=EXACT_MAX_NODES, deadline=None):
+        self.limit, self.memo, self.nodes, self.deadline = limit, {}, 0, deadline
 
     def size(self, e):
         """The tree size of e; the nodes not met before count against the budget."""
@@ -127,6 +139,8 @@ class ExplicitBudget:
             stack.pop()
             memo[x] = 1 + sum(memo[a] for a in x.args)
         self.nodes += len(memo) - before
+        if self.deadline is not None:
+            self.deadline.check()
         if self.nodes > self.limit:
             self.refuse(f"written out has more than {_shown(self.limit)} distinct operations")
         return memo[e]
@@ -137,3 +151,93 @@ class ExplicitBudget:
             "method=\"numeric\" (verify_numeric)",
             cli=f"the exact proof's expression budget is exceeded: f {why}; prove it with "
                 "--verify numeric")
+
+
+def _solved(e):
+    """The matrix whose determinant or inverse e writes out, or None."""
+    if isinstance(e, (Determinant, LogDet)):
+        return e.arg
+    if isinstance(e, MatPow) and (isinstance(e, Inverse) or e.exp.is_negative):
+        return e.base if not isinstance(e, Inverse) else e.arg
+    return None
+
+
+def check_solved(exprs, sizes, limit, proof):
+    """Refuse, before any entry is built, a determinant or inverse among exprs of a matrix
+    larger than limit×limit at `sizes`: written out, its entries grow tenfold per size."""
+    seen, stack = set(), list(exprs)
+    while stack:
+        e = stack.pop()
+        if e in seen or not isinstance(e, sp.Basic):
+            continue
+        seen.add(e)
+        stack.extend(e.args)
+        m = _solved(e)
+        if m is None:
+            continue
+        k = _dims(m.shape, sizes)[0]
+        if k <= limit:
+            continue
+        name = min((x.name for x in m.atoms(MatrixSymbol)), default="X")
+        why = (f"the {proof} proof writes {{0}} out in the entries of a {k}×{k} matrix, and it "
+               f"writes determinants and inverses of at most {limit}×{limit} (each size more "
+               f"multiplies them tenfold)")
+        raise TooLargeError(
+            why + f": give the dimensions names (shapes={{{{'{name}': ('n', 'n')}}}}) so that the "
+            "proof runs at small sizes, or prove it with method=\"numeric\"",
+            e,
+            cli=why + f": declare the dimensions by name (--shape \"{name}=n x n\") so that the "
+                "proof runs at small sizes, or use --verify numeric")
+
+
+class Deadline:
+    """Stops an exact proof that runs past `seconds`: sympy.diff and expand of large entries
+    cost what no count of f predicts. `check` is called between entries."""
+
+    def __init__(self, what, seconds=None):
+        self.what = what
+        self.seconds = EXACT_SECONDS if seconds is None else seconds
+        self.end = time.monotonic() + self.seconds
+
+    def check(self):
+        if time.monotonic() <= self.end:
+            return
+        why = (f"the exact proof of {self.what} did not finish in {self.seconds:g} s at the "
+               "sizes it uses")
+        raise TooLargeError(
+            why + "; prove it with method=\"numeric\", or give smaller sizes",
+            cli=why + "; use --verify numeric, or declare smaller sizes (--shape)")
+
+
+def _bytes(n):
+    return f"{n / 2 ** 30:.3g} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.3g} MiB"
+
+
+MEMORY_ADVICE = {
+    "proof": ("; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the proof runs "
+              "at small sizes, or skip the proof",
+              "; declare the dimensions by name (--shape \"X=n x m\") so that the proof runs at "
+              "small sizes, or skip the proof with --verify none"),
+    "code": ("; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the code is run "
+             "at small sizes, or take the result as an expression",
+             "; declare the dimensions by name (--shape \"X=n x m\") so that the code is run at "
+             "small sizes, or print the result as text (--format text)"),
+}
+
+
+def check_memory(exprs, sizes, what, copies=(), limit=MAX_BYTES, advice="proof"):
+    """Refuse, before any allocation, `what` (a proof or a code check) whose float64 arrays
+    need more than `limit` bytes: every distinct matrix node of exprs at `sizes` (the
+    evaluators keep each node's value), and `copies`, [(node, bytes an entry)], the values
+    held again (a complex copy, the printed code's own result)."""
+    held = [(e, 8) for e in _matrix_nodes(exprs)] + \
+        [(e, n) for e, n in copies if is_matrix(e)]
+    total = sum(per * _count(_dims(e.shape, sizes)) for e, per in held)
+    if total <= limit or not held:
+        return
+    node = max((e for e, _ in held), key=lambda e: _count(_dims(e.shape, sizes)))
+    r, c = _dims(node.shape, sizes)
+    why = (f"{what} needs {_bytes(total)} of memory at the sizes it uses, more than the "
+           f"{_bytes(limit)} it may use ({{0}} alone is {r}×{c}, {_shown(r * c)} entries)")
+    py, cli = MEMORY_ADVICE[advice]
+    raise TooLargeError(why + py, node, cli=why + cli)

@@ -19,8 +19,9 @@ from ..core.dispatch import Table
 from ..core.errors import TooLargeError
 from ..core.expr import Elementwise, EntrySum, is_matrix
 from ..core.functions import T
-from .budget import (EXACT_MAX_DEPTH, EXACT_MAX_NODE_ENTRIES, NUMERIC_MAX_ENTRIES,
-                     ExplicitBudget, _example, _shown, check_sizes, nesting)
+from .budget import (EXACT_MAX_DEPTH, EXACT_MAX_NODE_ENTRIES, EXACT_MAX_SOLVED,
+                     NUMERIC_MAX_ENTRIES, Deadline, ExplicitBudget, _example, _shown,
+                     check_sizes, check_solved, nesting)
 from .evaluator import EXPLICIT, _Evaluator
 from .sample import _fail, _find_point, _Problem, _sizes_used, as_matrix_variable
 
@@ -222,10 +223,12 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
                 ("use --verify numeric" if numeric_ok else "skip the proof with --verify none"))
     check_sizes(p, concrete, EXACT_MAX_NODE_ENTRIES, "exact",
                 (", use verify_numeric", ", use --verify numeric"))
+    check_solved([p.f, G], concrete, EXACT_MAX_SOLVED, "exact")
     env = dict(concrete)
     for m, (r, c) in shapes.items():
         env[m] = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{m.name}[{i},{j}]", real=True))
-    budget = ExplicitBudget()
+    deadline = Deadline(f"∂f/∂{wrt.name}")
+    budget = ExplicitBudget(deadline=deadline)
     depth = nesting([p.f, G])
     if depth > EXACT_MAX_DEPTH:
         budget.refuse(f"is nested {depth} levels deep, more than the {EXACT_MAX_DEPTH} it writes "
@@ -243,7 +246,12 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
         _is_polynomial(G) else None
     if unfolded is not None:
         Ff, Gf = unfolded[0], sp.Matrix(Gv.rows, Gv.cols, unfolded[1:])
-        entries = [(i, j) for i, j in entries if sp.expand(sp.diff(Ff, X[i, j]) - Gf[i, j]) != 0]
+        wrong = []
+        for i, j in entries:
+            deadline.check()
+            if sp.expand(sp.diff(Ff, X[i, j]) - Gf[i, j]) != 0:
+                wrong.append((i, j))
+        entries = wrong
         if not entries:
             return
     args = [s for m in p.matrices for s in env[m]] + p.scalars
@@ -255,6 +263,7 @@ def verify_exact(f, wrt, G, assumptions=None, seed=0):
     rng = np.random.default_rng(seed)
     n = len(entries)
     for _ in range(EXACT_POINTS):
+        deadline.check()
         sample = _find_point(p, rng, concrete, True, lambda s: run(_flat(p, s)))
         values = run(_flat(p, sample))
         for (i, j), ref, got in zip(entries, values[1:1 + n], values[1 + n:]):

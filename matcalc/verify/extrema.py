@@ -6,17 +6,23 @@ windows.py), so sympy.diff of it is the first-maximum subgradient wherever there
 The nuclear and spectral norms and their gradients U Vᵀ and u₁ v₁ᵀ are written from the
 k×k Gram matrix G (MᵀM or MMᵀ, k = min(m, n)) in closed form for k ≤ 2 (the proof's small
 sizes): σ₁ + σ₂ = sqrt(tr G + 2 sqrt(det G)), σ₁² = λ₁(G) = (tr G + sqrt(tr² G − 4 det G))/2;
-beyond, the exact proof says so and the numeric proof (NumPy's SVD) remains.
+beyond, the exact proof says so and the numeric proof (NumPy's SVD) remains. Where det G
+or the gap λ₁ − λ₂ is 0 for every value of the entries (x yᵀ has rank one, a 2×2 X − Xᵀ a
+double σ₁), the forms without its root are written (σ₂ = 0: σ₁ = sqrt(tr G), U₁V₁ᵀ = M/σ₁),
+and u₁v₁ᵀ of a double σ₁ is refused as not one matrix.
 """
 import numpy as np
 import sympy as sp
 
-from ..core.errors import TooLargeError
+from ..core.errors import MatcalcError, TooLargeError
 from ..core.extrema import (EntryMax, MaxAlong, MaxMask, NuclearNorm, PolarFactor,
                             SpectralNorm, TopSingular)
+from .budget import ExplicitBudget
 from .windows import _Explicit
 
 __all__ = ["EXPLICIT_EXTREMA", "NUMERIC_EXTREMA"]
+
+ZERO_TEST_MAX_NODES = 2000     # det G or the eigenvalue gap expanded to test for 0 (~0.1 s)
 
 
 def _lines(M, axis):
@@ -73,10 +79,32 @@ def _root(x):
     return sp.Pow(x, sp.S.Half, evaluate=False)
 
 
+def _identically_zero(e):
+    """Is e, a polynomial in the entries, 0 for every value of them (x @ y.T has rank one,
+    X - X.T a double σ₁)? Its closed form's root of 0 is then, in 50 digits, the root of a
+    rounding error (1e-25, the proof's tolerance): it is written without that root."""
+    budget = ExplicitBudget(limit=10 ** 9)
+    if budget.size(e) > ZERO_TEST_MAX_NODES or not e.is_polynomial():
+        return False
+    return sp.expand(e) == 0
+
+
+def _rank_one(a, b, c):
+    """det G ≡ 0: M has rank one (or zero) wherever it is evaluated, σ₂ ≡ 0."""
+    return _identically_zero(a * c - b ** 2)
+
+
+def _double(a, b, c):
+    """λ₁ − λ₂ ≡ 0: σ₁ = σ₂ wherever M is evaluated (G is a multiple of I)."""
+    return _identically_zero((a - c) ** 2 + 4 * b ** 2)
+
+
 def _x_nuclear(ev, e):
     a, b, c, _ = _gram(ev(e.arg))
     if b is None:
         return _root(a)
+    if _rank_one(a, b, c):
+        return _root(a + c)
     return _root(a + c + 2 * _root(a * c - b ** 2))
 
 
@@ -88,7 +116,11 @@ def _eigenvalues(a, b, c):
 
 def _x_spectral(ev, e):
     a, b, c, _ = _gram(ev(e.arg))
-    return _root(a) if b is None else _root(_eigenvalues(a, b, c)[0])
+    if b is None or _double(a, b, c):        # G = a I
+        return _root(a)
+    if _rank_one(a, b, c):
+        return _root(a + c)
+    return _root(_eigenvalues(a, b, c)[0])
 
 
 def _x_polar(ev, e):
@@ -96,8 +128,8 @@ def _x_polar(ev, e):
     sqrt(G) = (G + s I)/τ, so G^(-1/2) = adj(G + s I)/(s τ)."""
     M = ev(e.arg)
     a, b, c, right = _gram(M)
-    if b is None:
-        return M / _root(a)
+    if b is None or _rank_one(a, b, c):     # U₁V₁ᵀ = M / σ₁: at rank one, the least subgradient
+        return M / _root(a if b is None else a + c)
     s = _root(a * c - b ** 2)
     inv_root = sp.Matrix([[c + s, -b], [-b, a + s]]) / (s * _root(a + c + 2 * s))
     return M * inv_root if right else inv_root * M
@@ -108,8 +140,16 @@ def _x_top(ev, e):
     eigenvector of G, σ₁ = sqrt(λ₁)."""
     M = ev(e.arg)
     a, b, c, right = _gram(M)
-    if b is None:
-        return M / _root(a)
+    if b is None or _rank_one(a, b, c):
+        return M / _root(a if b is None else a + c)
+    if _double(a, b, c):
+        raise MatcalcError(
+            "the largest singular value of {0} is not simple: σ₁ = σ₂ wherever it is "
+            "evaluated, where u₁v₁ᵀ (the spectral norm's gradient) is not one matrix; the "
+            "exact proof cannot write it: prove it with method=\"numeric\"", e.arg,
+            cli="the largest singular value of {0} is not simple: σ₁ = σ₂ wherever it is "
+                "evaluated, where u₁v₁ᵀ (the spectral norm's gradient) is not one matrix; the "
+                "exact proof cannot write it: use --verify numeric")
     l1, l2, r = _eigenvalues(a, b, c)
     P = sp.Matrix([[a - l2, b], [b, c - l2]]) / (r * _root(l1))
     return M * P if right else P * M

@@ -15,8 +15,11 @@ import sympy as sp
 
 from ..core.errors import InternalError, MatcalcError, TooLargeError, VerificationError
 from ..core.expr import entry_sum, is_matrix, shape
+from ..core.scalars import as_matrix, in_matrices, matrix_variable
 from .evaluator import EXPLICIT, NUMERIC, _Evaluator
-from .exact import _is_polynomial, _real
+from .budget import (EXACT_MAX_DEPTH, EXACT_MAX_SOLVED_TWICE, Deadline, ExplicitBudget,
+                     check_memory, check_solved, nesting)
+from .exact import _is_polynomial, _linearize, _real
 from .sample import _Problem, _sizes_used
 
 __all__ = ["verify_jacobian", "verify_hessian", "verify_hvp", "verify_printed"]
@@ -88,6 +91,8 @@ def _prove(c, method, assumptions, seed):
     p = _Problem(scalar, c.X, c.claim if c.kind == "hvp" else c.X, assumptions)
     if c.V is not None and c.V not in p.matrices:     # H[V] = 0: V drawn all the same
         p.matrices = sorted([*p.matrices, c.V], key=lambda m: m.name)
+    if method in ("numeric", "both"):        # refused before the exact proof runs
+        _numeric_memory(p, c, _numeric_sizes(p, np.random.default_rng(seed)))
     if method in ("exact", "both"):
         _exact(p, c, seed)
     if method in ("numeric", "both"):
@@ -96,22 +101,15 @@ def _prove(c, method, assumptions, seed):
 
 def _one_by_one(c):
     """The claim with a scalar variable s (and a scalar direction v) as the 1×1 matrix S it is,
-    s = tr(S) wherever it stands, and a scalar claim as the 1×1 matrix it is (sample.py's
-    as_matrix_variable, for claims that are matrices in s as well)."""
+    s = tr(S) wherever it stands, and a scalar claim as the 1×1 matrix it is (core/scalars.py,
+    as every proof by a scalar variable)."""
     if isinstance(c.X, sp.MatrixSymbol):
         return c
-    X = sp.MatrixSymbol(c.X.name, 1, 1)
-    V = None if c.V is None else sp.MatrixSymbol(c.V.name, 1, 1)
-    into = {c.X: sp.Trace(X), **({} if V is None else {c.V: sp.Trace(V)})}
-    return _Claim(c.kind, sp.sympify(c.F).xreplace(into), X, _as_matrix(c.claim, into), V,
-                  None if c.G is None else _as_matrix(c.G, into))
-
-
-def _as_matrix(e, into):
-    e = sp.sympify(e).xreplace(into)
-    if is_matrix(e):
-        return e
-    return sp.ZeroMatrix(1, 1) if e == 0 else sp.MatMul(e, sp.Identity(1))
+    X = matrix_variable(c.X)
+    V = None if c.V is None else matrix_variable(c.V)
+    into = {c.X: X, **({} if V is None else {c.V: V})}
+    return _Claim(c.kind, in_matrices(c.F, into), X, as_matrix(c.claim, into), V,
+                  None if c.G is None else as_matrix(c.G, into))
 
 
 # ---------------------------------------------------------------- exact
@@ -137,36 +135,48 @@ def _exact(p, c, seed):
                             cli=why +
                             "declare the dimensions by name (--shape \"X=n x m\") so that it "
                             "runs at small sizes, or use --verify numeric")
+    exprs = [c.F, c.claim] + ([] if c.G is None else [c.G])
+    check_solved(exprs, concrete, EXACT_MAX_SOLVED_TWICE, "exact")
+    deadline = Deadline(c.what)
+    budget = ExplicitBudget(deadline=deadline)
+    depth = nesting(exprs)
+    if depth > EXACT_MAX_DEPTH:
+        budget.refuse(f"is nested {depth} levels deep, more than the {EXACT_MAX_DEPTH} it writes "
+                      "out")
     env = dict(concrete)
     for m, (r, k) in shapes.items():
         # identifiers, so that lambdify need not rename them through every large entry
         env[m] = sp.Matrix(r, k, lambda i, j: sp.Symbol(f"{m.name}_{i}_{j}", real=True))
     ev = _Evaluator(EXPLICIT, env)
     xs = list(env[c.X].vec())
-    F = _explicit(ev, c.F)
+    F = _counted(budget, _explicit(ev, c.F))
+
+    def diff(e, x):
+        deadline.check()
+        return sp.diff(e, x)
     if c.kind == "jacobian":
         out = F.vec()
-        ref = sp.Matrix(len(out), len(xs), lambda k, l: sp.diff(out[k], xs[l]))
+        ref = sp.Matrix(len(out), len(xs), lambda k, l: diff(out[k], xs[l]))
         got = _explicit(ev, c.claim)
     elif c.kind == "hessian":
-        g = [sp.diff(F[0, 0], x) for x in xs]
-        ref = sp.Matrix(len(xs), len(xs), lambda k, l: sp.diff(g[k], xs[l]))
+        g = [diff(F[0, 0], x) for x in xs]
+        ref = sp.Matrix(len(xs), len(xs), lambda k, l: diff(g[k], xs[l]))
         got = _explicit(ev, c.claim)
     else:       # H vec V = ∇(Σ_l ∂f/∂x_l v_l): |X| second derivatives instead of |X|²
-        slope = sum(sp.diff(F[0, 0], x) * v for x, v in zip(xs, env[c.V].vec()))
-        ref = sp.Matrix([sp.diff(slope, x) for x in xs])
+        slope = sum(diff(F[0, 0], x) * v for x, v in zip(xs, env[c.V].vec()))
+        ref = sp.Matrix([diff(slope, x) for x in xs])
         got = _explicit(ev, c.claim).vec()
     # sign′ = 2δ, step′ = δ: 0 wherever the derivative exists (random points), as exact.py
     ref = ref.xreplace({d: sp.S.Zero for d in ref.atoms(sp.DiracDelta)})
     entries = [(k, l) for k in range(ref.rows) for l in range(ref.cols)]
     if _is_polynomial(c.F) and _is_polynomial(c.claim):
-        wrong = [(k, l) for k, l in entries if sp.expand(ref[k, l] - got[k, l]) != 0]
+        wrong = [(k, l) for k, l in entries
+                 if deadline.check() or sp.expand(ref[k, l] - got[k, l]) != 0]
         if not wrong:
             return
         entries = wrong          # shown at a point, with numbers
     args = [s for m in p.matrices for s in env[m]] + p.scalars
-    fn = sp.lambdify(args, [[ref[k, l] for k, l in entries], [got[k, l] for k, l in entries]],
-                     "mpmath")
+    fn = _program(args, [ref[k, l] for k, l in entries], [got[k, l] for k, l in entries])
     rng = np.random.default_rng(seed)
     for _ in range(EXACT_POINTS):
         values = _exact_point(p, rng, concrete, fn, len(entries))
@@ -178,6 +188,28 @@ def _exact(p, c, seed):
                 f"at entry {k} of vec(H[V])"
             _fail(c, where, sizes, "exact sympy.diff at a random rational point",
                   mpmath.nstr(g, 15), mpmath.nstr(r, 15), float(err), float(err / scale))
+
+
+def _counted(budget, v):
+    """v, its distinct nodes counted against the proof's budget (ExplicitBudget refuses f
+    past EXACT_MAX_NODES; what sympy.diff then makes of it, the Deadline bounds)."""
+    for e in v:
+        budget.size(e)
+    return v
+
+
+def _program(args, ref, got):
+    """fn(*values) -> ([ref entries], [got entries]) in mpmath, printed as a program with each
+    shared subexpression once (exact.py's _linearize): printed as trees, the entries of
+    inv(X) at 4×4 are 200,000 nodes and lambdify takes seconds per entry."""
+    program, outputs = _linearize([*ref, *got])
+    fn = sp.lambdify(args, outputs, "mpmath", cse=lambda exprs: (program, exprs))
+    n = len(ref)
+
+    def run(*values):
+        out = fn(*values)
+        return out[:n], out[n:]
+    return run
 
 
 def _exact_point(p, rng, concrete, fn, n):
@@ -201,9 +233,21 @@ def _exact_point(p, rng, concrete, fn, n):
 
 # ---------------------------------------------------------------- numeric
 
+def _numeric_sizes(p, rng):
+    return p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+
+
+def _numeric_memory(p, c, sizes):
+    """Refused before any allocation: each node's value, and F and the claim again as
+    complex arrays."""
+    check_memory([c.F, c.claim] + ([] if c.G is None else [c.G]), sizes,
+                 f"the numeric proof of {c.what}", copies=[(c.claim, 16), (c.F, 16)])
+
+
 def _numeric(p, c, seed):
     rng = np.random.default_rng(seed)
-    sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    sizes = _numeric_sizes(p, rng)
+    _numeric_memory(p, c, sizes)
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in c.X.shape)
     eps = np.finfo(float).eps
 
@@ -289,6 +333,10 @@ def verify_printed(fn, args, e, F, X, V=None, assumptions=None, seed=0, source=N
         p = _Problem(scalar, X, X if V is None else V, None)
     rng = np.random.default_rng(seed)
     sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    # the evaluator's values, and the code's result beside the reference (the code's own
+    # intermediates are at least as many)
+    check_memory([e], sizes, "the check of the printed NumPy code", copies=[(e, 16)],
+                 advice="code")
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in e.shape)
     for attempt in range(CODE_POINTS):
         env = {**sizes, **p.sample(rng, sizes, False, positive=attempt > 0)}
