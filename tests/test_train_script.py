@@ -162,3 +162,17 @@ def test_the_scripts_help_explains_every_option(tmp_path, capsys):
                           ("-o OUTPUT, --output OUTPUT", "(.npz) (default: weights.npz)"),
                           ("--binary BINARY", "trained on (default: 3,8)")]:
         assert f"{option} " in help_text and words in help_text, option
+
+
+def test_the_script_refuses_two_data_sources_and_warns_at_chance(tmp_path, capsys):
+    """As `matcalc train`: --data with --data-dir is refused (exit 2, nothing written), and a
+    run that learned nothing says so on stderr (exit 0: it did what it was asked)."""
+    script, _ = _script(tmp_path, capsys, "64,10")
+    run = _run(script, "--data", "X.npy", "y.npy", "--data-dir", ".", "-o", "w.npz",
+               cwd=tmp_path)
+    assert run.returncode == 2 and "not allowed with argument" in run.stderr
+    assert not (tmp_path / "w.npz").exists()
+    run = _run(script, "--epochs", "1", "--lr", "1e-12", "-o", "w.npz", cwd=tmp_path)
+    accuracy = float(run.stdout.split("test accuracy ")[1].split("%")[0])
+    assert run.returncode == 0 and accuracy < 15
+    assert f"warning: test accuracy {accuracy:.1f}% is chance level" in run.stderr
