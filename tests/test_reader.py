@@ -347,3 +347,9 @@ def test_the_training_log_states_lambda(tmp_path, capsys):
     err = capsys.readouterr().err
     assert ("training 64-8-10 on digits: 1346 training and 451 test samples; L2 penalty "
             "λ = 0.01") in err.splitlines()
+
+
+def test_the_notebook_shows_the_networks_sizes():
+    b = derive(mlp([4, 10, 10], loss="hinge"))
+    for tex in (b._repr_latex_(), b._repr_markdown_()):
+        assert r"\mathbf{1}_{10\times 10}" in tex and "d_{2}" not in tex

@@ -222,8 +222,9 @@ def _derivation_latex(self):
 
 
 def _backprop_latex(self):
-    rows = program_latex(self.forward) + " \\\\\n" + \
-        program_latex(self.backward, names=gradient_names(self))
+    subs = self.model.concrete()        # the network's sizes, not its internal d1, d2
+    rows = program_latex(self.forward, subs=subs) + " \\\\\n" + \
+        program_latex(self.backward, names=gradient_names(self), subs=subs)
     if self.assumptions:
         given = "; ".join(str(a) for a in self.assumptions)
         rows += " \\\\\n" + r"&\text{given that %s}" % escape(given)
@@ -231,9 +232,10 @@ def _backprop_latex(self):
 
 
 def _backprop_markdown(self):
-    parts = ["**Forward pass**", _program_latex(self.forward), "**Backward pass** "
-             "(denominator layout: ∂L/∂W has the shape of W)",
-             align(program_latex(self.backward, names=gradient_names(self)))]
+    subs = self.model.concrete()
+    parts = ["**Forward pass**", align(program_latex(self.forward, subs=subs)),
+             "**Backward pass** (denominator layout: ∂L/∂W has the shape of W)",
+             align(program_latex(self.backward, names=gradient_names(self), subs=subs))]
     if self.assumptions:
         parts.append("given that " + "; ".join(str(a) for a in self.assumptions))
     return "\n\n".join(parts)
