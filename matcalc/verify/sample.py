@@ -13,7 +13,7 @@ from sympy import Determinant, Inverse, MatrixSymbol
 
 from ..core.errors import (MatcalcError, NotScalarError, ShapeError, VerificationError,
                            shown)
-from ..core.expr import Elementwise, LogDet, is_matrix, shape
+from ..core.expr import Elementwise, LogDet, add, is_matrix, shape
 from ..core.functions import T
 from ..core.scalars import as_matrix_variable  # noqa: F401  (the proofs' import)
 from .assume import ties
@@ -78,7 +78,12 @@ class _Problem:
         self.f, self.wrt, self.G = f, wrt, claimed
         self.given = (f, claimed)       # as the user wrote them, for messages
         self.constraints, tied = _constraints(assumptions)
+        _contradictions(self.constraints, tied)
         self.f, self.G, self.ties = ties(tied, f, claimed, wrt)
+        # a constrained variable that a tie sets afresh: the constraint is checked again
+        set_by_ties = {getattr(t, "var", None) for t in self.ties} | \
+            {t.target[1] for t in self.ties if getattr(t, "target", None)}
+        self.reset = [m for m in self.constraints if m in set_by_ties]
         exprs = [self.f, wrt, self.G, f, claimed, *self.constraints,
                  *[x for t in self.ties for x in t.exprs]]
         self.matrices = sorted(set().union(*[sp.sympify(e).atoms(MatrixSymbol) for e in exprs]),
@@ -114,7 +119,8 @@ class _Problem:
         for i in range(DRAWS if self.ties else 1):     # the second half positive
             out = self._draw(rng, sizes, exact, positive or 2 * i >= DRAWS)
             if all(t.apply(out, sizes, exact, rng) for t in self.ties) and \
-                    all(t.holds(out, sizes) for t in self.ties):
+                    all(t.holds(out, sizes) for t in self.ties) and \
+                    all(_kept(fn, out[m]) for m in self.reset for fn in self.constraints[m]):
                 return out
         raise MatcalcError(f"could not draw a point where the assumptions hold in {DRAWS} "
                            f"tries: {_ties_shown(self.ties)}; matcalc solves e > 0 for a "
@@ -134,6 +140,27 @@ class _Problem:
         for s in self.scalars:
             out[s] = _draw(rng, (), exact, positive or bool(s.is_positive))
         return out
+
+
+def _kept(fn, a):
+    """Does the sampled a still meet the constraint fn (each is a projection: fn(a) = a)?"""
+    b = fn(a)
+    if a.dtype == object:
+        return bool(np.all(b == a))
+    return bool(np.allclose(b, a, rtol=1e-12, atol=1e-12))
+
+
+def _contradictions(constraints, tied):
+    """Refuse, before any point is drawn, assumptions e > 0 and −e > 0 (X > 0 and X < 0):
+    no point satisfies both, and drawing would only end in 'could not draw a point'."""
+    positive = [m for m, fns in constraints.items() if CONSTRAINTS["positive"] in fns]
+    positive += [e for kind, e in tied if kind == "positive"]
+    for i, a in enumerate(positive):
+        for b in positive[i + 1:]:
+            total = add(a, b) if is_matrix(a) and is_matrix(b) else sp.expand(a + b)
+            if total == 0 or isinstance(total, sp.ZeroMatrix):
+                raise MatcalcError("the assumptions {0} > 0 and {1} > 0 contradict each "
+                                   "other: no point satisfies both; drop one of them", a, b)
 
 
 def _find_point(p, rng, sizes, exact, value):
