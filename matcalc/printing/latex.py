@@ -23,10 +23,17 @@ from ..core.expr import transpose
 from ..core.functions import BY_CLASS, FUNCTIONS, T
 from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Softmax
 from ..core.kron import Commutation, Unvec, Vec
-from ..core.structure import STRUCTURE_NODES
-from .base import ElementwiseMixin, matrix_precedence, scaled_term, split_term
+from ..core.extrema import MaxMask
+from ..core.structure import (STRUCTURE_NODES, AvgPool, Fold, MaxPool, PoolMask, PoolRoute,
+                              PoolSelect, PoolSpread, ToChannels, ToSamples, Unfold)
+from ..core.terms import scaled_term, split_term
+from .base import ElementwiseMixin, matrix_precedence
+from .notation import OPERATORS
 
 __all__ = ["MatcalcLatexPrinter", "latex", "LAYOUTS"]
+
+# The operators' names, from the one table the report defines them by (notation.py).
+_NAME = {cls: op.latex for cls, op in OPERATORS.items()}
 
 _MUL = PRECEDENCE["Mul"]
 _FUNC = PRECEDENCE["Func"]
@@ -108,7 +115,7 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         names = self._settings["symbol_names"]
         if e in names:
             return names[e]
-        second = re.fullmatch(r"([A-Za-z])(\d+)([b-h])", e.name)   # P1b: a layer's second pool
+        second = re.fullmatch(r"([A-Za-z])(\d+)([b-z]\d*)", e.name)   # P1b: a layer's second pool
         if second:
             return r"%s_{%s%s}" % second.groups()
         return self._deal_with_super_sub(_GREEK.get(e.name, e.name))
@@ -216,36 +223,36 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         return str(g.k) + (r",\,s=%d" % g.s if g.s != g.k else "")
 
     def _print_ToChannels(self, e):
-        return self._operator("channels", "", e.arg)
+        return self._operator(_NAME[ToChannels], "", e.arg)
 
     def _print_ToSamples(self, e):
-        return self._operator("flatten", "", e.arg)
+        return self._operator(_NAME[ToSamples], "", e.arg)
 
     def _print_Unfold(self, e):
-        return self._operator("unfold", self._conv_sub(e.geometry), e.arg)
+        return self._operator(_NAME[Unfold], self._conv_sub(e.geometry), e.arg)
 
     def _print_Fold(self, e):
-        return self._operator("fold", self._conv_sub(e.geometry), e.arg)
+        return self._operator(_NAME[Fold], self._conv_sub(e.geometry), e.arg)
 
     def _print_MaxPool(self, e):
-        return self._operator("maxpool", self._pool_sub(e.geometry), e.arg)
+        return self._operator(_NAME[MaxPool], self._pool_sub(e.geometry), e.arg)
 
     def _print_AvgPool(self, e):
-        return self._operator("avgpool", self._pool_sub(e.geometry), e.arg)
+        return self._operator(_NAME[AvgPool], self._pool_sub(e.geometry), e.arg)
 
     def _print_PoolSelect(self, e):
-        return self._operator("select", self._pool_sub(e.geometry), e.data, e.arg)
+        return self._operator(_NAME[PoolSelect], self._pool_sub(e.geometry), e.data, e.arg)
 
     def _print_PoolRoute(self, e):
-        return self._operator("route", self._pool_sub(e.geometry), e.data, e.arg)
+        return self._operator(_NAME[PoolRoute], self._pool_sub(e.geometry), e.data, e.arg)
 
     def _print_PoolSpread(self, e):
         g = e.geometry
-        name = "upsample" if g.s == g.k else "spread"
+        name = _NAME[PoolSpread] if g.s == g.k else "spread"
         return self._operator(name, self._pool_sub(g), e.arg)
 
     def _print_PoolMask(self, e):
-        return self._operator("mask", self._pool_sub(e.geometry), e.arg)
+        return self._operator(_NAME[PoolMask], self._pool_sub(e.geometry), e.arg)
 
     # ------------------------------------------------------------ vectorisation (core/kron.py)
 
@@ -289,7 +296,7 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_MaxMask(self, e):
         sub = "" if e.axis is None else r"\mathrm{%s}" % ("col", "row")[e.axis]
-        return self._operator("maxmask", sub, e.arg)
+        return self._operator(_NAME[MaxMask], sub, e.arg)
 
     def _print_NuclearNorm(self, e):
         return r"\left\lVert %s\right\rVert_{*}" % self._print(e.arg)
