@@ -176,13 +176,17 @@ def test_a_fifo_and_a_symlink_output(tmp_path, capsys):
     assert _files(tmp_path) == ["latest.history.json", "latest.npz", "pipe", "runs"]
 
 
-def test_dev_stdout_gets_the_weights_and_stays_a_link(tmp_path):
+def test_dev_stdout_gets_the_weights_and_stays_a_link(tmp_path, script):
     before = (os.lstat("/dev/stdout").st_mode, os.readlink("/dev/stdout"))
     run = subprocess.run([sys.executable, "-m", "matcalc", "train", *SMALL, "--epochs", "1",
                           "-o", "/dev/stdout"], capture_output=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    weights = run.stdout[:run.stdout.index(b"test accuracy")]
-    assert np.load(io.BytesIO(weights))["W1"].shape == (8, 64)
+    assert np.load(io.BytesIO(run.stdout))["W1"].shape == (8, 64)   # the weights alone
+    assert b"saved weights to /dev/stdout" in run.stderr
+    run = subprocess.run([sys.executable, "-I", str(script), "--epochs", "1", "-o",
+                          "/dev/stdout"], capture_output=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert np.load(io.BytesIO(run.stdout))["W1"].shape == (32, 64)
     assert (os.lstat("/dev/stdout").st_mode, os.readlink("/dev/stdout")) == before
     assert _files(tmp_path) == []
     assert not os.path.exists("/dev/stdout.history.json")

@@ -4,13 +4,14 @@ import io
 import math
 import os
 import signal
+import sys
 from pathlib import Path
 
 from ..api import backprop_record, derive, verify_backprop
 from ..codegen.backends import backend
 from ..codegen.kernels import compile as compile_kernels
 from ..core.errors import MatcalcError
-from ..core.files import WriteError, write_file
+from ..core.files import WriteError, is_stdout, write_file
 from ..nn.cnn import cnn
 from ..nn.spec import mlp
 from ..printing import report
@@ -126,8 +127,10 @@ def cmd_train(args):
         return 128 + getattr(e, "signum", signal.SIGINT)
     last = result.history[-1]
     n = last["epoch"]
-    print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}")
-    print(result.note)
+    words = sys.stderr if is_stdout(args.output) else sys.stdout   # stdout holds the weights
+    print(f"test accuracy {100 * last['test']:.1f}% after {n} epoch{'s' * (n != 1)}",
+          file=words)
+    print(result.note, file=words)
     warning = chance_warning(last["test"], 2 if model.n_outputs == 1 else model.n_outputs)
     if warning:
         _say(warning)

@@ -77,6 +77,12 @@ def _target(path, what):
     return "stream", path
 
 
+def is_stdout(path):
+    """Whether path names this process's stdout (/dev/stdout, /dev/fd/1): then the file is
+    the stream, and a command's words go to stderr."""
+    return _fd_of(path) == 1
+
+
 def is_stream(path):
     """Whether path is written in place (a device, a FIFO, /dev/stdout), not as a file."""
     try:

@@ -16,7 +16,7 @@ from . import data, distributed, trainer
 # Copied verbatim, in this order; the script's header imports what they use.
 FILES_PARTS = ("NO_SPACE", "WriteError", "_failure", "_fd_of", "_target", "_owner", "_alive",
                "clear_leftovers", "_create_temporary", "_write_all", "check_writable",
-               "write_file", "_write_stream", "is_stream")      # core/files.py: atomic, device-safe writes
+               "write_file", "_write_stream", "is_stream", "is_stdout")      # core/files.py: atomic, device-safe writes
 TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
                  "adam", "OPTIMIZERS", "evaluate", "say", "Diverged", "fit", "save_weights",
@@ -131,8 +131,9 @@ def main(argv=None):
         say(sys.stderr, f"stopped: {{e}}")
         return 128 + getattr(e, "signum", signal.SIGINT)
     n = history[-1]['epoch']
-    # say: a reader that left (`| head`) is no failure, the weights are saved
-    say(sys.stdout, f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{n}} "
+    # say: a reader that left (`| head`) is no failure, the weights are saved; with -o
+    # /dev/stdout the stream holds the weights alone
+    say(sys.stderr if is_stdout(args.output) else sys.stdout, f"test accuracy {{100 * history[-1]['test']:.1f}}% after {{n}} "
                     f"epoch{{'s' * (n != 1)}}; {{note}}")
     warning = chance_warning(history[-1]["test"], 2 if OUTPUTS == 1 else OUTPUTS)
     if warning:
