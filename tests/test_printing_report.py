@@ -135,13 +135,15 @@ def test_steps_text_of_a_network(b):
 def test_steps_latex_rows(b):
     rows = steps_latex(b.derivation).split(" \\\\\n")
     assert rows[0] == (r"\mathrm{d}\left(\log\left(S\right)\right) &= "
-                       r"\mathrm{d}S \odot S^{\circ -1} \tag*{\text{d f(A) = f′(A) ⊙ dA}}")
+                       r"\mathrm{d}S \odot S^{\circ -1} \tag*{$\mathrm{d}\,f(A)=f^{\prime}(A)"
+                       r"\odot \mathrm{d}A$}")           # standard LaTeX, for MathJax too
     assert r"\delta_{2} &:= S - Y" in rows
     assert r"\overline{A_{1}} &= \frac{1}{N} W_{2}^{\top} \delta_{2}" in rows    # adjoint
     # a term of dZ2 contributes tr(Z̄2ᵀ term) to dL, which the move writes as tr(Ḡᵀ dX)
     assert (r"\operatorname{tr}\left(\overline{Z_{2}}^{\top} W_{2} \mathrm{d}A_{1}\right) &= "
             r"\operatorname{tr}\left(\left(\frac{1}{N} W_{2}^{\top} \delta_{2}\right)^{\top} "
-            r"\mathrm{d}A_{1}\right) \tag*{\text{tr(Gᵀ A L B) = tr((Aᵀ G Bᵀ)ᵀ L)}}") in rows
+            r"\mathrm{d}A_{1}\right) \tag*{$\operatorname{tr}(G^{\top}\,A\,L\,B)="
+            r"\operatorname{tr}((A^{\top}\,G\,B^{\top})^{\top}\,L)$}") in rows
     assert not [r for r in rows if r"\mathrel{+}=" in r]         # no code notation
     assert len(rows) == len(set(rows))
 
@@ -205,7 +207,7 @@ def _sections(doc):
 
 
 # Rules on a page are mathematics: letters italic, operators upright, words as text.
-COOKBOOK_37 = (r"\tag*{\footnotesize $\mathrm{d}(AB)=\mathrm{d}A·B+A·\mathrm{d}B\quad "
+COOKBOOK_37 = (r"\tag*{\footnotesize $\mathrm{d}(AB)=\mathrm{d}A\cdot B+A\cdot \mathrm{d}B\quad "
                r"(\text{Cookbook}\ 37)$}")
 MOVE_ALB = (r"\tag*{\footnotesize $\operatorname{tr}(G^{\top}\,A\,L\,B)=\operatorname{tr}("
             r"(A^{\top}\,G\,B^{\top})^{\top}\,L)$}")
@@ -307,7 +309,8 @@ def test_the_report_has_no_row_twice_and_names_each_rule(b):
     assert COOKBOOK_37 in derivation
     assert (r"$\mathrm{d}(A+B)=\mathrm{d}A+\mathrm{d}B\quad (\text{Cookbook}\ 35)$"
             in derivation)
-    assert (r"$\mathrm{d}(A⊙B)=\mathrm{d}A⊙B+A⊙\mathrm{d}B\quad (\text{Cookbook}\ 38)$"
+    assert (r"$\mathrm{d}(A\odot B)=\mathrm{d}A\odot B+A\odot \mathrm{d}B\quad (\text{Cookbook}\ "
+            r"38)$"
             in derivation)
 
 
@@ -327,9 +330,10 @@ def test_the_moves_of_one_term_are_summed():
         r"2 \operatorname{tr}\left(W_{2}^{\top} \mathrm{d}W_{2}\right)\right)}{2} &= "
         r"\operatorname{tr}\left(\left(\lambda W_{1}\right)^{\top} \mathrm{d}W_{1}\right) + "
         r"\operatorname{tr}\left(\left(\lambda W_{2}\right)^{\top} \mathrm{d}W_{2}\right)")
-    assert r"\tag*{\text{c (a · s′) = (c a) s′; c (s₁ + s₂) = c s₁ + c s₂;" in rows[i]
+    assert (r"\tag*{$c\,(a\cdot s^{\prime})=(c\,a)s^{\prime};\ c\,(s_{1}+s_{2})=c\,s_{1}+"
+            r"c\,s_{2};") in rows[i]
     doc = backprop_report(derive(mlp([3, 4, 2], l2=True)))       # on a page, one per line:
-    assert (r"\tag*{\footnotesize \begin{tabular}[t]{@{}r@{}}$c\,(a·s^{\prime})=(c\,a)"
+    assert (r"\tag*{\footnotesize \begin{tabular}[t]{@{}r@{}}$c\,(a\cdot s^{\prime})=(c\,a)"
             r"s^{\prime}$\\") in doc
 
 

@@ -241,7 +241,7 @@ CNN = cnn("1x6x6", "conv(2, 3, pad=1), relu, maxpool(2), avgpool(3, stride=1), d
 def test_rules_read_as_mathematics():
     from matcalc.printing.notation import rule_math
     assert rule_math("d(AB) = dA·B + A·dB  (Cookbook 37)") == \
-        r"\mathrm{d}(AB)=\mathrm{d}A·B+A·\mathrm{d}B\quad (\text{Cookbook}\ 37)"
+        r"\mathrm{d}(AB)=\mathrm{d}A\cdot B+A\cdot \mathrm{d}B\quad (\text{Cookbook}\ 37)"
     assert rule_math("d(aᵏ) = k aᵏ⁻¹ da") == r"\mathrm{d}(a^{k})=k\,a^{k - 1}\,\mathrm{d}a"
     assert rule_math("each column of Y sums to 1") == \
         r"\text{each column of}\ Y\ \text{sums to}\ 1"
@@ -258,12 +258,26 @@ def test_every_rule_compiles_as_mathematics(tmp_path):
     rules = _all_rules()
     assert len(rules) > 40
     rows = [rf"x &= 1 \tag*{{\footnotesize ${rule_math(r)}$}}" for r in rules]
+    assert not [r for r in rows if any(ord(c) > 127 for c in r)]      # standard LaTeX only
     (tmp_path / "rules.tex").write_text(document("rules", [("Rules", align(
         " \\\\\n".join(rows)))]))
     run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode",
                           "rules.tex"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
+    ok, log = _compiles(tmp_path, align(" \\\\\n".join(rows)))     # and in a bare document
+    assert ok, log
+
+
+@needs_pdflatex
+def test_the_notebook_derivations_paste_too(tmp_path):
+    from matcalc.api import grad
+    parts = [derive(m).derivation._repr_latex_() for m in (mlp([3, 4, 2], l2=True), CNN)]
+    parts.append(grad("logdet(X)", "X").steps()._repr_latex_())
+    for tex in parts:
+        assert not [c for c in tex if ord(c) > 127]
+    ok, log = _compiles(tmp_path, "\n".join(parts))
+    assert ok, log
 
 
 def test_the_cnn_report_defines_each_operator_where_first_used():
@@ -299,7 +313,7 @@ def test_the_derivation_reads_like_a_lecture_note():
     assert r"\text{d(" not in derivation                                 # rules are maths
     # the cancellation Y ⊙ S ⊘ S = Y is a line with its rule, not skipped
     assert (r"\overline{Z_{2}} &= \frac{1}{N} \left(S \odot \left(\mathbf{1}_{3\times 3} Y\right)"
-            r"\right) - \frac{1}{N} Y \tag*{\footnotesize $A⊙B⊘B=A:\ \text{an entry divided by "
+            r"\right) - \frac{1}{N} Y \tag*{\footnotesize $A\odot B\oslash B=A:\ \text{an entry divided by "
             r"itself is}\ 1$}") in derivation
     assert r"L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$ with $\lambda = 0.01$" \
         in doc

@@ -176,6 +176,14 @@ _SHORT_WORDS = {"of", "to", "is", "in", "at", "by", "on", "or", "an", "be", "as"
                 "no", "so", "we"}
 
 
+# The rules' Unicode as LaTeX commands, so that an identity needs no \DeclareUnicodeCharacter
+# (a notebook's MathJax and a pasted amsmath document take it as it is).
+SYMBOLS = {"−": "-", "⊙": r"\odot", "⊗": r"\otimes", "⊘": r"\oslash", "∘": r"\circ",
+           "·": r"\cdot", "×": r"\times", "…": r"\ldots", "≠": r"\neq", "≤": r"\le",
+           "≥": r"\ge", "→": r"\to", "⇒": r"\Rightarrow", "∂": r"\partial", "‖": r"\|",
+           "Σ": r"\Sigma", "δ": r"\delta", "σ": r"\sigma", "λ": r"\lambda", "Ā": r"\bar{A}",
+           "Ḡ": r"\bar{G}", "ℝ": r"\mathbb{R}"}
+
 _ESCAPES = {"{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "$": r"\$",
             "_": r"\_", "~": r"\sim ", "^": r"\hat{}", "\\": r"\backslash "}
 _TEXT_ESCAPES = {**_ESCAPES, "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -235,6 +243,8 @@ def rule_math(rule):
             out.append(r"\operatorname{%s}" % t)
         elif t == "d" or re.fullmatch(r"d[A-Za-z]", t):
             out.append(r"\mathrm{d}" + t[1:])
+        elif t in SYMBOLS:
+            out.append(SYMBOLS[t] + (" " if SYMBOLS[t][-1].isalpha() else ""))
         elif _word(t):
             out.append(t.replace("_", r"\_"))
         else:
@@ -248,5 +258,6 @@ def rule_math(rule):
 
 def _text(words):
     """\\text of a sentence's tokens, TeX's special characters escaped."""
-    return r"\text{%s}" % "".join(_TEXT_ESCAPES.get(c, c)
-                                   for c in "".join(words).replace("’", "'"))
+    return r"\text{%s}" % "".join(
+        _TEXT_ESCAPES.get(c, r"\ensuremath{%s}" % SYMBOLS[c] if c in SYMBOLS else c)
+        for c in "".join(words).replace("’", "'"))

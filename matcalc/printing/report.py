@@ -240,7 +240,7 @@ def _tag(rule, page=True):
     if not rule:
         return ""
     if not page:
-        return rf" \tag*{{{_rule_tex(rule)}}}"
+        return rf" \tag*{{${rule_math(rule)}$}}"
     lines = [f"${rule_math(r)}$" for r in str(rule).split("; ")]
     body = lines[0] if len(lines) == 1 else \
         r"\begin{tabular}[t]{@{}r@{}}" + r"\\".join(lines) + r"\end{tabular}"
