@@ -39,8 +39,10 @@ def test_an_entrywise_body_holding_s_is_refused_by_name():
         in_matrices(e, {s: S}, rebuilt=True)
 
 
-@pytest.mark.parametrize("f, printed", [("alpha * tr(A @ X)", "tr(A @ X)"),
-                                        ("log(alpha) + alpha**2 * tr(X)", "2*alpha*tr(X) + 1/alpha")])
+@pytest.mark.parametrize("f, printed", [
+    ("alpha * tr(A @ X)", "tr(A @ X)"),
+    ("log(alpha) + alpha**2 * tr(X)", "2*alpha*tr(X) + 1/alpha"),
+])
 def test_grad_by_a_scalar_reads_back_and_is_proven(f, printed):
     g = matcalc.grad(f, "alpha", shapes={"X": (3, 3), "A": (3, 3)})
     assert text(g.expr) == printed
