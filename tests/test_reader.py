@@ -367,3 +367,12 @@ def test_the_notebook_shows_the_networks_sizes():
     b = derive(mlp([4, 10, 10], loss="hinge"))
     for tex in (b._repr_latex_(), b._repr_markdown_()):
         assert r"\mathbf{1}_{10\times 10}" in tex and "d_{2}" not in tex
+
+
+def test_softmax_is_defined_along_its_axis():
+    from matcalc.printing.report import backprop_report
+    rows = backprop_report(derive(mlp([4, 5, 3], layout="rows")))
+    assert r"$\operatorname{softmax}_{\mathrm{row}}(Z)$ is $\exp$ of $Z$ divided by its row " \
+        r"sums" in rows and "column sums" not in rows
+    columns = backprop_report(derive(mlp([4, 5, 3])))
+    assert "divided by its column sums (each column of $S$ sums to 1)" in columns

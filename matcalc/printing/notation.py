@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import HadamardProduct, OneMatrix, Pow, Trace
 
 from ..core.extrema import MaxMask
-from ..core.functions import BY_CLASS
+from ..core.functions import BY_CLASS, FUNCTIONS
 from ..core.nodes import Elementwise, EntrySum, Softmax
 from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
                               PoolSpread, ToChannels, ToSamples, Unfold)
@@ -84,20 +84,15 @@ _BASICS = [
                 r"$m\times n$ matrix of ones"),
     (EntrySum, r"$\operatorname{sum}(A)$ is the sum of all entries of $A$"),
     (Trace, r"$\operatorname{tr}(A)$ is the trace"),
-    (Softmax, r"$\operatorname{softmax}(Z)$ is $\exp$ of $Z$ divided by its column sums "
-              r"(each column of $S$ sums to 1)"),
+    ((Softmax, 0), r"$\operatorname{softmax}(Z)$ is $\exp$ of $Z$ divided by its column "
+                   r"sums (each column of $S$ sums to 1)"),
+    ((Softmax, 1), r"$\operatorname{softmax}_{\mathrm{row}}(Z)$ is $\exp$ of $Z$ divided by "
+                   r"its row sums (each row of $S$ sums to 1)"),
 ]
 
-# Activations, by their name in core/functions.py: what each computes, entry by entry.
-FUNCTION_DEFINITIONS = {
-    "sigmoid": r"$\sigma(z) = 1/(1 + e^{-z})$",
-    "relu": r"$\operatorname{relu}(z) = \max(z, 0)$",
-    "softplus": r"$\operatorname{softplus}(z) = \log(1 + e^{z})$",
-    "step": r"$\left[z > 0\right]$ is 1 where $z > 0$ and 0 elsewhere",
-    "leaky_relu": r"$\operatorname{LeakyReLU}(z) = \max(z, z/100)$",
-    "silu": r"$\operatorname{SiLU}(z) = z\,\sigma(z)$",
-    "elu": r"$\operatorname{ELU}(z) = z$ for $z > 0$, $e^{z} - 1$ otherwise",
-}
+# The functions by their name in core/functions.py: what each computes, entry by entry (each
+# record's definition).
+FUNCTION_DEFINITIONS = {name: fn.definition for name, fn in FUNCTIONS.items() if fn.definition}
 
 
 def _functions_in(e):
@@ -114,6 +109,9 @@ def names_in_text():
 def _uses(e, cls):
     if cls is Pow:        # a Hadamard power is a power inside an entrywise body
         return any(a.body.has(Pow) for a in e.atoms(Elementwise))
+    if isinstance(cls, tuple):      # (node, axis): a softmax along columns or rows
+        nodes = e.atoms(cls[0]) | ({e} if isinstance(e, cls[0]) else set())
+        return any(a.axis == cls[1] for a in nodes)
     return bool(e.atoms(cls)) or isinstance(e, cls)
 
 
