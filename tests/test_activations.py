@@ -5,6 +5,7 @@ the kernels, a training run), `--net` CNN layers, the torch and JAX kernels agai
 the report and the generated script. The table and the scalar derivatives:
 tests/test_functions.py; every activation × loss on torch and JAX: tests/backend_check.py."""
 import math
+import shutil
 import subprocess
 import sys
 
@@ -139,11 +140,16 @@ def test_report_and_latex_name_them_in_standard_latex(tmp_path, capsys):
     out = capsys.readouterr().out
     assert r"A_{1} &= \operatorname{SiLU}\left(Z_{1}\right)" in out
     tex = tmp_path / "r.tex"
-    assert main(["report", "--layers", "4,5,3", "--hidden", "gelu", "-o", str(tex),
-                 "--no-pdf"]) == 0
+    pdf = [] if shutil.which("pdflatex") else ["--no-pdf"]
+    assert main(["report", "--layers", "4,5,5,5,5,3", "--hidden", ",".join(NEW), "-o",
+                 str(tex), *pdf]) == 0
     text = tex.read_text()
-    assert r"\operatorname{GELU}" in text and r"\operatorname{erf}" in text
-    assert r"\sqrt{\pi}" in text
+    for name in ("LeakyReLU", "SiLU", "ELU", "GELU", "erf"):
+        assert rf"\operatorname{{{name}}}" in text, name
+    # each defined where first used (its record's definition), the prose escaped
+    assert r"$\operatorname{GELU}(z) = z\,\Phi(z)" in text and r"\sqrt{\pi}" in text
+    assert "hidden activations: leaky\\_relu, silu, elu, gelu;" in text
+    assert pdf or tex.with_suffix(".pdf").exists()
 
 
 def test_generated_script_trains_with_gelu_on_numpy_alone(tmp_path):

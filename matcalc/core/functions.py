@@ -162,6 +162,9 @@ class Fn:
     # f′(z) written in the output a = f(z), where the textbook writes it so (σ′ = a(1 − a)):
     # backprop then reuses the forward value A instead of recomputing f′(Z) (nn/backprop.py).
     derivative: Callable = None
+    # What it computes, entry by entry, in LaTeX: the report defines it where first used
+    # (printing/notation.py); None for the functions every reader knows (exp, tanh, …).
+    definition: str = None
 
 
 def _plain(name, latex):
@@ -183,41 +186,51 @@ FUNCTIONS = {
     # torch's and JAX's own are stable for any x
     "sigmoid": Fn(sigmoid, lambda x: 1 / (1 + sp.exp(-x)), r"\sigma",
                   "(0.5 + 0.5*np.tanh(0.5*({})))", "torch.sigmoid({})", "jax.nn.sigmoid({})",
-                  "_sigmoid({0}, out={1})", activation=True, derivative=lambda a: a * (1 - a)),
+                  "_sigmoid({0}, out={1})", activation=True, derivative=lambda a: a * (1 - a),
+                  definition=r"$\sigma(z) = 1/(1 + e^{-z})$"),
     "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})", "torch.tanh({})", "jnp.tanh({})",
                "np.tanh({0}, out={1})", activation=True, derivative=lambda a: 1 - a ** 2),
     "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
                "np.maximum({}, 0)", "torch.relu({})", "jnp.maximum({}, 0)",
-               "np.maximum({0}, 0, out={1})", activation=True, init="he"),
+               "np.maximum({0}, 0, out={1})", activation=True, init="he",
+               definition=r"$\operatorname{relu}(z) = \max(z, 0)$"),
     # torch: 1 where x > 0, else 0, in x's dtype
     "step": Fn(step, lambda x: sp.Piecewise((1, x > 0), (0, True)), r"\left[{} > 0\right]",
                "np.heaviside({}, 0.0)", "torch.sign(torch.relu({}))", "jnp.heaviside({}, 0.0)",
-               mask="({} > 0)"),   # a boolean mask: 5–10× faster than np.heaviside in G * mask
+               mask="({} > 0)",    # a boolean mask: 5–10× faster than np.heaviside in G * mask
+               definition=r"$\left[z > 0\right]$ is 1 where $z > 0$ and 0 elsewhere"),
     # log(1 + eˣ), stable in all three
     "softplus": Fn(softplus, lambda x: sp.log(1 + sp.exp(x)), r"\operatorname{softplus}",
                    "np.logaddexp(0, {})", "torch.nn.functional.softplus({})",
-                   "jnp.logaddexp(0, {})", "np.logaddexp(0, {0}, out={1})", activation=True),
+                   "jnp.logaddexp(0, {})", "np.logaddexp(0, {0}, out={1})", activation=True,
+                   definition=r"$\operatorname{softplus}(z) = \log(1 + e^{z})$"),
     "leaky_relu": Fn(leaky_relu, lambda x: sp.Piecewise((x, x > 0), (x / 100, True)),
                      r"\operatorname{LeakyReLU}", "np.maximum({0}, 0.01*({0}))",
                      "torch.nn.functional.leaky_relu({})", "jax.nn.leaky_relu({})",
-                     activation=True, init="he"),
+                     activation=True, init="he",
+                     definition=r"$\operatorname{LeakyReLU}(z) = \max(z, z/100)$"),
     # x σ(x) with NumPy's σ spelling above: no overflow for any x
     "silu": Fn(silu, lambda x: x / (1 + sp.exp(-x)), r"\operatorname{SiLU}",
                "(({0})*(0.5 + 0.5*np.tanh(0.5*({0}))))", "torch.nn.functional.silu({})",
-               "jax.nn.silu({})", activation=True, init="he"),
+               "jax.nn.silu({})", activation=True, init="he",
+               definition=r"$\operatorname{SiLU}(z) = z\,\sigma(z)$"),
     # relu(x) + (e^min(x, 0) − 1): no exp of a large x; elu > 0 exactly where x > 0, so
     # elu′ = [A > 0] + (1 − [A > 0])(A + 1) in its output A
     "elu": Fn(elu, lambda x: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
               r"\operatorname{ELU}", "(np.maximum({0}, 0) + np.expm1(np.minimum({0}, 0)))",
               "torch.nn.functional.elu({})", "jax.nn.elu({})", activation=True, init="he",
-              derivative=lambda a: step(a) + (1 - step(a)) * (a + 1)),
+              derivative=lambda a: step(a) + (1 - step(a)) * (a + 1),
+              definition=r"$\operatorname{ELU}(z) = z$ for $z > 0$, $e^{z} - 1$ otherwise"),
     # GELU's derivative has erf in it: NumPy spells erf with the runtime's _erf
     "erf": Fn(sp.erf, sp.erf, r"\operatorname{erf}", "_erf({})", "torch.erf({})",
-              "jax.lax.erf({})"),
+              "jax.lax.erf({})",
+              definition=r"$\operatorname{erf}(z) = \frac{2}{\sqrt{\pi}} \int_0^z e^{-t^2} dt$"),
     "gelu": Fn(gelu, lambda x: x * (1 + sp.erf(x / sp.sqrt(2))) / 2, r"\operatorname{GELU}",
                "(0.5*({0})*(1 + _erf(0.7071067811865476*({0}))))",
                "torch.nn.functional.gelu({})", "jax.nn.gelu({}, approximate=False)",
-               activation=True, init="he"),
+               activation=True, init="he",
+               definition=r"$\operatorname{GELU}(z) = z\,\Phi(z) = \frac{z}{2}\left(1 + "
+                          r"\operatorname{erf}(z/\sqrt{2})\right)$, $\Phi$ the normal CDF"),
 }
 
 # The identity activation has no function of its own (A is Z: no line, no node), so it is a

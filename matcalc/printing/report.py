@@ -414,7 +414,7 @@ def backprop_report(backprop, title=None):
     if m.l2 and m.l2 is not True:
         l2 += rf" with $\lambda = {m.l2:g}$"
     intro = (f"A feed-forward network with {escape(about['architecture'])} (hidden "
-             f"activations: {about['hidden']}; output: {about['output']}; loss: "
+             f"activations: {escape(about['hidden'])}; output: {about['output']}; loss: "
              f"{about['loss']}; {about['reduction']} over the batch of $N$ samples; samples as "
              f"{about['layout']}; bias {about['bias']}{l2}). Gradients are in denominator "
              r"layout: $\partial L/\partial W$ has the shape of $W$.")
