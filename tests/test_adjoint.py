@@ -65,4 +65,6 @@ def test_moves_cover_linear_nodes_only():
                      "PoolSelect", "PoolRoute",
                      # vec and unvec, each the other's adjoint (core/kron.py), and the
                      # Kronecker product, linear in its factor that holds the d (as MatMul)
-                     "Vec", "Unvec", "KroneckerProduct"}
+                     "Vec", "Unvec", "KroneckerProduct",
+                     # the mean along an axis, repeated (layer norm): its own adjoint
+                     "Mean"}

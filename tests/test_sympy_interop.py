@@ -13,7 +13,7 @@ import sympy as sp
 import matcalc
 from matcalc.core import extrema, kron, nodes, structure
 from matcalc.core.expr import (Differential, add, apply, det, entry_sum, hadamard, inverse, logdet,
-                               logsoftmax, logsumexp, matmul, matrix, norm, ones, softmax,
+                               logsoftmax, logsumexp, matmul, mean, matrix, norm, ones, softmax,
                                trace, transpose, vector)
 from matcalc.core.errors import MatcalcError
 from matcalc.parse.sympy_input import from_sympy
@@ -52,6 +52,7 @@ SAMPLES = {
     nodes.Softmax: softmax(A),
     nodes.LogSoftmax: logsoftmax(A, 1),
     nodes.LogSumExp: logsumexp(A),
+    nodes.Mean: mean(A),
     sp.Trace: trace(S3),
     sp.Determinant: det(S3),
     nodes.LogDet: logdet(S3),
@@ -296,3 +297,13 @@ def test_matrix_powers():
     assert text(from_sympy(sp.MatPow(Sx, 3))) == "X @ X @ X"
     assert text(from_sympy(sp.MatPow(Sx, -2))) == "inv(X @ X)"
     assert from_sympy(sp.MatMul(Ax, sp.MatPow(Sx, 0), evaluate=False)) == Ax
+
+
+def test_a_pickled_result_keeps_matcalcs_notation():
+    """SymPy pickles no instance attributes; the result puts the notation back on its expr."""
+    import copy
+    import pickle
+    g = matcalc.grad("tr(A @ X @ B)", "X", shapes={"A": (2, 3), "X": (3, 4)})
+    for again in (pickle.loads(pickle.dumps(g)), copy.deepcopy(g)):
+        assert again.expr == g.expr
+        assert sp.latex(again.expr) == again.latex() == r"A^{\top} B^{\top}"

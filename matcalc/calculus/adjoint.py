@@ -15,8 +15,8 @@ from ..core.kron import KroneckerProduct, Unvec, Vec, kron, kron_permutation, un
 from ..core.structure import (AvgPool, Fold, PoolRoute, PoolSelect, PoolSpread, ToChannels,
                               ToSamples, Unfold, avgpool, fold, pool_route, pool_select,
                               pool_spread, to_channels, to_samples, unfold)
-from ..core.expr import (Differential, EntrySum, coefficient, entry_sum, eye, factors,
-                   hadamard, is_matrix, matmul, trace, transpose)
+from ..core.expr import (Differential, EntrySum, Mean, coefficient, entry_sum, eye, factors,
+                   hadamard, is_matrix, matmul, mean, trace, transpose)
 
 
 def _has_d(e):
@@ -76,6 +76,11 @@ def _m_diag_matrix(e, g, out):
 @identity("tr(Gᵀ diag(L)) = tr(diag(g)ᵀ L)")
 def _m_diagonal_of(e, g, out):
     pullback(e.arg, DiagMatrix(g), out)
+
+
+@identity("tr(Gᵀ mean(L)) = tr(mean(G)ᵀ L): the mean is its own adjoint")
+def _m_mean(e, g, out):
+    pullback(e.arg, mean(g, e.axis), out)
 
 
 # Scalar moves: each gets (s, c, out) with s linear in the dX, and its coefficient c.
@@ -163,6 +168,7 @@ MOVES = Table("trace move", "MOVES in calculus/adjoint.py", {
     HadamardProduct: _m_hadamard,
     DiagMatrix: _m_diag_matrix,
     DiagonalOf: _m_diagonal_of,
+    Mean: _m_mean,
     sp.Add: _s_add,
     sp.Mul: _s_mul,
     Trace: _s_trace,

@@ -21,9 +21,9 @@ from ..core.extrema import (EntryMax, MaxAlong, MaxMask, NuclearNorm, PolarFacto
                             SpectralNorm, TopSingular)
 from ..core.kron import Commutation, KroneckerProduct, Unvec, Vec, kron, unvec, vec
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
-                   LogSumExp, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
-                   hadamard, inverse, matmul, neg, norm, ones, sum_axis, trace, transpose,
-                   zero_like)
+                   LogSumExp, Mean, Softmax, T, add, coefficient, elementwise, entry_sum, factors,
+                   hadamard, inverse, matmul, mean, neg, norm, ones, sum_axis, trace,
+                   transpose, zero_like)
 
 
 @identity("d(AB) = dA·B + A·dB  (Cookbook 37)")
@@ -178,6 +178,11 @@ def _maxpool(e, d, dep):
     return pool_select(e.arg, d(e.arg), e.geometry)
 
 
+@identity("d mean(A) = mean(dA): the mean is linear")
+def _mean(e, d, dep):
+    return mean(d(e.arg), e.axis)
+
+
 @identity("d(A ⊗ B) = dA ⊗ B + A ⊗ dB  (Cookbook 39)")
 def _kron(e, d, dep):
     a, b = e.args
@@ -235,6 +240,7 @@ DIFFERENTIALS = Table("differential", "DIFFERENTIALS in calculus/differential.py
     Softmax: _softmax,
     LogSoftmax: _logsoftmax,
     LogSumExp: _logsumexp,
+    Mean: _mean,
     DiagMatrix: _diag_matrix,
     DiagonalOf: _diagonal_of,
     Trace: _trace,

@@ -18,16 +18,16 @@ from .errors import MatcalcError, ShapeError
 from .functions import FUNCTIONS, T
 from .leaves import dim, eye, matrix, ones, scalar, vector, zeros
 from .nodes import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
-                    LogSumExp, Softmax, factor_key, size, term_key)
+                    LogSumExp, Mean, Softmax, factor_key, size, term_key)
 from .terms import coefficient, factors, is_matrix, scaled_term, shape, split_term
 
 __all__ = ["matrix", "vector", "scalar", "dim", "matmul", "add", "sub", "neg", "mul",
            "hadamard", "divide", "power", "transpose", "inverse", "trace", "det", "logdet",
            "entry_sum", "norm", "diag", "ones", "eye", "zeros", "apply", "elementwise",
-           "softmax", "logsoftmax", "logsumexp", "sum_axis", "is_matrix", "shape",
+           "softmax", "logsoftmax", "logsumexp", "mean", "sum_axis", "is_matrix", "shape",
            "coefficient", "factors", "split_term", "scaled_term", "size", "rebuild", "zero_like",
-           "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
-           "LogDet", "Differential", "T"]
+           "Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "Mean", "EntrySum",
+           "FrobeniusNorm", "LogDet", "Differential", "T"]
 
 
 def _require_matrix(e, what):
@@ -408,6 +408,18 @@ logsoftmax = _axis_node(LogSoftmax, "logsoftmax")
 logsumexp = _axis_node(LogSumExp, "logsumexp")
 
 
+def mean(a, axis=0):
+    """mean(M) along an axis, repeated to M's shape (nodes.Mean); mean(cM) = c mean(M), the
+    mean of a constant matrix is itself."""
+    _require_matrix(a, "mean")
+    if axis not in (0, 1):
+        raise ShapeError(f"mean: axis must be 0 (columns) or 1 (rows), not {axis}")
+    c, core = coefficient(a)
+    if isinstance(core, (ZeroMatrix, OneMatrix)):
+        return a
+    return matmul(c, Mean(core, axis))
+
+
 def zero_like(e):
     """The zero of e's kind: a zero matrix of its shape, or the scalar 0."""
     return ZeroMatrix(*e.shape) if is_matrix(e) else sp.S.Zero
@@ -429,6 +441,7 @@ CONSTRUCTORS = {
     Softmax: lambda a, axis: Softmax(a, axis),
     LogSoftmax: lambda a, axis: LogSoftmax(a, axis),
     LogSumExp: lambda a, axis: LogSumExp(a, axis),
+    Mean: lambda a, axis: mean(a, int(axis)),
     DiagMatrix: DiagMatrix,
     DiagonalOf: DiagonalOf,
 }

@@ -15,7 +15,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 
 from .functions import T
 
-__all__ = ["Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "EntrySum", "FrobeniusNorm",
+__all__ = ["Elementwise", "Softmax", "LogSoftmax", "LogSumExp", "Mean", "EntrySum", "FrobeniusNorm",
            "LogDet", "Differential", "NODES", "LEAVES", "size", "factor_key", "term_key"]
 
 
@@ -79,6 +79,18 @@ class LogSumExp(_AxisNode):
         return self._lse(i, j)
 
 
+class Mean(_AxisNode):
+    """mean(M) along an axis, repeated: each entry of a column (axis 0) is the column's mean
+    (1/m 1 1ᵀ M), of a row (axis 1) the row's; a linear map, its own adjoint."""
+    shape = property(lambda self: self.arg.shape)
+
+    def _entry(self, i, j, **kwargs):
+        m, n = self.arg.shape
+        if self.axis == 0:
+            return sum(self.arg[k, j] for k in range(m)) / m
+        return sum(self.arg[i, k] for k in range(n)) / n
+
+
 class _ScalarOf(sp.Expr):
     """A scalar function of one matrix."""
     is_commutative = True
@@ -122,7 +134,7 @@ class Differential(MatrixExpr):
 # (differentials, printers, evaluators) against it.
 NODES = (MatrixSymbol, MatMul, MatAdd, HadamardProduct, Transpose, Inverse, Identity,
          OneMatrix, ZeroMatrix, DiagMatrix, DiagonalOf, Elementwise, Softmax, LogSoftmax,
-         LogSumExp, Trace, Determinant, LogDet, EntrySum, FrobeniusNorm)
+         LogSumExp, Mean, Trace, Determinant, LogDet, EntrySum, FrobeniusNorm)
 LEAVES = (MatrixSymbol, Identity, OneMatrix, ZeroMatrix)
 
 

@@ -20,7 +20,7 @@ from .expr import (add, elementwise, entry_sum, hadamard, inverse, matmul, norm,
                    transpose)
 from .kron import Commutation, commutation
 from .nodes import (Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax, LogSumExp,
-                    Softmax, size)
+                    Mean, Softmax, size)
 
 __all__ = ["TRANSPOSES", "transposed", "count_transposes"]
 
@@ -64,6 +64,7 @@ TRANSPOSES = Table("rule to transpose", "TRANSPOSES in core/transposer.py", {
     Softmax: _axis(Softmax),
     LogSoftmax: _axis(LogSoftmax),
     LogSumExp: _axis(LogSumExp),
+    Mean: _axis(Mean),
     Commutation: lambda e, t, go: commutation(e.n, e.m) if t else e,     # K_{m,n}ᵀ = K_{n,m}
     Identity: lambda e, t, go: e,
     OneMatrix: lambda e, t, go: OneMatrix(*(reversed(e.shape) if t else e.shape)),

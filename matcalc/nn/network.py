@@ -51,13 +51,15 @@ class Network:
     assumptions: tuple          # rewrite rules the targets satisfy
     sample_axis: int            # 1: samples are the columns of X; 0: the rows
     stable_loss: object         # L from the logits, finite for any logits (generated code)
+    stated: dict = field(default_factory=dict)  # δ -> (its textbook value, the names it covers)
 
 
-def shapes(input, layers):
-    """[(layer, shape in, shape out)], each record's size rule applied in turn."""
+def shapes(input, layers, within=""):
+    """[(layer, shape in, shape out)], each record's size rule applied in turn; `within`
+    names the block the layers are in ("layer 4, residual(…), ")."""
     shape, out, flat_by = input, [], None
     for i, layer in enumerate(layers):
-        where, rec = f"layer {i + 1}, {layer}", layer.record
+        where, rec = f"{within}layer {i + 1}, {layer}", layer.record
         if FORMS[len(shape)] not in rec.takes:
             need = f"it needs {' or '.join(rec.takes)} inputs"
             raise MatcalcError(
@@ -85,9 +87,26 @@ class Walk:
     l: int = 0                  # the weight layers so far, this one included (Z_l, W_l, δ_l)
     prev: int = 0               # those before this one (the layer a conversion belongs to)
     init: str = "glorot"        # the init of the next weights (from the layer they feed)
+    next: str = ""              # the kind of the layer after this one (or the output's)
     out: list = field(default_factory=list)
     params: list = field(default_factory=list)
     deltas: dict = field(default_factory=dict)
+    stated: dict = field(default_factory=dict)
+
+    def layers(self, layers, next_kind, within=""):
+        """Each layer's record extends the program in turn (a block's own layers too)."""
+        after = [l.kind for l in layers[1:]] + [next_kind]
+        for i, (layer, _, out) in enumerate(shapes(self.shape, layers, within)):
+            self.init, self.next = init_for(after[i]), after[i]
+            self.prev = self.l
+            self.l += layer.record.weights      # a weight layer is numbered before its lines
+            layer.record.extend(self, layer, f"{within}layer {i + 1}, {layer}")
+            self.shape = out
+
+    def state(self, name, value, covers):
+        """δ_name := value, the textbook form a record states (nn/backprop.py checks that the
+        lines in `covers` are name's only consumers; the proof checks the value)."""
+        self.stated[self.deltas[name]] = (value, frozenset(covers))
 
     def line(self, prefix, value, layer=None):
         """A new line `prefix l := value`; two pools or activations in one layer get P1,
@@ -148,13 +167,7 @@ def build(model):
     ds = model.dims()[0]
     X = matrix("X", ds[0] if ds else math.prod(model.input), n)
     w = Walk(n, bool(ds), model.bias, X, model.input)
-    layers, after = model.layers, [l.kind for l in model.layers[1:]]
-    for i, (layer, _, out) in enumerate(shapes(model.input, layers)):
-        w.init = init_for(after[i] if i < len(after) else model.output_activation)
-        w.prev = w.l
-        w.l += layer.record.weights             # a weight layer is numbered before its lines
-        layer.record.extend(w, layer, f"layer {i + 1}, {layer}")
-        w.shape = out
+    w.layers(model.layers, model.output_activation)
     logits = w.a
     act = model.output_activation
     if act in OUTPUTS:
@@ -172,5 +185,5 @@ def build(model):
     w.out.append(Assignment(sp.Symbol("L"), scale * row.build(w.a, Y) + penalty))
     net = Network(Program(tuple(w.out)), X, Y, tuple(w.params), lam, w.deltas,
                   (row.assumption(Y),) if row.assumption else (), LAYOUTS["columns"],
-                  scale * row.stable(logits, Y) + penalty)
+                  scale * row.stable(logits, Y) + penalty, w.stated)
     return to_rows(net) if model.layout == "rows" else net

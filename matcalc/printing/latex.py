@@ -21,7 +21,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from ..core.errors import NoRuleError
 from ..core.expr import transpose
 from ..core.functions import BY_CLASS, FUNCTIONS, T
-from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Softmax
+from ..core.nodes import Differential, Elementwise, LogSoftmax, LogSumExp, Mean, Softmax
 from ..core.kron import Commutation, Unvec, Vec
 from ..core.extrema import MaxMask
 from ..core.structure import (STRUCTURE_NODES, AvgPool, Fold, MaxPool, PoolMask, PoolRoute,
@@ -43,7 +43,7 @@ _GREEK = {"lam": "lambda"}
 
 # Nodes whose LaTeX may take a superscript directly (X^{\top}); others are grouped first.
 # The structure nodes print as operator calls, \operatorname{unfold}_{3}\left(A\right).
-_SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, LogSumExp,
+_SUPERSCRIPTABLE = (MatrixSymbol, Differential, Identity, Softmax, LogSoftmax, LogSumExp, Mean,
                     DiagMatrix, DiagonalOf, Vec, Unvec, Commutation, *STRUCTURE_NODES)
 
 
@@ -203,6 +203,9 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
 
     def _print_LogSumExp(self, e):
         return self._axis(r"\operatorname{logsumexp}", e)
+
+    def _print_Mean(self, e):
+        return self._axis(r"\operatorname{mean}", e)
 
     # ------------------------------------------------------------ convolutional structure
     # An operator with the window size as subscript, and the stride and padding where they

@@ -131,6 +131,16 @@ class MatcalcNumPyPrinter(ElementwiseMixin, LooseForms, NumPyPrinter):
     def _print_LogSumExp(self, e):
         return f"{self._helper('_logsumexp')}({self._print(e.arg)}, axis={e.axis})"
 
+    def _print_Mean(self, e):
+        return self._strict(e).text
+
+    def _loose_Mean(self, e):
+        """mean(M) as the means alone (a row for axis 0), which broadcast to M's shape."""
+        m, one = self._strict(e.arg), _sympify(1)
+        return m._replace(text=self._paren(m, _FUNC, strict=True) +
+                          f".mean(axis={e.axis}, keepdims=True)", prec=self._prec(e),
+                          shape=(one, e.shape[1]) if e.axis == 0 else (e.shape[0], one))
+
     # ------------------------------------------------------------ convolutional structure
     # One helper call per node, its geometry as ints (the batch N is read from the shapes):
     # _unfold(A0, C, H, W, k, s, p), _maxpool(A1, C, H, W, k, s), _to_samples(P1, C, H, W).

@@ -137,6 +137,9 @@ class TextPrinter(ElementwiseMixin, StrPrinter):
     def _print_LogSumExp(self, e):
         return self._axis("logsumexp", e)
 
+    def _print_Mean(self, e):
+        return self._axis("mean", e)
+
     # ------------------------------------------------------------ convolutional structure
     # The geometry a reader cannot infer is stated: the kernel, a stride other than the
     # default (1 for a convolution, the window for a pooling), a padding other than 0.

@@ -21,7 +21,7 @@ from sympy.matrices.utilities import dotprodsimp
 from ..core.dispatch import Table
 from ..core.errors import MatcalcError, NoRuleError, ShapeError
 from ..core.expr import (Differential, Elementwise, EntrySum, FrobeniusNorm, LogDet, LogSoftmax,
-                         LogSumExp, Softmax)
+                         LogSumExp, Mean, Softmax)
 from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
 from .extrema import EXPLICIT_EXTREMA, NUMERIC_EXTREMA
 from .kron import EXPLICIT_KRON, NUMERIC_KRON
@@ -125,6 +125,15 @@ def _x_softmax(ev, e):
     return sp.Matrix(*M.shape, lambda i, j: E[i, j] / den[i])
 
 
+def _x_mean(ev, e):
+    M = ev(e.arg)
+    if e.axis == 0:
+        means = [sum(M[:, j]) / M.rows for j in range(M.cols)]
+        return sp.Matrix(*M.shape, lambda i, j: means[j])
+    means = [sum(M[i, :]) / M.cols for i in range(M.rows)]
+    return sp.Matrix(*M.shape, lambda i, j: means[i])
+
+
 def _x_logsoftmax(ev, e):
     M = ev(e.arg)
     lse = _x_lse(M, e.axis)
@@ -220,6 +229,7 @@ EXPLICIT = Table("explicit evaluator", "EXPLICIT in verify/evaluator.py", {
     Softmax: _x_softmax,
     LogSoftmax: _x_logsoftmax,
     LogSumExp: lambda ev, e: _x_lse(ev(e.arg), e.axis),
+    Mean: _x_mean,
     Identity: lambda ev, e: sp.eye(ev.size(e.shape[0])),
     OneMatrix: lambda ev, e: sp.ones(*ev.dims(e)),
     ZeroMatrix: lambda ev, e: sp.zeros(*ev.dims(e)),
@@ -376,6 +386,8 @@ NUMERIC = Table("numeric evaluator", "NUMERIC in verify/evaluator.py", {
     Softmax: _n_softmax,
     LogSoftmax: lambda ev, e: ev(e.arg) - _n_lse(ev(e.arg), e.axis),
     LogSumExp: lambda ev, e: _n_lse(ev(e.arg), e.axis),
+    Mean: lambda ev, e: np.broadcast_to(ev(e.arg).mean(axis=e.axis, keepdims=True),
+                                        ev(e.arg).shape),
     Identity: lambda ev, e: np.eye(ev.size(e.shape[0])),
     OneMatrix: lambda ev, e: np.ones(ev.dims(e)),
     ZeroMatrix: lambda ev, e: np.zeros(ev.dims(e)),
