@@ -83,6 +83,11 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
             else transposed(self.expr)
         self.expr = notation(self.expr)      # SymPy's printers print it as matcalc does
 
+    def __setstate__(self, state):
+        # SymPy pickles no instance attributes: an unpickled expr gets its notation again
+        self.__dict__.update(state)
+        self.expr = notation(self.expr)
+
     @classmethod
     def of(cls, *args, **kwargs):
         """The result whose `expr` argument is the derivative as computed (CANONICAL
