@@ -223,3 +223,12 @@ def test_compatible_assumptions_are_kept(capsys):
                             "--assume", "X - 2 < 0")
     assert code == 0, err
     assert "verified exactly" in err
+
+
+def test_a_scalar_and_a_matrix_assumption_are_not_compared(capsys):
+    code, out, err, _ = cli(capsys, "grad", "sum(log(alpha * X))", "--wrt", "alpha",
+                            "--assume", "alpha > 0", "--assume", "X > 0")
+    assert code == 0, err
+    code, out, err, _ = cli(capsys, "grad", "sum(log(alpha * X))", "--wrt", "alpha",
+                            "--assume", "alpha > 0", "--assume", "alpha < 0")
+    assert code == 2 and "alpha > 0 and -alpha > 0 contradict each other" in err

@@ -157,7 +157,9 @@ def _contradictions(constraints, tied):
     positive += [e for kind, e in tied if kind == "positive"]
     for i, a in enumerate(positive):
         for b in positive[i + 1:]:
-            total = add(a, b) if is_matrix(a) and is_matrix(b) else sp.expand(a + b)
+            if is_matrix(a) != is_matrix(b) or is_matrix(a) and a.shape != b.shape:
+                continue
+            total = add(a, b) if is_matrix(a) else sp.expand(a + b)
             if total == 0 or isinstance(total, sp.ZeroMatrix):
                 raise MatcalcError("the assumptions {0} > 0 and {1} > 0 contradict each "
                                    "other: no point satisfies both; drop one of them", a, b)
