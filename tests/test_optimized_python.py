@@ -45,3 +45,15 @@ def test_the_generated_script_under_python_OO(tmp_path):
     assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
     assert runs[1].stdout.splitlines()[0] == runs[0].stdout.splitlines()[0]     # the usage
     assert "--epochs" in runs[1].stdout
+
+
+def test_every_rule_of_every_table_carries_its_identity():
+    """A new rule without `identity` would show no step under -OO: the tables are covered."""
+    from matcalc.calculus import simplify
+    from matcalc.calculus.adjoint import MOVES
+    from matcalc.calculus.differential import DIFFERENTIALS
+    from matcalc.calculus.jacobian import RULES
+    rules = [*DIFFERENTIALS.values(), *MOVES.values(), *simplify.CANONICAL, *simplify.TEXTBOOK,
+             *simplify.NUMERIC, *RULES]
+    missing = [getattr(r, "__name__", r) for r in rules if not getattr(r, "identity", "")]
+    assert not missing, f"give these @identity(...) (core/dispatch.py): {missing}"
