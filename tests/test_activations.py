@@ -4,10 +4,12 @@ differences of a NumPy function written here), `mlp(hidden=…)` (the printed δ
 the kernels, a training run), `--net` CNN layers, the torch and JAX kernels against NumPy's,
 the report and the generated script. The table and the scalar derivatives:
 tests/test_functions.py; every activation × loss on torch and JAX: tests/backend_check.py."""
+import ast
 import math
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +162,41 @@ def test_generated_script_trains_with_gelu_on_numpy_alone(tmp_path):
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "w.npz").exists()
+
+
+def _name_lists(tree, names):
+    """(owner, names) of each literal tuple, list, set or dict keys holding two activation
+    names or more, and of each string spelling a|b alternatives; the owner is the name the
+    literal is assigned to, else its line."""
+    owner = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for sub in ast.walk(node.value):
+                owner[id(sub)] = ast.unparse(node.targets[0])
+    for sub in ast.walk(tree):
+        elts = sub.keys if isinstance(sub, ast.Dict) else \
+            sub.elts if isinstance(sub, (ast.Tuple, ast.List, ast.Set)) else []
+        found = {e.value for e in elts if isinstance(e, ast.Constant) and e.value in names}
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            found = {n for n in names if f"{n}|" in sub.value or f"|{n}" in sub.value}
+        if len(found) >= 2 or (found and isinstance(sub, ast.Constant)):
+            yield owner.get(id(sub), f"line {sub.lineno}"), frozenset(found)
+
+
+def test_no_activation_list_outside_the_function_table():
+    """An activation is one record: no other module lists them (the report's words of rule
+    identities name the functions those identities use, not the activations)."""
+    from matcalc.core.functions import ACTIVATIONS
+    root = Path(matcalc.__file__).parent
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel != "core/functions.py":
+            for target, names in _name_lists(ast.parse(path.read_text()), set(ACTIVATIONS)):
+                found.setdefault(rel, set()).add(target)
+    assert found == {"printing/notation.py": {"_MATH_WORDS", "_OPERATOR_WORDS"}}, found
+    # not vacuous: the help text and the tuple of before are caught
+    old = 'p.add_argument("--hidden", help="sigmoid|tanh|relu|softplus|identity")\n' \
+          'ACTIVATIONS = ("relu", "sigmoid", "tanh")\n'
+    assert {t for t, _ in _name_lists(ast.parse(old), set(ACTIVATIONS))} == {"line 1",
+                                                                             "ACTIVATIONS"}
