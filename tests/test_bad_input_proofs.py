@@ -232,3 +232,12 @@ def test_a_scalar_and_a_matrix_assumption_are_not_compared(capsys):
     code, out, err, _ = cli(capsys, "grad", "sum(log(alpha * X))", "--wrt", "alpha",
                             "--assume", "alpha > 0", "--assume", "alpha < 0")
     assert code == 2 and "alpha > 0 and -alpha > 0 contradict each other" in err
+
+
+def test_a_hessian_vector_product_of_a_long_product_is_refused(capsys):
+    """tr(X⁶⁰) derives its gradient (60² = 3,600), but H[V] would hold 60 terms of 59."""
+    f = "tr(" + " @ ".join(["X"] * 60) + ")"
+    code, out, err, took = cli(capsys, "hessian", f, "--wrt", "X", "--verify", "none")
+    assert code == 2 and out == ""
+    assert "too large to differentiate as one expression" in err
+    assert took < 60

@@ -9,6 +9,7 @@ direction V of X's shape; the Hessian matrix ∂²f/∂vec X ∂vec Xᵀ is the 
 import sympy as sp
 
 from ..core.expr import Differential, rebuild
+from .budget import check_derivation
 from .differential import differential
 from .jacobian import jacobian_of
 from .simplify import simplify
@@ -35,6 +36,7 @@ def hessian_vector_product(g, x, v, derivation=None, assumptions=()):
     >>> text(hessian_vector_product(matmul(add(A, transpose(A)), X), X, V))
     '(A + A.T) @ V'
     """
+    check_derivation(g, x)   # its differential holds as many factors as g's adjoints would
     dg = differential(g, [x], derivation)
     hv = rebuild(dg.xreplace({Differential(x): v}))
     return simplify(hv, assumptions=assumptions, derivation=derivation)
