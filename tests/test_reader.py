@@ -376,3 +376,17 @@ def test_softmax_is_defined_along_its_axis():
         r"sums" in rows and "column sums" not in rows
     columns = backprop_report(derive(mlp([4, 5, 3])))
     assert "divided by its column sums (each column of $S$ sums to 1)" in columns
+
+
+def test_every_activation_is_defined_in_the_report():
+    """Each activation a network can use has its sentence (its record's `definition`,
+    core/functions.py), and the report gives it where the activation is first used."""
+    from matcalc.nn.layers import ACTIVATIONS
+    from matcalc.printing.notation import FUNCTION_DEFINITIONS
+    from matcalc.printing.report import backprop_report
+    hidden = [a for a in ACTIVATIONS if a not in ("identity", "tanh")]   # tanh: standard
+    assert set(hidden) <= set(FUNCTION_DEFINITIONS)
+    doc = backprop_report(derive(mlp([3] + [2] * len(hidden) + [2], hidden=hidden)))
+    forward = doc[doc.index(r"\section*{Forward pass}"):doc.index(r"\section*{Backward pass}")]
+    for name in hidden:
+        assert FUNCTION_DEFINITIONS[name] + " (entry by entry)" in forward, name
