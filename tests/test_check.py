@@ -22,6 +22,8 @@ from matcalc.verify.compare import first_difference
 
 README = Path(__file__).parent.parent / "README.md"
 BOTH = "exactly (sympy.diff, entrywise) and by central differences"
+WITHIN = ("the exact proof compared it with sympy.diff to 50 digits at 3 random rational points, "
+          "within 1e-25 relative")
 
 
 def run(capsys, *argv):
@@ -95,8 +97,8 @@ def test_assumptions_as_for_grad(capsys):
             "(softmax(W @ X) - Y) @ X.T"]
     code, out, _ = run(capsys, *argv, "--assume", "sum(Y, axis=0) == 1")
     assert code == 0
-    assert out.splitlines() == [f"correct: ∂f/∂W = (softmax(W @ X) - Y) @ X.T, proven {BOTH}",
-                                "  given that each column of Y sums to 1"]
+    assert out.splitlines() == [f"correct: ∂f/∂W = (softmax(W @ X) - Y) @ X.T, proven {BOTH} "
+                                f"({WITHIN})", "  given that each column of Y sums to 1"]
     code, out, _ = run(capsys, *argv)          # without it the textbook form is wrong
     assert code == 1
     g = matcalc.grad("-sum(Y * logsoftmax(W @ X))", "W")
@@ -276,3 +278,61 @@ def test_a_claim_by_a_scalar_variable(capsys):
     assert (i, j) == (0, 0) and correct != 0 and claimed == pytest.approx(correct / 2)
     assert out.splitlines()[-1] == \
         f"  matcalc's gradient: ∂f/∂alpha = 2*alpha*tr(X)    (proven {BOTH})"
+
+
+# ---------------------------------------------------------------- what "proven" means
+
+@pytest.mark.parametrize("f, claim, off", [
+    ("tr(A @ X @ B)", "(1 + 1e-40)*A.T @ B.T", 1e-40),
+    ("tr(A @ X @ B)", "A.T @ B.T + 1e-27*A.T @ B.T", 1e-27),
+    ("norm(W @ X - Y)**2", "(2 + 2e-30)*(W @ X - Y) @ X.T", 1e-30),
+    ("logdet(X)", "inv(X).T * (1 + 1e-40)", 1e-40),      # rational, not polynomial
+])
+def test_a_claim_off_by_a_tiny_relative_amount_is_wrong(capsys, f, claim, off):
+    """Issue 17: such claims passed `check` "exactly" (within the exact proof's 1e-25). A claim
+    that passes the tolerances is compared with the proven gradient in rational arithmetic."""
+    wrt = "W" if "W" in f else "X"
+    code, out, err = run(capsys, "check", f, "--wrt", wrt, "--claim", claim)
+    assert code == 1, err
+    lines = out.splitlines()
+    assert lines[0].startswith("wrong: the claim ")
+    i, j, claimed, correct = _difference(out)
+    diff = float(re.search(r"claimed − correct: (\S+) exactly \(rational arithmetic, "
+                           r"tolerance 0\)", out).group(1))
+    assert diff == pytest.approx(off * correct, rel=1e-2) and diff != 0
+    assert lines[-1].startswith(f"  matcalc's gradient: ∂f/∂{wrt} = ")
+    with pytest.raises(VerificationError, match="claimed − correct: .* exactly"):
+        matcalc.assert_gradient(f, wrt, claim)
+    assert not matcalc.check(f, wrt, claim).correct
+
+
+def test_an_exact_claim_is_proven_in_rational_arithmetic(capsys):
+    """0.1 is read as 1/10: equal to matcalc's gradient exactly, whichever way f writes it."""
+    for f in ("0.1*tr(A @ X @ B)", "tr(A @ X @ B)/10"):
+        code, out, _ = run(capsys, "check", f, "--wrt", "X", "--claim", "0.1*A.T @ B.T")
+        assert code == 0 and out == f"correct: ∂f/∂X = 1/10*A.T @ B.T, proven {BOTH}\n"
+
+
+def test_where_the_exact_proof_compares_values_it_says_to_what_tolerance(capsys):
+    code, out, _ = run(capsys, "check", "sum(exp(X))", "--wrt", "X", "--claim", "exp(X)")
+    assert code == 0 and out == f"correct: ∂f/∂X = exp(X), proven {BOTH} ({WITHIN})\n"
+    c = matcalc.check("sum(exp(X))", "X", "exp(X)")
+    assert c.to_dict()["verification"]["how"] == f"{BOTH} ({WITHIN})"
+    # the numeric proof alone: no exact claim is made
+    code, out, _ = run(capsys, "check", "sum(exp(X))", "--wrt", "X", "--claim", "exp(X)",
+                       "--verify", "numeric")
+    assert out == "correct: ∂f/∂X = exp(X), proven by central differences\n"
+
+
+def test_a_function_claim_says_its_tolerance_and_refuses_complex_values():
+    c = matcalc.check("tr(A @ X @ B)", "X", lambda A, B: A.T @ B.T)
+    assert c.correct and c.message() == (
+        f"correct: <lambda>(…) agrees with ∂f/∂X = A.T @ B.T (proven {BOTH}) at 3 random "
+        f"points, within 1e-06 of its largest entry")
+    for complex_claim in (lambda A, B: (A.T @ B.T).astype(complex),
+                          lambda A, B: A.T @ B.T + 1e-30j):
+        with pytest.raises(VerificationError, match=r"returned complex128 values, but ∂f/∂X "
+                                                    r"of a real f is real"):
+            matcalc.check("tr(A @ X @ B)", "X", complex_claim)
+        with pytest.raises(VerificationError, match="returned complex128 values"):
+            matcalc.assert_gradient("tr(A @ X @ B)", "X", complex_claim)

@@ -3,6 +3,10 @@
 Results. A claim given as an expression is proven on its own, as matcalc's gradient is; a
 claim given as a Python function (the user's backward pass) is compared entrywise with the
 proven gradient at random points (verify/compare.py), and the verdict says which was done.
+An expression that passes the proofs' tolerances is also compared with the proven gradient
+in exact rational arithmetic (its decimals read as written: 1e-40 is 10⁻⁴⁰), so a claim off
+by 1e-40 is wrong; where that cannot decide (exp, log of rationals are not rational), the
+verdict names the tolerance the exact proof used. A complex value is refused.
 """
 from dataclasses import dataclass
 
@@ -13,12 +17,19 @@ from ..core.errors import MatcalcError, VerificationError
 from ..core.expr import is_matrix
 from ..printing import latex as latex_printing
 from ..printing.text import text
-from ..verify.compare import COMPARE_POINTS, first_difference
+from ..verify.compare import (COMPARE_POINTS, COMPARE_RTOL, exact_difference,
+                              first_difference)
+from ..verify.exact import EXACT_DPS, EXACT_POINTS, EXACT_RTOL
 from ..verify.sample import as_matrix_variable
 from .gradient import Gradient
 from .records import PROOFS, context, verification
 
 __all__ = ["Check", "judge", "shape_problem"]
+
+# what "proven exactly" was where the exact proof compared values (to 50 digits) rather
+# than deciding an identity or equality in rational arithmetic
+WITHIN = (f"the exact proof compared it with sympy.diff to {EXACT_DPS} digits at {EXACT_POINTS} "
+          f"random rational points, within {EXACT_RTOL:g} relative")
 
 
 @dataclass
@@ -32,6 +43,7 @@ class Check:
     method: str
     difference: object = None
     proof: str = ""
+    within: str = ""      # the tolerance a correct verdict rests on (WITHIN), or ""
 
     def claim_text(self):
         if isinstance(self.claim, sp.Basic):
@@ -46,10 +58,10 @@ class Check:
                  if g.assumptions else "")
         if self.correct:
             if isinstance(self.claim, sp.Basic):
-                return (f"correct: ∂f/∂{X} = {self.claim_text()}, proven {PROOFS[self.method]}"
-                        + given)
+                return (f"correct: ∂f/∂{X} = {self.claim_text()}, proven {self._how()}" + given)
             return (f"correct: {self.claim_text()} agrees with ∂f/∂{X} = {g.text()} (proven "
-                    f"{PROOFS[self.method]}) at {COMPARE_POINTS} random points" + given)
+                    f"{PROOFS[self.method]}) at {COMPARE_POINTS} random points, within "
+                    f"{COMPARE_RTOL:g} of its largest entry" + given)
         d = self.difference
         lines = [f"wrong: the claim {self.claim_text()} is not ∂f/∂{X} of {text(g.f)}"]
         if d is not None:
@@ -58,6 +70,9 @@ class Check:
                       + (f" (sizes {sizes})" if sizes else ""),
                       f"    claimed: {d.claimed:.12g}",
                       f"    correct: {d.correct:.12g}"]
+            if d.exact is not None:     # found in rational arithmetic: the values may print alike
+                lines.append(f"    claimed − correct: {float(d.exact):.3g} exactly (rational "
+                             f"arithmetic, tolerance 0)")
         else:
             lines += ["  " + line for line in self.proof.splitlines()]
         lines.append(f"  matcalc's gradient: ∂f/∂{X} = {g.text()}    (proven "
@@ -65,6 +80,9 @@ class Check:
         return "\n".join(lines) + given
 
     __str__ = message
+
+    def _how(self):
+        return PROOFS[self.method] + (f" ({self.within})" if self.within else "")
 
     def _repr_markdown_(self):
         """Jupyter: the verdict as `matcalc check` prints it."""
@@ -76,6 +94,7 @@ class Check:
         claim = {"text": self.claim_text(), "latex": latex_printing.latex(self.claim)
                  if isinstance(self.claim, sp.Basic) else None}
         verdict = verification(self.method, "verified" if self.correct else "wrong")
+        verdict["how"] = self._how()
         if not isinstance(self.claim, sp.Basic):     # a function is compared, not proven
             verdict["how"] = (f"compared entrywise at {COMPARE_POINTS} random points "
                               f"with matcalc's gradient, proven {PROOFS[self.method]}")
@@ -100,16 +119,31 @@ def judge(g, claim, method, given, seed):
     if not isinstance(claim, sp.Basic):
         d = first_difference(claim, g.f, g.wrt, g.value, assumptions=given, seed=seed)
         return Check(g, claim, d is None, method, d)
+    shown, claim = claim, exact_decimals(claim)
+    # a scalar variable s is compared as the 1×1 matrix it is, as the proof does
+    f, wrt, G = as_matrix_variable(g.f, g.wrt, g.value)
+    C = as_matrix_variable(g.f, g.wrt, claim)[2]
     try:
         verify_module.assert_gradient(g.f, g.wrt, claim, method=method, assumptions=given,
                                       seed=seed)
     except VerificationError as e:
-        # a scalar variable s is compared as the 1×1 matrix it is, as the proof does
-        f, wrt, G = as_matrix_variable(g.f, g.wrt, g.value)
-        d = first_difference(as_matrix_variable(g.f, g.wrt, claim)[2], f, wrt, G,
-                             assumptions=given, seed=seed)
-        return Check(g, claim, False, method, d, str(e))
-    return Check(g, claim, True, method)
+        d = first_difference(C, f, wrt, G, assumptions=given, seed=seed)
+        return Check(g, shown, False, method, d, str(e))
+    if method == "numeric":
+        return Check(g, shown, True, method)
+    try:
+        d, decided = exact_difference(C, f, wrt, G, assumptions=given, seed=seed)
+    except MatcalcError:     # no rational point drawn, sizes over a budget: not decided here
+        d, decided = None, False
+    if d is not None:                   # within the proofs' tolerances, but not equal
+        return Check(g, shown, False, method, d)
+    return Check(g, shown, True, method, within="" if decided else WITHIN)
+
+
+def exact_decimals(e):
+    """e with each float as the decimal it was written as (1e-40 is 10⁻⁴⁰, 0.1 is 1/10), so
+    that an exact comparison is exact."""
+    return e.xreplace({x: sp.Rational(str(x)) for x in e.atoms(sp.Float)})
 
 
 def shape_problem(claim, wrt):

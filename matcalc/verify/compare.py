@@ -6,6 +6,8 @@ pass), f, the variable X and a gradient G already proven to be ∂f/∂X; evalua
 float64 at random points of the proof's kind (sample.py, under the same assumptions) and
 returns the first entry, in row-major order, where they differ (a Difference), or None.
 The proofs say whether a claim is right; this says where it is wrong, for the message.
+exact_difference compares an expression claim with G in rational arithmetic (tolerance 0)
+at small sizes, where both are rational numbers there: a claim off by 1e-40 is wrong.
 """
 import inspect
 from dataclasses import dataclass
@@ -16,24 +18,28 @@ import sympy as sp
 from ..core.errors import MatcalcError, VerificationError
 from ..core.expr import is_matrix
 from ..core.functions import T
-from .evaluator import NUMERIC, _Evaluator
+from .evaluator import EXPLICIT, NUMERIC, _Evaluator
 from .sample import _find_point, _Problem
 
-__all__ = ["first_difference", "Difference", "COMPARE_RTOL", "COMPARE_POINTS"]
+__all__ = ["first_difference", "exact_difference", "Difference", "COMPARE_RTOL",
+           "COMPARE_POINTS", "EXACT_COMPARE_POINTS"]
 
 COMPARE_RTOL = 1e-6    # of the largest entry: a float64 backward pass computed another way
 COMPARE_POINTS = 3
+EXACT_COMPARE_POINTS = 3
 
 
 @dataclass(frozen=True)
 class Difference:
     """At `entry` (row, column) the claim is `claimed` where ∂f/∂X is `correct`; `sizes` are
-    the dimensions of the point (name → size), `tolerance` the bound the error passed."""
+    the dimensions of the point (name → size), `tolerance` the bound the error passed (0: in
+    exact rational arithmetic, where `exact` is claimed − correct as a Rational)."""
     entry: tuple
     claimed: float
     correct: float
     sizes: dict
     tolerance: float
+    exact: object = None
 
 
 def variables(f, G):
@@ -122,6 +128,11 @@ def first_difference(claim, f, wrt, G, assumptions=None, seed=0, points=COMPARE_
             by_name = {str(s): (float(v) if not is_matrix(s) else np.array(v, dtype=float))
                        for s, v in sample.items()}
             got = np.asarray(claim(**{n: by_name[n] for n in call if n in by_name}))
+            if got.dtype.kind not in "biuf":     # complex: its imaginary part is no gradient
+                raise VerificationError(
+                    f"the claimed gradient function returned {got.dtype} values, but ∂f/∂{{0}} "
+                    f"of a real f is real: return real floats (a complex array's imaginary "
+                    f"part would be dropped, so matcalc refuses it)", wrt)
             if got.shape != dims:
                 raise VerificationError(
                     f"the claimed gradient function returned an array of shape "
@@ -137,3 +148,43 @@ def first_difference(claim, f, wrt, G, assumptions=None, seed=0, points=COMPARE_
             return Difference((i, j), float(got[i, j]), float(ref[i, j]),
                               {str(d): int(n) for d, n in sizes.items()}, tol)
     return None
+
+
+def exact_difference(claim, f, wrt, G, assumptions=None, seed=0, points=EXACT_COMPARE_POINTS):
+    """(difference, decided): the expression `claim` against the proven gradient G in exact
+    rational arithmetic (tolerance 0) at `points` random rational points of small sizes
+    (2, 3, 4, … as the exact proof takes them). `decided` is False where a side is not a
+    rational number at a point (exp, log, sqrt of a rational): the exact proof then compares
+    it with sympy.diff to 50 digits within a tolerance, and says so.
+    """
+    p = _Problem(f, wrt, claim, assumptions)
+    q = _Problem(f, wrt, G, assumptions)
+    rng = np.random.default_rng(seed)
+    sizes = {d: sp.Integer(n) for d, n in p.sizes(range(2, 100)).items()}
+
+    def f_at(sample):
+        env = {**sizes, **{s: np.array(v, dtype=float) for s, v in sample.items()}}
+        with np.errstate(all="ignore"):
+            v = np.asarray(_Evaluator(NUMERIC, env)(p.f))
+        return v if v.dtype.kind != "c" and np.all(np.isfinite(v)) else None
+
+    def rational(e, env):
+        v = _Evaluator(EXPLICIT, env)(e)
+        v = v if isinstance(v, sp.MatrixBase) else sp.Matrix([[v]])
+        return v if all(isinstance(x, sp.Rational) for x in v) else None
+
+    for _ in range(points):
+        sample = _find_point(p, rng, sizes, True, f_at)
+        env = {**sizes, **{s: sp.Matrix(v.tolist()) if is_matrix(s) else v
+                           for s, v in sample.items()}}
+        claimed = rational(p.G, env)
+        correct = rational(q.G, env) if claimed is not None else None
+        if correct is None:
+            return None, False
+        for i in range(correct.rows):
+            for j in range(correct.cols):
+                if claimed[i, j] != correct[i, j]:
+                    return Difference((i, j), float(claimed[i, j]), float(correct[i, j]),
+                                      {str(d): int(n) for d, n in sizes.items()}, 0.0,
+                                      claimed[i, j] - correct[i, j]), True
+    return None, True
