@@ -241,3 +241,13 @@ def test_a_hessian_vector_product_of_a_long_product_is_refused(capsys):
     assert code == 2 and out == ""
     assert "too large to differentiate as one expression" in err
     assert took < 60
+
+
+@pytest.mark.parametrize("verify", ["none", "numeric"])
+def test_a_gradient_too_large_to_check_or_prove_numerically_is_refused(capsys, verify):
+    code, out, err, took = cli(capsys, "grad", "sum(X)", "--wrt", "X", "--shape",
+                               "X=20000x20000", "--format", "numpy", "--verify", verify)
+    assert code == 2 and out == ""
+    assert ("GiB of memory" in err and "--format text" in err) if verify == "none" else \
+        "at most 1,000,000 entries" in err
+    assert took < AT_ONCE

@@ -11,6 +11,7 @@ import numpy as np
 import sympy as sp
 
 from ..core.errors import InternalError, MatcalcError
+from .budget import check_memory
 from .evaluator import NUMERIC, _Evaluator
 from .sample import _find_point, _Problem, as_matrix_variable
 
@@ -36,6 +37,9 @@ def verify_code(fn, args, f, wrt, G, assumptions=None, seed=0, source=None):
         p = _Problem(f, wrt, G, None)
     rng = np.random.default_rng(seed)
     sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
+    # the evaluator's values of f and G, and the code's result beside G's: before allocating
+    check_memory([p.f, G], sizes, "the check of the printed NumPy code", copies=[(G, 16)],
+                 advice="code")
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
 
     def f_at(sample):

@@ -8,7 +8,7 @@ and the tolerance. Sizes are realistic (5 to 12) and everything is float64 throu
 import numpy as np
 import sympy as sp
 
-from .budget import NUMERIC_MAX_ENTRIES, check_sizes
+from .budget import NUMERIC_MAX_ENTRIES, check_memory, check_sizes
 from .evaluator import NUMERIC, _Evaluator
 from .sample import _fail, _find_point, _Problem, as_matrix_variable
 
@@ -55,6 +55,7 @@ def verify_numeric(f, wrt, G, assumptions=None, seed=0, directions=3):
     rng = np.random.default_rng(seed)
     sizes = p.sizes([int(k) for k in rng.permutation(np.arange(5, 13))] + list(range(13, 99)))
     check_sizes(p, sizes, NUMERIC_MAX_ENTRIES, "numeric", ("", ""))   # before any allocation
+    check_memory([p.f, G], sizes, f"the numeric proof of ∂f/∂{wrt.name}")   # all nodes at once
     dims = tuple(int(sp.sympify(d).xreplace(sizes)) for d in wrt.shape)
     eps = np.finfo(float).eps
 
