@@ -390,3 +390,8 @@ def test_every_activation_is_defined_in_the_report():
     forward = doc[doc.index(r"\section*{Forward pass}"):doc.index(r"\section*{Backward pass}")]
     for name in hidden:
         assert FUNCTION_DEFINITIONS[name] + " (entry by entry)" in forward, name
+
+
+def test_a_printed_backprop_shows_the_networks_sizes():
+    b = derive(mlp([4, 10, 10], loss="hinge"))
+    assert "ones(10, 10) @ (Y * Z2)" in str(b) and "d2" not in str(b)

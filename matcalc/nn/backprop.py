@@ -15,7 +15,8 @@ from ..calculus.simplify import TEXTBOOK, simplify
 from ..calculus.steps import Derivation
 from ..calculus.sweep import backward
 from ..core.errors import MatcalcError
-from ..core.expr import Elementwise, T, elementwise, entry_sum, hadamard, matmul, rebuild
+from ..core.expr import (Elementwise, T, add, elementwise, entry_sum, hadamard, matmul,
+                         rebuild)
 from ..core.functions import BY_CLASS, FUNCTIONS
 from ..core.program import Assignment, Program
 
@@ -37,22 +38,43 @@ def reuse_forward(program):
 
 def through_outputs(program):
     """f′(Z) in terms of A := f(Z), as f's record in core/functions.py writes it (its
-    `derivative`: σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A)."""
-    outputs = {}
+    `derivative`: σ′(Z) = A ⊙ (1 − A), tanh′(Z) = 1 − A ⊙ A, SiLU′(Z) = A + σ(Z) ⊙ (1 − A))."""
+    outputs, u = {}, sp.Dummy("a")
     for a in program:
         f = a.expr.body if isinstance(a.expr, Elementwise) else None
         derivative = FUNCTIONS[BY_CLASS[type(f)]].derivative if (
             f is not None and f.args == (T,) and type(f) in BY_CLASS) else None
         if derivative is not None:
-            outputs[a.expr.arg] = (sp.diff(f, T), derivative(T), a.name)
+            through = _in_two(derivative(u, T), u, a.name, a.expr.arg)
+            if through is not None:
+                outputs[a.expr.arg] = (sp.diff(f, T), through)
 
     def rule(e):
         if not isinstance(e, Elementwise) or e.arg not in outputs:
             return e
-        df, through, A = outputs[e.arg]
-        return elementwise(through, A) if e.body == df else e
+        df, through = outputs[e.arg]
+        return through if e.body == df else e
     rule.identity = "write the derivative through the activation's output"
     return rule
+
+
+def _in_two(body, u, A, Z):
+    """A scalar body in u (standing for A's entries) and T (Z's) as a matrix expression: the
+    parts in one of them alone become entrywise functions of A or Z, joined by + and ⊙;
+    None where a part mixes them inside a function."""
+    if not body.has(u):
+        return elementwise(body, Z)
+    if not body.has(T):
+        return elementwise(body.xreplace({u: T}), A)
+    if not (body.is_Add or body.is_Mul):
+        return None
+    join = add if body.is_Add else hadamard
+    groups = [[], [], []]                   # in u alone, in T alone (or a number), in both
+    for part in body.args:
+        groups[2 if part.has(u) and part.has(T) else 0 if part.has(u) else 1].append(part)
+    parts = [_in_two(body.func(*g), u, A, Z) for g in groups[:2] if g]
+    parts += [_in_two(part, u, A, Z) for part in groups[2]]
+    return None if any(p is None for p in parts) else join(*parts)
 
 
 @dataclass
@@ -78,7 +100,10 @@ class Backprop:
         return _inline(self.forward)[self.forward.output]
 
     def __str__(self):
-        lines = [str(self.forward), "", str(self.backward)]
+        sizes = self.model.concrete()     # the network's sizes, not its internal d1, d2
+        shown = [Program(tuple(Assignment(a.name.xreplace(sizes), a.expr.xreplace(sizes))
+                               for a in p)) for p in (self.forward, self.backward)]
+        lines = [str(shown[0]), "", str(shown[1])]
         if self.assumptions:
             lines.append("given that " + "; ".join(str(a) for a in self.assumptions))
         return "\n".join(lines)
@@ -128,7 +153,9 @@ def local_proofs(b):
                 d = named[name]
                 # tr(δ′ᵀ N′) written Σ δ′ ⊙ N′: no N×N product for the numeric proof
                 terms.append(b.coefficients.get(d, sp.S.One) * entry_sum(hadamard(d, e)))
-        claim = rebuild(claim, lambda x: inlined.get(x, x))
+        # the stops' values too: a stated δ (nn/norms.py) is written with x̂, a stop
+        values = {**inlined, **{name: e for name, e in frontier if name != output}}
+        claim = rebuild(claim, lambda x: values.get(x, x))
         out.append(LocalProof(line, wrt, sp.Add(*terms), claim,
                               tuple(name for name, _ in frontier)))
     return out
@@ -174,6 +201,28 @@ def _inline(assignments):
     return subs
 
 
+def _stated(net, emitted, coefficients, derivation):
+    """Each δ a layer record states in its textbook form (nn/norms.py) in place of the
+    sweep's, where the lines the record names are its name's only consumers (else the
+    sweep's sum of terms stays): scaled so that its name's adjoint is c·δ as before. The
+    proof checks the stated line as any other (local_proofs)."""
+    forward = list(net.forward)
+    consumers, of_delta = _consumers(forward), {d: z for z, d in net.deltas.items()}
+    out = []
+    for line in emitted:
+        value, covers = net.stated.get(line.name, (None, ()))
+        users = {forward[i].name for i in consumers.get(of_delta.get(line.name), ())}
+        if value is not None and users <= covers:
+            inner = [d for d in coefficients if d != line.name and value.has(d)]
+            ratio = sp.simplify(coefficients[inner[0]] / coefficients[line.name])
+            stated = matmul(ratio, value)
+            derivation.add("simplify", "the textbook form of the record (proven below)",
+                           line.expr, stated)
+            line = Assignment(line.name, stated)
+        out.append(line)
+    return out
+
+
 def derive(model):
     """The textbook backprop of a model.
 
@@ -197,6 +246,7 @@ def derive(model):
     coefficients = {}
     grads, _, emitted = backward(net.forward, params, derivation, net.deltas, tidy,
                                  coefficients)
+    emitted = _stated(net, emitted, coefficients, derivation)
     gsyms = {p: grad_symbol(p) for p in params}
     # Last layer first, each layer's weight before its bias: the order backprop computes them.
     order = sorted(net.params, key=lambda p: (-p.layer, p.kind != "weight"))
