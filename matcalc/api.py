@@ -19,8 +19,8 @@ from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.kernels import compile as compile_kernels
-from .core.errors import (ArgumentError, InternalError, MatcalcError, NotScalarError,
-                          ParseError, ShapeError, VerificationError)
+from .core.errors import (InternalError, MatcalcError, NotScalarError, ShapeError,
+                          VerificationError)
 from .core.expr import is_matrix, rebuild, trace
 from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
 from .core.functions import T
@@ -34,7 +34,8 @@ from .printing.text import text
 from .results import (GRADIENT_LAYOUT_WORDS, LAYOUT_WORDS, PROOFS, Check, Gradient,  # noqa: F401
                       Hessian, Jacobian, Trained, backprop_record, constraints)
 from .results import layout_of as _layout_of
-from .results.check import judge as _judge, shape_problem as _shape_problem
+from .results.check import judge as _judge, read_claim as _claim
+from .results.check import shape_problem as _shape_problem
 from .train import data as datasets
 from .train.trainer import (DEFAULTS, check_history, check_options, check_output,
                             history_beside, say)
@@ -277,32 +278,6 @@ def _prepare(who, f, wrt, claim, shapes, assume, method, assumptions, seed):
     except VerificationError as e:
         raise InternalError(f"matcalc's gradient {g.text()} failed its proof: {e}") from None
     return g, claim, given
-
-
-def _claim(claim, g):
-    """The claim as an expression over g's variables (text parsed with their shapes), or the
-    user's function as it is."""
-    __tracebackhide__ = True
-    if isinstance(claim, sp.Basic):
-        return claim
-    if isinstance(claim, str):
-        names = {str(s): s for s in g.arguments()}
-        shapes = {n: s.shape if is_matrix(s) else "scalar" for n, s in names.items()}
-        try:
-            p = parse(claim, shapes)
-        except MatcalcError as e:
-            cls = type(e) if type(e) in (ParseError, ShapeError, MatcalcError) else MatcalcError
-            raise cls(f"in the claim: {e}") from None
-        extra = [n for n in p.symbols if n not in names]
-        if extra:
-            raise MatcalcError(f"the claim uses {', '.join(extra)}, which "
-                               f"{'is' if len(extra) == 1 else 'are'} not a variable of "
-                               f"{text(g.f)} (its variables: {', '.join(names)})")
-        return p.expr
-    if callable(claim):
-        return claim
-    raise ArgumentError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
-                    f"function of the variables, not {type(claim).__name__}")
 
 
 def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .. import verify as verify_module
-from ..core.errors import MatcalcError, VerificationError
+from ..core.errors import ArgumentError, MatcalcError, ParseError, ShapeError, VerificationError
 from ..core.expr import is_matrix
+from ..parse import parse
 from ..printing import latex as latex_printing
 from ..printing.text import text
 from ..verify.compare import (COMPARE_POINTS, COMPARE_RTOL, exact_difference,
@@ -24,7 +25,7 @@ from ..verify.sample import as_matrix_variable
 from .gradient import Gradient
 from .records import PROOFS, context, verification
 
-__all__ = ["Check", "judge", "shape_problem"]
+__all__ = ["Check", "read_claim", "judge", "shape_problem"]
 
 # what "proven exactly" was where the exact proof compared values (to 50 digits) rather
 # than deciding an identity or equality in rational arithmetic
@@ -106,6 +107,32 @@ class Check:
                 {"entry": list(d.entry), "claimed": d.claimed, "correct": d.correct,
                  "sizes": d.sizes},
                 **context(g.arguments(), g.assumptions, layout), "verification": verdict}
+
+
+def read_claim(claim, g):
+    """The claim as an expression over g's variables (text parsed with their shapes), or the
+    user's function as it is."""
+    __tracebackhide__ = True
+    if isinstance(claim, sp.Basic):
+        return claim
+    if isinstance(claim, str):
+        names = {str(s): s for s in g.arguments()}
+        shapes = {n: s.shape if is_matrix(s) else "scalar" for n, s in names.items()}
+        try:
+            p = parse(claim, shapes)
+        except MatcalcError as e:
+            cls = type(e) if type(e) in (ParseError, ShapeError, MatcalcError) else MatcalcError
+            raise cls(f"in the claim: {e}") from None
+        extra = [n for n in p.symbols if n not in names]
+        if extra:
+            raise MatcalcError(f"the claim uses {', '.join(extra)}, which "
+                               f"{'is' if len(extra) == 1 else 'are'} not a variable of "
+                               f"{text(g.f)} (its variables: {', '.join(names)})")
+        return p.expr
+    if callable(claim):
+        return claim
+    raise ArgumentError(f"the claim must be text such as \"A.T @ B.T\", an expression or a "
+                        f"function of the variables, not {type(claim).__name__}")
 
 
 def judge(g, claim, method, given, seed):
