@@ -77,7 +77,7 @@ def _pair(text):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(description=__doc__ and __doc__.splitlines()[0],  # None: -OO
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     data = p.add_mutually_exclusive_group()      # one or the other, never one silently
     data.add_argument("--data-dir", help="a folder with the MNIST IDX files (plain or .gz)")
