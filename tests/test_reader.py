@@ -317,6 +317,8 @@ def test_the_derivation_reads_like_a_lecture_note():
             r"itself is}\ 1$}") in derivation
     assert r"L2 penalty $\tfrac{\lambda}{2}\sum_l \lVert W_l\rVert_F^2$ with $\lambda = 0.01$" \
         in doc
+    forward = doc[doc.index(r"\section*{Forward pass}"):doc.index(r"\section*{Backward pass}")]
+    assert "is the Frobenius norm" in forward                          # ‖W‖_F, first used there
 
 
 OVERFULL = re.compile(r"Overfull \\hbox \((\d+\.\d+)pt too wide\)")

@@ -15,7 +15,7 @@ from sympy import HadamardProduct, OneMatrix, Pow, Trace
 
 from ..core.extrema import MaxMask
 from ..core.functions import BY_CLASS, FUNCTIONS
-from ..core.nodes import Elementwise, EntrySum, Softmax
+from ..core.nodes import Elementwise, EntrySum, FrobeniusNorm, Softmax
 from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
                               PoolSpread, ToChannels, ToSamples, Unfold)
 
@@ -84,6 +84,8 @@ _BASICS = [
                 r"$m\times n$ matrix of ones"),
     (EntrySum, r"$\operatorname{sum}(A)$ is the sum of all entries of $A$"),
     (Trace, r"$\operatorname{tr}(A)$ is the trace"),
+    (FrobeniusNorm, r"$\lVert A\rVert_F = \sqrt{\operatorname{tr}(A^{\top} A)}$ is the "
+                    r"Frobenius norm"),
     ((Softmax, 0), r"$\operatorname{softmax}(Z)$ is $\exp$ of $Z$ divided by its column "
                    r"sums (each column of $S$ sums to 1)"),
     ((Softmax, 1), r"$\operatorname{softmax}_{\mathrm{row}}(Z)$ is $\exp$ of $Z$ divided by "
