@@ -205,7 +205,7 @@ class Backend:
 
     def helpers(self, names):
         """Source of the helper functions the printed lines call."""
-        from ..printing.numpy import numpy_helpers
+        from ..printing.runtime import numpy_helpers
         return numpy_helpers(names, self.printer.HELPERS) if names else ""
 
 

@@ -15,7 +15,8 @@ from sympy.core.sympify import _sympify
 
 from ..core.errors import MatcalcError
 from ..core.nodes import Differential
-from ..printing.numpy import HELPERS, MatcalcNumPyPrinter, numpy_helpers, numpy_imports
+from ..printing.numpy import MatcalcNumPyPrinter, numpy_imports
+from ..printing.runtime import HELPERS, numpy_helpers
 from ..printing.text import text
 
 __all__ = ["numpy_function", "dimension_lines", "shape_symbols"]

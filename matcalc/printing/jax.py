@@ -10,7 +10,7 @@ nodes call helpers (HELPERS) with the NumPy helpers' names and arguments, writte
 immutable arrays (.at[…].add where NumPy writes in place).
 """
 from ..core.functions import FUNCTIONS as CORE_FUNCTIONS
-from .numpy import HELPERS as NUMPY_HELPERS
+from .runtime import HELPERS as NUMPY_HELPERS
 from .tabled import MatcalcTabledPrinter
 
 __all__ = ["MatcalcJaxPrinter", "MODULE", "FUNCTIONS", "SOFTMAX", "HELPERS"]
