@@ -126,7 +126,7 @@ def test_any_number_of_activations_or_pools_in_one_layer():
     ("conv(8, 3, pad=1, pad=2), dense(10)", "conv is given pad= twice"),
     ("conv(8, 3), rleu, dense(10)", "unknown layer 'rleu'; choose one of conv, maxpool, "
                                     "avgpool, dense, flatten, " + ", ".join(ACTIVATIONS)
-     + "; did you mean relu?"),
+     + ", residual, layernorm; did you mean relu?"),
     ("conv(8, 3), maxpol(2), dense(10)", "did you mean maxpool or avgpool?"),
     ("conv(8, 3, pad=-1), dense(10)", "conv: pad must be an integer ≥ 0, not -1"),
 ])

@@ -18,6 +18,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import apply
 from ..core.functions import ACTIVATION_TABLE, ACTIVATIONS, T
 from ..core.structure import avgpool, conv_geometry, maxpool, pool_geometry, unfold
+from . import norms
 
 REQUIRED = object()             # an Arg without a default: given by position
 FORMS = {1: "vector", 3: "image"}    # len(shape) -> the form a record takes
@@ -55,6 +56,9 @@ class Kind:
     rows: bool = True           # nn/layout.py can transpose it (samples as rows)
     spelled: tuple = ()         # the names a spec writes it by (default: its key)
     window: Callable = None     # layer -> (k, s, p): the numbers of its size formula (report)
+    block: bool = False         # takes a block of layers, not numbers: residual(dense(8), relu)
+    sized: bool = False         # its model's widths are numbers (a skip adds two widths)
+    refusal: str = "convolutional networks take"    # who refuses layout='rows' (nn/model.py)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Layer:
         return dict(self.params)[name]
 
     def __str__(self):
+        if self.record.block:
+            return f"{self.kind}({', '.join(map(str, self.get('block')))})"
         args = [str(v) if a.default is REQUIRED else f"{a.name}={v}"
                 for a, (_, v) in zip(self.record.args, self.params)
                 if a.default is REQUIRED or v != a.default]
@@ -146,6 +152,11 @@ LAYERS = {
     "flatten": Kind((), _flat, lambda w, layer, where: w.as_flat(where), rows=False),
     "activation": Kind((), _same, lambda w, layer, where: activate(w, layer.kind), mlp=True,
                        spelled=ACTIVATIONS),
+    "residual": Kind((), norms.residual_size, norms.residual, takes=("vector",),
+                     noun="a residual block", rows=False, block=True, sized=True,
+                     refusal="a residual block takes"),
+    "layernorm": Kind((), _same, norms.layernorm, takes=("vector",), noun="layer norm",
+                      rows=False, refusal="layer norm takes"),
 }
 
 
@@ -165,6 +176,9 @@ def signatures():
     for key, kind in LAYERS.items():
         if kind.spelled:
             out.append("|".join(kind.spelled))
+            continue
+        if kind.block:
+            out.append(f"{key}(layers…)")
             continue
         args = [a.name for a in kind.args if a.default is REQUIRED]
         opts = "".join(f"[, {a.name}={a.says or a.default}]" for a in kind.args
@@ -197,6 +211,8 @@ def layer(kind, *args, **kwargs):
     names = spellings()
     if not isinstance(kind, str) or kind not in names:
         raise MatcalcError(unknown("layer", kind, list(names)))
+    if LAYERS[names[kind]].block:
+        return _block(kind, args, kwargs)
     params = LAYERS[names[kind]].args
     positional = [a for a in params if a.default is REQUIRED]
     keywords = {a.name: a for a in params if a.default is not REQUIRED}
@@ -213,3 +229,12 @@ def layer(kind, *args, **kwargs):
     values = dict(zip((a.name for a in positional), args))
     values.update({k: kwargs.get(k, a.default) for k, a in keywords.items()})
     return Layer(kind, tuple((a.name, a.check(kind, values[a.name])) for a in params))
+
+
+def _block(kind, args, kwargs):
+    """A block kind's Layer: residual(dense(32), relu) holds its layers."""
+    if kwargs or not args or not all(isinstance(a, Layer) for a in args):
+        raise MatcalcError(f"{kind} takes a block of layers, such as {kind}(dense(32), relu), "
+                           f"not {', '.join(map(repr, args)) or 'nothing'}"
+                           + (f" and keywords {', '.join(kwargs)}" if kwargs else ""))
+    return Layer(kind, (("block", tuple(args)),))

@@ -104,7 +104,7 @@ class Model:
         """The symbolic widths d0 … dL of a model on a vector input ([] otherwise), and N."""
         n = sp.Integer(self.batch) if isinstance(self.batch, int) else \
             sp.Symbol(self.batch, integer=True, positive=True)
-        if FORMS[len(self.input)] != "vector":
+        if FORMS[len(self.input)] != "vector" or any(l.record.sized for l in self.layers):
             return [], n
         return [sp.Symbol(f"d{i}", integer=True, positive=True)
                 for i in range(len(self.sizes))], n
@@ -200,7 +200,7 @@ def model(input, layers, loss="cross-entropy", l2=False, bias=True, reduction="m
     if layout == "rows":
         for i, (layer, _, _) in enumerate(geometry):
             if not layer.record.rows:
-                raise MatcalcError(f"layer {i + 1}, {layer}: convolutional networks take "
+                raise MatcalcError(f"layer {i + 1}, {layer}: {layer.record.refusal} "
                                    f"samples as columns (X is features×N), not layout='rows'")
     return Model(input, tuple(layers), loss, l2 if l2 is True or l2 else False, bias,
                  reduction, layout, batch)

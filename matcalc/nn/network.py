@@ -33,8 +33,8 @@ class Param:
     """A trainable parameter: its symbol, its layer (1…L), its kind and how to initialise it."""
     symbol: sp.MatrixSymbol
     layer: int
-    kind: str                   # "weight" or "bias"
-    init: str                   # from the activation's record: "he", "glorot"; or "zeros"
+    kind: str                   # "weight" or "bias" (or "gain": layer norm's γ)
+    init: str                   # from the activation's record: "he", "glorot"; or "zeros", "ones"
     fan_in: int                 # inputs and outputs of a unit, for the initial scale
     fan_out: int
 
@@ -135,6 +135,11 @@ class Walk:
         Z = self.line("Z", z)
         self.delta(Z, f"delta{self.l}")
         return Z
+
+    def parameter(self, symbol, kind, init, fan_in, fan_out):
+        """A trainable parameter of this layer other than W_l, b_l (layer norm's γ, β)."""
+        self.params.append(Param(symbol, self.l, kind, init, fan_in, fan_out))
+        return symbol
 
     def delta(self, name, label):
         self.deltas[name] = matrix(label, *name.shape)

@@ -7,7 +7,7 @@ error points at the layer with a caret.
 import ast
 
 from ..core.errors import MatcalcError, ParseError
-from .layers import layer
+from .layers import LAYERS, layer, spellings
 
 
 def parse_net(text):
@@ -24,28 +24,31 @@ def parse_net(text):
     except SyntaxError as e:
         col = max(0, min(len(text), (e.offset or 2) - 2))
         raise ParseError(f"syntax error in the network: {e.msg}", text, col) from None
-    out = []
-    for node in tree.elts:
-        col = node.col_offset - 1
-        if isinstance(node, ast.Name):
-            kind, args, kwargs = node.id, [], {}
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            kind, kwargs = node.func.id, {}
-            if any(k.arg is None for k in node.keywords):
-                raise ParseError("** is not allowed in a network spec", text, col)
-            args = [_literal(a, text) for a in node.args]
-            for k in node.keywords:
-                if k.arg in kwargs:
-                    raise ParseError(f"{kind} is given {k.arg}= twice", text,
-                                     k.value.col_offset - 1)
-                kwargs[k.arg] = _literal(k.value, text)
-        else:
-            raise ParseError("each layer is a name (relu) or a call (conv(8, 3))", text, col)
-        try:
-            out.append(layer(kind, *args, **kwargs))
-        except MatcalcError as e:
-            raise ParseError(str(e), text, col) from None
-    return tuple(out)
+    return tuple(_layer(node, text) for node in tree.elts)
+
+
+def _layer(node, text):
+    """One layer's node; a block kind's arguments are layers (residual(dense(8), relu))."""
+    col = node.col_offset - 1
+    if isinstance(node, ast.Name):
+        kind, args, kwargs = node.id, [], {}
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        kind, kwargs = node.func.id, {}
+        if any(k.arg is None for k in node.keywords):
+            raise ParseError("** is not allowed in a network spec", text, col)
+        block = kind in spellings() and LAYERS[spellings()[kind]].block
+        args = [(_layer if block else _literal)(a, text) for a in node.args]
+        for k in node.keywords:
+            if k.arg in kwargs:
+                raise ParseError(f"{kind} is given {k.arg}= twice", text,
+                                 k.value.col_offset - 1)
+            kwargs[k.arg] = _literal(k.value, text)
+    else:
+        raise ParseError("each layer is a name (relu) or a call (conv(8, 3))", text, col)
+    try:
+        return layer(kind, *args, **kwargs)
+    except MatcalcError as e:
+        raise ParseError(str(e), text, col) from None
 
 
 def _literal(node, text):

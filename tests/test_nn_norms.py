@@ -1,0 +1,97 @@
+"""Residual blocks and layer norm (nn/norms.py): the printed passes, their proofs, the mean."""
+import numpy as np
+import pytest
+import sympy as sp
+
+import matcalc
+from matcalc.api import verify_backprop
+from matcalc.core.errors import VerificationError
+from matcalc.core.expr import matrix, mean
+from matcalc.nn import norms
+from matcalc.nn.cnn import cnn
+from matcalc.printing.latex import latex
+from matcalc.printing.numpy import numpy_code
+from matcalc.printing.text import text
+from matcalc.verify import evaluate
+
+NET = "dense(32), layernorm, relu, residual(dense(32), layernorm, relu), dense(10)"
+TINY = "dense(3), layernorm, relu, residual(dense(3), layernorm, relu), dense(2)"
+
+
+def test_the_issue_net_prints_layer_norm_and_the_skip_in_textbook_form():
+    b = matcalc.derive(cnn("64", NET))
+    forward, backward = str(b).replace(" := ", " = ").split("\n\n")[:2]
+    assert forward.splitlines()[1:5] == [
+        "mu1 = mean(Z1)",
+        "sigma1 = sqrt(mean((Z1 - mu1)**2) + 1/100000)",
+        "Xhat1 = (Z1 - mu1) / sigma1",
+        "LN1 = Xhat1 * (gamma1 @ ones(1, N)) + beta1 @ ones(1, N)"]
+    assert "R2 = A1 + A2" in forward
+    lines = backward.splitlines()
+    assert lines[:8] == [
+        "delta3 = S - Y",
+        "delta_R2 = W3.T @ delta3",
+        "delta_LN2 = delta_R2 * step(LN2)",
+        "delta_Xhat2 = delta_LN2 * (gamma2 @ ones(1, N))",
+        # Ba, Kiros & Hinton (2016): (1/σ) ⊙ (δ_x̂ − mean(δ_x̂) − x̂ ⊙ mean(δ_x̂ ⊙ x̂))
+        "delta2 = (delta_Xhat2 - Xhat2 * mean(Xhat2 * delta_Xhat2) - mean(delta_Xhat2)) / sigma2",
+        # the residual's input: the skip's term and the block's
+        "delta_LN1 = step(LN1) * (W2.T @ delta2 + delta_R2)",
+        "delta_Xhat1 = delta_LN1 * (gamma1 @ ones(1, N))",
+        "delta1 = (delta_Xhat1 - Xhat1 * mean(Xhat1 * delta_Xhat1) - mean(delta_Xhat1)) / sigma1"]
+    assert "dgamma1 = 1/N*(Xhat1 * delta_LN1) @ ones(N, 1)" in lines
+    assert "dbeta1 = 1/N*delta_LN1 @ ones(N, 1)" in lines
+    params = {p.symbol.name: (p.kind, p.init) for p in b.network.params}
+    assert params["gamma1"] == ("gain", "ones") and params["beta2"] == ("bias", "zeros")
+
+
+def test_proven_numerically_at_its_sizes_and_exactly_at_tiny_ones():
+    verify_backprop(matcalc.derive(cnn("64", NET)), method="numeric")
+    verify_backprop(matcalc.derive(cnn("3", TINY)), method="exact")
+
+
+def test_a_wrong_textbook_form_is_caught_by_the_proof(monkeypatch):
+    def wrong(d, xhat, sigma):          # the x̂ ⊙ mean(δ_x̂ ⊙ x̂) term left out
+        return matcalc.core.expr.divide(matcalc.core.expr.sub(d, mean(d)), sigma)
+    monkeypatch.setattr(norms, "textbook_delta", wrong)
+    b = matcalc.derive(cnn("3", "dense(3), layernorm, relu, dense(2)", batch="M"))
+    with pytest.raises(VerificationError, match="delta1"):
+        verify_backprop(b, method="numeric")
+
+
+def test_layer_norm_on_a_value_used_elsewhere_keeps_the_sweeps_form_and_is_proven():
+    # Z1 feeds the skip too: the textbook δ would miss the skip's term, so it is not stated
+    b = matcalc.derive(cnn("3", "dense(3), residual(layernorm, dense(3)), dense(2)"))
+    delta1 = next(a for a in b.backward if str(a.name) == "delta1")
+    assert "delta_R" in text(delta1.expr) and "Xhat1 * mean" not in text(delta1.expr)
+    verify_backprop(b, method="numeric")
+
+
+def test_layer_norm_after_an_activation_gets_a_delta_of_its_own():
+    b = matcalc.derive(cnn("3", "dense(3), relu, layernorm, dense(2)"))
+    names = [str(a.name) for a in b.backward]
+    assert names[:4] == ["delta2", "delta_LN1", "delta_Xhat1", "delta_A1"]
+    assert text(b.backward.assignments[3].expr) == \
+        "(delta_Xhat1 - Xhat1 * mean(Xhat1 * delta_Xhat1) - mean(delta_Xhat1)) / sigma1"
+    verify_backprop(b, method="exact")
+
+
+def test_mean_prints_and_evaluates_along_either_axis():
+    X = matrix("X", 3, 4)
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    for axis in (0, 1):
+        got = evaluate(mean(X, axis), {X: x})
+        assert np.allclose(got, np.broadcast_to(x.mean(axis=axis, keepdims=True), x.shape))
+    assert evaluate(mean(X, 1), {X: sp.Matrix(3, 4, range(12))}, exact=True) == \
+        sp.Matrix(3, 4, lambda i, j: sp.Rational(3, 2) + 4 * i)
+    assert text(mean(X)) == "mean(X)" and text(mean(X, 1)) == "mean(X, axis=1)"
+    assert latex(mean(X)) == r"\operatorname{mean}\left(X\right)"
+    assert numpy_code(mean(X)) == "np.broadcast_to(X.mean(axis=0, keepdims=True), (3, 4))"
+    assert mean(3 * X) == 3 * mean(X)
+
+
+def test_the_net_reads_back_as_written():
+    m = cnn("64", NET)
+    assert [str(l) for l in m.layers] == ["dense(32)", "layernorm", "relu",
+                                          "residual(dense(32), layernorm, relu)", "dense(10)"]
+    assert m.dims()[0] == []            # a skip adds two widths: the sizes are numbers
