@@ -6,8 +6,11 @@ numerator-layout Jacobian J of F (d vec F = J d vec X), a Hessian matrix H of a 
 returns None or raises VerificationError naming the entry (or direction), both values and the
 tolerance. Exact: vec F and X written out with a symbol per entry on small concrete sizes,
 sympy.diff once (J) or twice (H, H[V]); polynomials expand to 0, anything else agrees in
-50-digit mpmath at random rational points. Numeric: at sizes 5 to 12, central differences of
-F (J), of f along two directions (H) or of G (H[V]).
+50-digit mpmath at random rational points, printed as a program (each shared subexpression
+once). Numeric: at sizes 5 to 12, central differences of F (J), of f along two directions (H)
+or of G (H[V]). Both are bounded before they run (budget.py): the exact proof by f's nodes,
+nesting, det/inverse sizes (4×4) and its time, the numeric one by the memory of its arrays,
+checked before the exact proof starts.
 """
 import mpmath
 import numpy as np
