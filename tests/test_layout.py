@@ -71,3 +71,10 @@ def test_the_checker_sees_a_violation(tmp_path):
     names = list(_imports(fake))
     assert "core.errors" in names or "core.functions" in names
     assert _folder("printing.text") == "printing" and STAGES["printing"] > STAGES["core"]
+
+
+def test_no_module_is_over_500_lines():
+    """Each module does one thing: none over 500 lines (issue 16)."""
+    long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 500}
+    assert not long, f"split these: {long}"

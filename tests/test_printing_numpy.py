@@ -282,3 +282,34 @@ def test_unknown_functions_raise():
         numpy_code(Elementwise(sp.gamma(T), A))
     with pytest.raises(NoRuleError, match="cannot print erfc"):
         numpy_code(sp.erfc(x))  # SymPy would print math.erfc, which cannot take arrays
+
+
+# ---------------------------------------------------------------- the runtime (printing/runtime.py)
+
+def test_the_runtime_is_the_one_copy_of_the_helpers():
+    """HELPERS is read from printing/runtime.py's functions (the printer holds no NumPy source):
+    each entry is its function's own source and the helpers it calls."""
+    import inspect
+    from pathlib import Path
+
+    from matcalc.printing import numpy as numpy_printer
+    from matcalc.printing import runtime
+    from matcalc.printing.runtime import HELPERS, numpy_helpers
+    assert numpy_printer.HELPERS is HELPERS and numpy_printer.numpy_helpers is numpy_helpers
+    assert {"_softmax", "_unfold", "_fold", "_maxpool", "_pool_route", "_sigmoid"} <= set(HELPERS)
+    for name, (source, calls) in HELPERS.items():
+        assert source == inspect.getsource(getattr(runtime, name))
+    # the helpers each calls, in the order of first call (as the table used to list them)
+    assert {n: HELPERS[n][1] for n in ("_softmax", "_logsoftmax", "_maxpool", "_pool_select",
+                                       "_pool_route", "_pool_mask")} == {
+        "_softmax": (), "_logsoftmax": ("_logsumexp",), "_maxpool": ("_pool_offsets",),
+        "_pool_select": ("_pool_argmax",), "_pool_route": ("_pool_argmax",),
+        "_pool_mask": ("_pool_offsets", "_maxpool")}
+    printer_source = Path(numpy_printer.__file__).read_text()
+    assert not [n for n in HELPERS if f"def {n}(" in printer_source]   # none defined there
+    # the helpers' source runs with NumPy alone (the standalone script has no matcalc)
+    ns = {"np": np}
+    exec(compile(numpy_helpers(HELPERS), "<helpers>", "exec"), ns)  # noqa: S102
+    z = np.random.default_rng(0).standard_normal((3, 4))
+    assert np.array_equal(ns["_softmax"](z, 0), runtime._softmax(z, 0))
+    assert np.allclose(ns["_logsoftmax"](z, 0), np.log(runtime._softmax(z, 0)), rtol=1e-14)
