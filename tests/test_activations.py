@@ -77,10 +77,10 @@ def test_grad_text_against_sympy_diff_and_central_differences(name):
     g.verify(method="both")             # matcalc's own proof: exact and numeric
 
 
-# The δ of the hidden layer each prints: f′ through Z, or (ELU) through its output A.
+# The δ of the hidden layer each prints: f′ through Z, or (ELU, SiLU) through its output A.
 DELTAS = {
     "leaky_relu": "delta1 = (W2.T @ delta2) * (99*step(Z1)/100 + 1/100)",
-    "silu": "delta1 = (W2.T @ delta2) * ((1 - silu(Z1))*sigmoid(Z1) + silu(Z1))",
+    "silu": "delta1 = (W2.T @ delta2) * (sigmoid(Z1) * (1 - A1) + A1)",
     "elu": "delta1 = (W2.T @ delta2) * ((1 - step(A1))*(A1 + 1) + step(A1))",
     "gelu": "delta1 = (W2.T @ delta2) * (sqrt(2)*Z1*exp(-Z1**2/2)/(2*sqrt(pi)) "
             "+ erf(sqrt(2)*Z1/2)/2 + 1/2)",
@@ -200,3 +200,17 @@ def test_no_activation_list_outside_the_function_table():
           'ACTIVATIONS = ("relu", "sigmoid", "tanh")\n'
     assert {t for t, _ in _name_lists(ast.parse(old), set(ACTIVATIONS))} == {"line 1",
                                                                              "ACTIVATIONS"}
+
+
+def test_a_derivative_in_output_and_input_becomes_entrywise_products():
+    """nn/backprop.py's _in_two: the parts in A alone and in Z alone joined by + and ⊙; a
+    function of both cannot be split (None: f′ stays written through Z)."""
+    from matcalc.core.expr import T, matrix
+    from matcalc.core.functions import sigmoid
+    from matcalc.nn.backprop import _in_two
+    from matcalc.printing.text import text
+    a, A, Z = sp.Dummy("a"), matrix("A", 2, 3), matrix("Z", 2, 3)
+    assert text(_in_two(a + sigmoid(T) * (1 - a), a, A, Z)) == "sigmoid(Z) * (1 - A) + A"
+    assert text(_in_two(a * (1 - a), a, A, Z)) == "A*(1 - A)"
+    assert _in_two(sp.exp(a * T), a, A, Z) is None
+    assert _in_two(1 + sp.exp(a * T) * a, a, A, Z) is None

@@ -146,7 +146,8 @@ def test_activations_are_the_records_marked_so_identity_last():
     assert "identity" not in FUNCTIONS          # no function of the text syntax: A is Z
     assert not FUNCTIONS["erf"].activation and not FUNCTIONS["step"].activation
     # the derivatives backprop writes through the output A (the others through Z)
-    assert {n for n, f in FUNCTIONS.items() if f.derivative} == {"sigmoid", "tanh", "elu"}
+    assert {n for n, f in FUNCTIONS.items() if f.derivative} == {"sigmoid", "tanh", "silu",
+                                                                  "elu"}
 
 
 def test_latex_names_are_standard_latex():
@@ -184,10 +185,10 @@ def test_new_activation_derivative_is_its_reference_derivative(name):
 
 @pytest.mark.parametrize("name", [n for n, fn in FUNCTIONS.items() if fn.derivative])
 def test_output_form_derivative_is_the_derivative(name):
-    """f′(z) = derivative(f(z)): what backprop writes through the forward output A."""
+    """f′(z) = derivative(f(z), z): what backprop writes through the forward output A."""
     fn = FUNCTIONS[name]
     f = fn.build(x)
-    through = reference(fn.derivative(f))
+    through = reference(fn.derivative(f, x))
     for v in (-3.0, -0.5, 0.25, 2.0):
         assert float(through.subs(x, v)) == pytest.approx(
             float(sp.diff(fn.reference(x), x).subs(x, v)), rel=1e-13)

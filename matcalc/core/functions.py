@@ -159,8 +159,8 @@ class Fn:
     # initialisation of the weights feeding it ("he" for relu-like units, else "glorot").
     activation: bool = False
     init: str = "glorot"
-    # f′(z) written in the output a = f(z), where the textbook writes it so (σ′ = a(1 − a)):
-    # backprop then reuses the forward value A instead of recomputing f′(Z) (nn/backprop.py).
+    # f′(z) written with the output a = f(z), where the textbook writes it so: (a, z) ->
+    # σ′ = a(1 − a); backprop then reuses the forward value A (nn/backprop.py).
     derivative: Callable = None
     # What it computes, entry by entry, in LaTeX: the report defines it where first used
     # (printing/notation.py); None for the functions every reader knows (exp, tanh, …).
@@ -186,10 +186,11 @@ FUNCTIONS = {
     # torch's and JAX's own are stable for any x
     "sigmoid": Fn(sigmoid, lambda x: 1 / (1 + sp.exp(-x)), r"\sigma",
                   "(0.5 + 0.5*np.tanh(0.5*({})))", "torch.sigmoid({})", "jax.nn.sigmoid({})",
-                  "_sigmoid({0}, out={1})", activation=True, derivative=lambda a: a * (1 - a),
+                  "_sigmoid({0}, out={1})", activation=True,
+                  derivative=lambda a, z: a * (1 - a),
                   definition=r"$\sigma(z) = 1/(1 + e^{-z})$"),
     "tanh": Fn(sp.tanh, sp.tanh, r"\tanh", "np.tanh({})", "torch.tanh({})", "jnp.tanh({})",
-               "np.tanh({0}, out={1})", activation=True, derivative=lambda a: 1 - a ** 2),
+               "np.tanh({0}, out={1})", activation=True, derivative=lambda a, z: 1 - a ** 2),
     "relu": Fn(relu, lambda x: sp.Piecewise((x, x > 0), (0, True)), r"\operatorname{relu}",
                "np.maximum({}, 0)", "torch.relu({})", "jnp.maximum({}, 0)",
                "np.maximum({0}, 0, out={1})", activation=True, init="he",
@@ -213,13 +214,14 @@ FUNCTIONS = {
     "silu": Fn(silu, lambda x: x / (1 + sp.exp(-x)), r"\operatorname{SiLU}",
                "(({0})*(0.5 + 0.5*np.tanh(0.5*({0}))))", "torch.nn.functional.silu({})",
                "jax.nn.silu({})", activation=True, init="he",
+               derivative=lambda a, z: a + sigmoid(z) * (1 - a),
                definition=r"$\operatorname{SiLU}(z) = z\,\sigma(z)$"),
     # relu(x) + (e^min(x, 0) − 1): no exp of a large x; elu > 0 exactly where x > 0, so
     # elu′ = [A > 0] + (1 − [A > 0])(A + 1) in its output A
     "elu": Fn(elu, lambda x: sp.Piecewise((x, x > 0), (sp.exp(x) - 1, True)),
               r"\operatorname{ELU}", "(np.maximum({0}, 0) + np.expm1(np.minimum({0}, 0)))",
               "torch.nn.functional.elu({})", "jax.nn.elu({})", activation=True, init="he",
-              derivative=lambda a: step(a) + (1 - step(a)) * (a + 1),
+              derivative=lambda a, z: step(a) + (1 - step(a)) * (a + 1),
               definition=r"$\operatorname{ELU}(z) = z$ for $z > 0$, $e^{z} - 1$ otherwise"),
     # GELU's derivative has erf in it: NumPy spells erf with the runtime's _erf
     "erf": Fn(sp.erf, sp.erf, r"\operatorname{erf}", "_erf({})", "torch.erf({})",

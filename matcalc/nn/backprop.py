@@ -7,6 +7,7 @@ the activation where its record writes them so (σ′(Z) = A ⊙ (1 − A), tanh
 Hadamard products expanded where terms cancel (sigmoid + BCE: δ = A − Y), and the targets'
 assumption (one-hot: S − Y).
 """
+import sys
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -236,6 +237,9 @@ def derive(model):
     db1 := 1/N*delta1 @ ones(N, 1)
     """
     net = model.network()
+    from . import sequences              # a recurrence over t: its own sweep (the window)
+    if sequences.is_sequence(net):
+        return sequences.derive(model, sys.modules[__name__])
     rules = (reuse_forward(net.forward), through_outputs(net.forward)) + TEXTBOOK
     derivation = Derivation()
 
