@@ -5,6 +5,8 @@ import sympy as sp
 
 import matcalc
 from matcalc.api import verify_backprop
+from matcalc.cli import main
+from matcalc.codegen.kernels import compile
 from matcalc.core.errors import VerificationError
 from matcalc.core.expr import matrix, mean
 from matcalc.nn import norms
@@ -12,7 +14,11 @@ from matcalc.nn.cnn import cnn
 from matcalc.printing.latex import latex
 from matcalc.printing.numpy import numpy_code
 from matcalc.printing.text import text
+from matcalc.train.trainer import init_params
 from matcalc.verify import evaluate
+
+from backend_check import batch, prove
+from kernel_check import directional_check
 
 NET = "dense(32), layernorm, relu, residual(dense(32), layernorm, relu), dense(10)"
 TINY = "dense(3), layernorm, relu, residual(dense(3), layernorm, relu), dense(2)"
@@ -95,3 +101,31 @@ def test_the_net_reads_back_as_written():
     assert [str(l) for l in m.layers] == ["dense(32)", "layernorm", "relu",
                                           "residual(dense(32), layernorm, relu)", "dense(10)"]
     assert m.dims()[0] == []            # a skip adds two widths: the sizes are numbers
+
+
+def test_the_kernels_pass_central_differences_and_gamma_starts_at_one():
+    k = compile(matcalc.derive(cnn("6", TINY.replace("(3)", "(4)"))))
+    rng = np.random.default_rng(5)
+    X, Y, params, extra = batch(k, rng)
+    directional_check(k, X, Y, params, extra, rng)
+    assert [p["init"] for p in k.PARAMS if p["name"].startswith(("gamma", "beta"))] == \
+        ["ones", "zeros", "ones", "zeros"]
+    start = init_params(k, np.random.default_rng(0))
+    gamma = [v for p, v in zip(k.PARAMS, start) if p["name"] == "gamma1"][0]
+    assert (gamma == 1).all()
+    assert ".mean(axis=0, keepdims=True)" in k.source and "ones((" not in k.source
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_torch_and_jax_kernels_equal_numpys(backend):
+    pytest.importorskip(backend)
+    prove(cnn("6", TINY.replace("(3)", "(4)")), backend)
+
+
+def test_the_issue_command_trains_past_97_percent_with_its_defaults(tmp_path, capsys):
+    assert main(["train", "--input", "64", "--net", NET, "-o", str(tmp_path / "w.npz")]) == 0
+    out = capsys.readouterr().out
+    last = [line for line in out.splitlines() if line.startswith("test accuracy")][-1]
+    assert float(last.split()[2].rstrip("%")) >= 97.0, last
+    saved = np.load(tmp_path / "w.npz")
+    assert {"gamma1", "beta1", "gamma2", "beta2"} <= set(saved.files)

@@ -86,8 +86,8 @@ def init_params(k, rng, dtype=np.float64):
     """Weights by the layer's activation: He (relu) or Xavier/Glorot; biases zero."""
     params = []
     for p in k.PARAMS:
-        if p["init"] == "zeros":
-            params.append(np.zeros(p["shape"], dtype=dtype))
+        if p["init"] in ("zeros", "ones"):        # biases; layer norm's γ starts at 1
+            params.append((np.zeros if p["init"] == "zeros" else np.ones)(p["shape"], dtype=dtype))
             continue
         scale = np.sqrt(2.0 / (p["fan_in"] if p["init"] == "he" else p["fan_in"] + p["fan_out"]))
         params.append((rng.standard_normal(p["shape"]) * scale).astype(dtype))
