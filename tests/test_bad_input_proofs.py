@@ -171,8 +171,18 @@ def test_a_jacobian_needing_hundreds_of_gib_is_refused_at_once(capsys):
     code, out, err, took = cli(capsys, "jacobian", "kron(X, kron(X, X))", "--wrt", "X")
     assert code == 2 and out == ""
     assert "the numeric proof of the Jacobian" in err and "GiB of memory" in err
-    assert "more than the 1 GiB it may use" in err and "--verify none" in err
+    assert "more than the 1 GiB it may use" in err
+    # its sizes are the proof's own small ones: the way out is the other proof, not --shape
+    assert "prove it exactly (--verify exact)" in err and "--shape" not in err
     assert took < 20
+    code, out, err, _ = cli(capsys, "jacobian", "kron(X, kron(X, X))", "--wrt", "X",
+                            "--verify", "exact", "--format", "numpy")
+    assert code == 2 and out == ""
+    assert "the check of the printed NumPy code" in err and err.rstrip().endswith(
+        "print the result as text (--format text)")
+    code, out, err, _ = cli(capsys, "jacobian", "kron(X, kron(X, X))", "--wrt", "X",
+                            "--verify", "exact")
+    assert code == 0 and "verified exactly" in err
 
 
 def test_a_jacobian_proof_over_a_gib_is_refused_with_the_figure(capsys):

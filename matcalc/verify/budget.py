@@ -214,16 +214,26 @@ def _bytes(n):
     return f"{n / 2 ** 30:.3g} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:.3g} MiB"
 
 
+# the ways out of a memory refusal: (Python, CLI), where a size was declared large, and
+# where the sizes are the proof's own small ones already
 MEMORY_ADVICE = {
-    "proof": ("; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the proof runs "
-              "at small sizes, or skip the proof",
-              "; declare the dimensions by name (--shape \"X=n x m\") so that the proof runs at "
-              "small sizes, or skip the proof with --verify none"),
-    "code": ("; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the code is run "
-             "at small sizes, or take the result as an expression",
-             "; declare the dimensions by name (--shape \"X=n x m\") so that the code is run at "
-             "small sizes, or print the result as text (--format text)"),
+    ("proof", True): (
+        "; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the proof runs at "
+        "small sizes, or skip the proof",
+        "; declare the dimensions by name (--shape \"X=n x m\") so that the proof runs at "
+        "small sizes, or skip the proof with --verify none"),
+    ("proof", False): ("; prove it with method=\"exact\", or skip the proof",
+                       "; prove it exactly (--verify exact), or skip the proof with --verify "
+                       "none"),
+    ("code", True): (
+        "; give the dimensions names (shapes={{'X': ('n', 'm')}}) so that the code is run at "
+        "small sizes, or take the result as an expression",
+        "; declare the dimensions by name (--shape \"X=n x m\") so that the code is run at "
+        "small sizes, or print the result as text (--format text)"),
+    ("code", False): ("; take the result as an expression",
+                      "; print the result as text (--format text)"),
 }
+SMALL = 12                 # the largest size the numeric proof and the code check pick
 
 
 def check_memory(exprs, sizes, what, copies=(), limit=MAX_BYTES, advice="proof"):
@@ -240,5 +250,6 @@ def check_memory(exprs, sizes, what, copies=(), limit=MAX_BYTES, advice="proof")
     r, c = _dims(node.shape, sizes)
     why = (f"{what} needs {_bytes(total)} of memory at the sizes it uses, more than the "
            f"{_bytes(limit)} it may use ({{0}} alone is {r}×{c}, {_shown(r * c)} entries)")
-    py, cli = MEMORY_ADVICE[advice]
+    declared = any(sp.sympify(d).is_Integer and int(d) > SMALL for e, _ in held for d in e.shape)
+    py, cli = MEMORY_ADVICE[advice, declared]
     raise TooLargeError(why + py, node, cli=why + cli)
