@@ -161,6 +161,16 @@ def test_a_wrong_argument_type_is_matcalcs_error(fn, args, kwargs, message, tmp_
     assert e.value.__traceback__ is not None and not list(tmp_path.iterdir())
 
 
+def test_a_results_verify_checks_its_arguments():
+    g = grad("tr(A @ X)", "X")
+    with pytest.raises(ArgumentError, match=r"^verify: method must be one of both, exact, "
+                                            r"numeric, not 'sympy'$"):
+        g.verify(method="sympy")
+    with pytest.raises(ArgumentError, match=r"^verify: seed must be a non-negative integer, "
+                                            r"not -1$"):
+        jacobian("A @ x", "x").verify(seed=-1)
+
+
 # ---------------------------------------------------------------- results in their layout
 
 @pytest.mark.parametrize("layout", ["denominator", "numerator", "mixed"])

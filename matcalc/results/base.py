@@ -12,13 +12,14 @@ import sympy as sp
 
 from ..calculus.jacobian import LAYOUTS, transposed
 from ..codegen.function import numpy_function
-from ..core.errors import MatcalcError
+from ..core.errors import ArgumentError, MatcalcError
 from ..core.expr import is_matrix
 from ..core.functions import T
 from ..printing import latex as latex_printing
 from ..printing.hooks import notation
 from ..printing.text import text
-from .records import context, verification
+from ..parse import arguments as check_arg
+from .records import PROOFS, context, verification
 
 __all__ = ["Result", "constraints", "layout_of", "GRADIENT_LAYOUT_WORDS", "LAYOUT_WORDS"]
 
@@ -147,6 +148,10 @@ class Result:      # not "Derivative": SymPy's printers would take it for theirs
     def verify(self, method="both", seed=0):
         """Prove the derivative (`method`: both, exact or numeric); raises VerificationError
         naming the offending entry if it is wrong."""
+        if not isinstance(method, str) or method not in PROOFS:
+            raise ArgumentError(f"verify: method must be one of {', '.join(PROOFS)}, not "
+                                f"{method!r}")
+        check_arg.seed("verify", seed)
         self._prove(method, seed, constraints(self.assumptions))
 
     def _prove(self, method, seed, given):
