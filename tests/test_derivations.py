@@ -29,7 +29,9 @@ def _load(path):
 
 
 FILES = sorted(p for p in HERE.glob("seed*.py"))
-CASES = [c for f in FILES for c in _load(f).CASES]
+# The published formulas of papers (ba2016_layernorm.py, …): every other file but common.py.
+PAPERS = sorted(p for p in HERE.glob("*.py") if p not in FILES and p.stem != "common")
+CASES = [c for f in FILES + PAPERS for c in _load(f).CASES]
 
 
 def test_every_seed_note_has_a_derivation():
@@ -73,7 +75,7 @@ def test_report_compiles(case, tmp_path):
 
 # A note's own worked examples (a derivation file's CHECKS), given what they ask for by name:
 # `backprop` the derivation of the file's first case, `kernels` its compiled kernels.
-CHECKS = [(f.stem, check, _load(f).CASES[0].model) for f in FILES
+CHECKS = [(f.stem, check, _load(f).CASES[0].model) for f in FILES + PAPERS
           for check in getattr(_load(f), "CHECKS", [])]
 
 

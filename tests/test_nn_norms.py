@@ -1,4 +1,8 @@
 """Residual blocks and layer norm (nn/norms.py): the printed passes, their proofs, the mean."""
+import re
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -13,6 +17,7 @@ from matcalc.nn import norms
 from matcalc.nn.cnn import cnn
 from matcalc.printing.latex import latex
 from matcalc.printing.numpy import numpy_code
+from matcalc.printing.report import backprop_report
 from matcalc.printing.text import text
 from matcalc.train.trainer import init_params
 from matcalc.verify import evaluate
@@ -129,3 +134,22 @@ def test_the_issue_command_trains_past_97_percent_with_its_defaults(tmp_path, ca
     assert float(last.split()[2].rstrip("%")) >= 97.0, last
     saved = np.load(tmp_path / "w.npz")
     assert {"gamma1", "beta1", "gamma2", "beta2"} <= set(saved.files)
+
+
+def test_the_report_defines_mean_and_compiles_without_overfull_lines(tmp_path):
+    b = matcalc.derive(cnn("64", NET))
+    tex = backprop_report(b, title="layer norm")
+    assert r"\operatorname{mean}(A)$ repeats the mean of each column" in tex
+    assert (r"\delta_{1} &= \matcalcfit{\sigma_{1}^{\circ -1} \odot \left(\delta_{\hat{X}_{1}} "
+            r"- \hat{X}_{1} \odot \operatorname{mean}\left(\hat{X}_{1} \odot "
+            r"\delta_{\hat{X}_{1}}\right) - \operatorname{mean}\left(\delta_{\hat{X}_{1}}"
+            r"\right)\right)}") in tex
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex not installed")
+    (tmp_path / "r.tex").write_text(tex)
+    run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "r.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "r.log").read_text(errors="replace")
+    wide = [float(x) for x in re.findall(r"Overfull \\hbox \((\d+\.?\d*)pt too wide", log)]
+    assert all(w <= 10 for w in wide), wide

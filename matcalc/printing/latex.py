@@ -118,6 +118,9 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         second = re.fullmatch(r"([A-Za-z])(\d+)([b-z]\d*)", e.name)   # P1b: a layer's second pool
         if second:
             return r"%s_{%s%s}" % second.groups()
+        accented = re.fullmatch(r"delta_([A-Za-z]+(?:hat|tilde|bar)\d*)", e.name)
+        if accented:            # delta_Xhat1: the δ of x̂₁, δ_{\hat{X}_{1}}
+            return r"\delta_{%s}" % self._deal_with_super_sub(accented.group(1))
         return self._deal_with_super_sub(_GREEK.get(e.name, e.name))
 
     def _print_Differential(self, e):

@@ -15,7 +15,7 @@ from sympy import HadamardProduct, OneMatrix, Pow, Trace
 
 from ..core.extrema import MaxMask
 from ..core.functions import BY_CLASS, FUNCTIONS
-from ..core.nodes import Elementwise, EntrySum, FrobeniusNorm, Softmax
+from ..core.nodes import Elementwise, EntrySum, FrobeniusNorm, Mean, Softmax
 from ..core.structure import (AvgPool, Fold, MaxPool, PoolMask, PoolRoute, PoolSelect,
                               PoolSpread, ToChannels, ToSamples, Unfold)
 
@@ -90,6 +90,10 @@ _BASICS = [
                    r"sums (each column of $S$ sums to 1)"),
     ((Softmax, 1), r"$\operatorname{softmax}_{\mathrm{row}}(Z)$ is $\exp$ of $Z$ divided by "
                    r"its row sums (each row of $S$ sums to 1)"),
+    ((Mean, 0), r"$\operatorname{mean}(A)$ repeats the mean of each column of $A$ over that "
+                r"column (the mean over a sample's features)"),
+    ((Mean, 1), r"$\operatorname{mean}_{\mathrm{row}}(A)$ repeats the mean of each row of $A$ "
+                r"over that row"),
 ]
 
 # The functions by their name in core/functions.py: what each computes, entry by entry (each
