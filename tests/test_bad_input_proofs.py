@@ -212,10 +212,14 @@ def test_a_jacobian_that_fits_is_proven_numerically(capsys):
 
 # ------------------------------------------------------------ assumptions
 
-def test_contradictory_assumptions_are_refused(capsys):
-    code, out, err, took = cli(capsys, "grad", "tr(X)", "--wrt", "X", "--assume", "X > 0",
-                               "--assume", "X < 0")
-    assert code == 2 and out == ""                      # it said "verified"
+@pytest.mark.parametrize("command, f", [("grad", "tr(X)"), ("jacobian", "X"),
+                                        ("hessian", "sum(exp(X))")])
+@pytest.mark.parametrize("verify", ["both", "none"])
+def test_contradictory_assumptions_are_refused(capsys, command, f, verify):
+    """They were proven ("verified": the second set X afresh) or printed, without a word."""
+    code, out, err, took = cli(capsys, command, f, "--wrt", "X", "--assume", "X > 0",
+                               "--assume", "X < 0", "--verify", verify)
+    assert code == 2 and out == ""
     assert "the assumptions X > 0 and -X > 0 contradict each other" in err
     assert took < AT_ONCE
 

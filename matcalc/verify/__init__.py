@@ -16,10 +16,10 @@ from .code import verify_code
 from .evaluator import EXPLICIT, NUMERIC, evaluate
 from .exact import verify_exact
 from .numeric import verify_numeric
-from .sample import CONSTRAINTS, _check_shapes, as_matrix_variable
+from .sample import CONSTRAINTS, _check_shapes, as_matrix_variable, check_consistent
 
 __all__ = ["verify_exact", "verify_numeric", "assert_gradient", "evaluate", "EXPLICIT",
-           "NUMERIC", "CONSTRAINTS", "verify_code"]
+           "NUMERIC", "CONSTRAINTS", "verify_code", "check_consistent"]
 
 
 def assert_gradient(f, wrt, claimed, method="both", assumptions=None, seed=0):

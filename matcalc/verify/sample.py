@@ -150,6 +150,12 @@ def _kept(fn, a):
     return bool(np.allclose(b, a, rtol=1e-12, atol=1e-12))
 
 
+def check_consistent(assumptions):
+    """Refuse assumptions that contradict each other (X > 0 and X < 0) before any work: the
+    front doors call it as they read them, the proofs again as they start."""
+    _contradictions(*_constraints(assumptions))
+
+
 def _contradictions(constraints, tied):
     """Refuse, before any point is drawn, assumptions e > 0 and −e > 0 (X > 0 and X < 0):
     no point satisfies both, and drawing would only end in 'could not draw a point'."""
