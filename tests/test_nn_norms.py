@@ -153,3 +153,44 @@ def test_the_report_defines_mean_and_compiles_without_overfull_lines(tmp_path):
     log = (tmp_path / "r.log").read_text(errors="replace")
     wide = [float(x) for x in re.findall(r"Overfull \\hbox \((\d+\.?\d*)pt too wide", log)]
     assert all(w <= 10 for w in wide), wide
+
+
+BN = "dense(32), batchnorm, relu, dense(10)"
+
+
+def test_batch_norm_prints_ioffe_and_szegedys_section_3_line_by_line():
+    b = matcalc.derive(cnn("64", BN))
+    forward, backward = str(b).replace(" := ", " = ").split("\n\n")[:2]
+    assert forward.splitlines()[1:5] == [
+        "mu1 = mean(Z1, axis=1)",                       # over the batch: along the samples
+        "var1 = mean((Z1 - mu1)**2, axis=1)",
+        "Xhat1 = (Z1 - mu1) * 1/sqrt(var1 + 1/100000)",
+        "BN1 = Xhat1 * (gamma1 @ ones(1, N)) + beta1 @ ones(1, N)"]
+    # ∂ℓ/∂x̂, ∂ℓ/∂σ² (its −1/2 is the δ's coefficient), ∂ℓ/∂μ, ∂ℓ/∂x; Σ_i/m is mean(·, axis=1)
+    assert backward.splitlines()[2:6] == [
+        "delta_Xhat1 = delta_BN1 * (gamma1 @ ones(1, N))",
+        "delta_var1 = delta_Xhat1 * (Z1 - mu1) * (var1 + 1/100000)**(-3/2)",
+        "delta_mu1 = mean(delta_var1, axis=1) * (Z1 - mu1) - delta_Xhat1 * 1/sqrt(var1 + 1/100000)",
+        "delta1 = delta_Xhat1 * 1/sqrt(var1 + 1/100000) + mean(delta_mu1, axis=1) "
+        "- mean(delta_var1, axis=1) * (Z1 - mu1)"]
+    c = {str(d): v for d, v in b.coefficients.items()}
+    assert str(c["delta_var1"]) == "-1/(2*N)" and str(c["delta_mu1"]) == "1/N"
+    verify_backprop(b, method="numeric")
+    verify_backprop(matcalc.derive(cnn("2", "dense(2), batchnorm, dense(2)")),
+                    method="exact")
+
+
+def test_batch_norm_kernels_pass_central_differences_on_every_backend():
+    k = compile(matcalc.derive(cnn("6", "dense(4), batchnorm, relu, dense(3)")))
+    rng = np.random.default_rng(6)
+    X, Y, params, extra = batch(k, rng)
+    directional_check(k, X, Y, params, extra, rng)
+    for backend in ("torch", "jax"):
+        prove(cnn("6", "dense(4), batchnorm, relu, dense(3)"), backend)
+
+
+def test_batch_norm_trains(tmp_path, capsys):
+    assert main(["train", "--input", "64", "--net", BN, "-o", str(tmp_path / "w.npz")]) == 0
+    last = capsys.readouterr().out.splitlines()
+    acc = [line for line in last if line.startswith("test accuracy")][-1]
+    assert float(acc.split()[2].rstrip("%")) >= 95.0, acc

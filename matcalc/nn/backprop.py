@@ -154,11 +154,13 @@ def local_proofs(b):
                 d = named[name]
                 # tr(δ′ᵀ N′) written Σ δ′ ⊙ N′: no N×N product for the numeric proof
                 terms.append(b.coefficients.get(d, sp.S.One) * entry_sum(hadamard(d, e)))
-        # the stops' values too: a stated δ (nn/norms.py) is written with x̂, a stop
-        values = {**inlined, **{name: e for name, e in frontier if name != output}}
+        f = sp.Add(*terms)
+        # a stop f differentiates (not one it holds, as var1 inside Xhat1) by its value: a
+        # stated δ (nn/norms.py) is written with x̂, the stop it differentiates
+        values = {**inlined, **{name: e for name, e in frontier
+                                if name != output and not f.has(name)}}
         claim = rebuild(claim, lambda x: values.get(x, x))
-        out.append(LocalProof(line, wrt, sp.Add(*terms), claim,
-                              tuple(name for name, _ in frontier)))
+        out.append(LocalProof(line, wrt, f, claim, tuple(name for name, _ in frontier)))
     return out
 
 

@@ -18,10 +18,10 @@ from ..core.errors import MatcalcError
 from ..core.expr import apply
 from ..core.functions import ACTIVATION_TABLE, ACTIVATIONS, T
 from ..core.structure import avgpool, conv_geometry, maxpool, pool_geometry, unfold
-from . import norms
+from . import norms, sequences
 
 REQUIRED = object()             # an Arg without a default: given by position
-FORMS = {1: "vector", 3: "image"}    # len(shape) -> the form a record takes
+FORMS = {1: "vector", 2: "sequence", 3: "image"}    # len(shape) -> the form a record takes
 DEFAULT_INIT = "glorot"         # the weights feeding a pool, a softmax or a linear output
 
 
@@ -103,9 +103,9 @@ def _conv(w, layer, where):
 
 
 def _dense(w, layer, where):
-    """Z := W A + b 1ᵀ on the flattened input."""
-    a = w.as_flat(where)
-    w.affine(w.width(layer.get("units")), a, (w.shape[0], layer.get("units")))
+    """Z := W A + b 1ᵀ on the flattened input (per step on a sequence: Z[t] := W A[t] + …)."""
+    a = sequences.as_steps(w) if FORMS[len(w.shape)] == "sequence" else w.as_flat(where)
+    w.affine(w.width(layer.get("units")), a, (w.shape[-1], layer.get("units")))
 
 
 def _pool(build):
@@ -118,6 +118,7 @@ def _pool(build):
 
 def activate(w, name):
     """A := f(Z); a function that returns its argument (the identity) adds no line: A is Z."""
+    sequences.as_steps(w)
     if ACTIVATION_TABLE[name].build(T) != T:
         w.line("A", apply(name, w.a))
 
@@ -147,16 +148,26 @@ LAYERS = {
                     lambda l, s, where: (s[0], *_pool_geometry(l, s, where).out),
                     _pool(avgpool), takes=("image",), noun="pooling", rows=False,
                     window=_pool_window),
-    "dense": Kind((Arg("units", width=True),), lambda l, s, where: (l.get("units"),), _dense,
-                  weights=True, mlp=True),
+    "dense": Kind((Arg("units", width=True),), lambda l, s, where: (l.get("units"),) if
+                  len(s) != 2 else sequences.sequence_size(l, s, where), _dense,
+                  takes=("vector", "image", "sequence"), weights=True, mlp=True),
     "flatten": Kind((), _flat, lambda w, layer, where: w.as_flat(where), rows=False),
     "activation": Kind((), _same, lambda w, layer, where: activate(w, layer.kind), mlp=True,
-                       spelled=ACTIVATIONS),
+                       spelled=ACTIVATIONS, takes=("vector", "image", "sequence")),
+    # sequences (nn/sequences.py): per step, then to one vector per sample
+    "rnn": Kind((Arg("units", width=True),), sequences.sequence_size, sequences.rnn,
+                takes=("sequence",), noun="a recurrent layer", weights=True, rows=False),
+    "last": Kind((), sequences.reduced_size, sequences.last, takes=("sequence",),
+                 noun="last (the last step)", rows=False),
+    "mean": Kind((), sequences.reduced_size, sequences.mean, takes=("sequence",),
+                 noun="mean (over the steps)", rows=False),
     "residual": Kind((), norms.residual_size, norms.residual, takes=("vector",),
                      noun="a residual block", rows=False, block=True, sized=True,
                      refusal="a residual block takes"),
     "layernorm": Kind((), _same, norms.layernorm, takes=("vector",), noun="layer norm",
                       rows=False, refusal="layer norm takes"),
+    "batchnorm": Kind((), _same, norms.batchnorm, takes=("vector",), noun="batch norm",
+                      rows=False, refusal="batch norm takes"),
 }
 
 

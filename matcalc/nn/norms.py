@@ -12,6 +12,8 @@ x is a sum of many terms; the record states the textbook form instead,
 which nn/backprop.py prints when these lines are x's only consumers, and which the network
 proof checks against them like every other line.
 """
+import math
+
 import sympy as sp
 
 from ..core.errors import MatcalcError
@@ -53,8 +55,9 @@ def layernorm(w, layer, where):
     sigma = w.line("sigma", elementwise(sp.sqrt(T + EPS), mean(power(sub(x, mu), 2))))
     xhat = w.line("Xhat", divide(sub(x, mu), sigma))
     gamma, beta = matrix(f"gamma{w.l}", F, 1), matrix(f"beta{w.l}", F, 1)
-    w.parameter(gamma, "gain", "ones", F, F)
-    w.parameter(beta, "bias", "zeros", F, F)
+    fans = (math.prod(w.shape),) * 2        # numbers, where F is a symbol d_l
+    w.parameter(gamma, "gain", "ones", *fans)
+    w.parameter(beta, "bias", "zeros", *fans)
     y = w.line("LN", add(hadamard(matmul(gamma, ones(1, n)), xhat), matmul(beta, ones(1, n))))
     w.delta(y, f"delta_{y.name}")
     w.delta(xhat, f"delta_{xhat.name}")
@@ -68,3 +71,25 @@ def textbook_delta(d, xhat, sigma):
     """(1/σ) ⊙ (δ_x̂ − mean(δ_x̂) − x̂ ⊙ mean(δ_x̂ ⊙ x̂)): Ba, Kiros & Hinton (2016)."""
     inner = add(d, neg(mean(d)), neg(hadamard(xhat, mean(hadamard(d, xhat)))))
     return hadamard(elementwise(1 / T, sigma), inner)
+
+
+def batchnorm(w, layer, where):
+    """Over the batch, as Ioffe & Szegedy (2015) §3 write it, each step a line with its δ:
+    mu := mean over samples; var := mean((x − mu)²); Xhat := (x − mu) ⊙ (var + ε)^(−1/2);
+    BN := γ ⊙ Xhat + β. The sweep then gives their ∂ℓ/∂x̂, ∂ℓ/∂σ², ∂ℓ/∂μ and ∂ℓ/∂x line by
+    line (a sum over the batch is m·mean: mean(·, axis=1) here, repeated over the samples)."""
+    x = w.as_flat(where)
+    F, n = x.shape
+    mu = w.line("mu", mean(x, 1))
+    var = w.line("var", mean(power(sub(x, mu), 2), 1))
+    xhat = w.line("Xhat", hadamard(sub(x, mu), elementwise((T + EPS) ** sp.Rational(-1, 2),
+                                                           var)))
+    gamma, beta = matrix(f"gamma{w.l}", F, 1), matrix(f"beta{w.l}", F, 1)
+    fans = (math.prod(w.shape),) * 2        # numbers, where F is a symbol d_l
+    w.parameter(gamma, "gain", "ones", *fans)
+    w.parameter(beta, "bias", "zeros", *fans)
+    y = w.line("BN", add(hadamard(matmul(gamma, ones(1, n)), xhat), matmul(beta, ones(1, n))))
+    for v in (y, xhat, var, mu):
+        w.delta(v, f"delta_{v.name}")
+    if x in {a.name for a in w.out} and x not in w.deltas:
+        w.delta(x, f"delta_{x.name}")
