@@ -80,6 +80,9 @@ def batchnorm(w, layer, where):
     line (a sum over the batch is m·mean: mean(·, axis=1) here, repeated over the samples)."""
     x = w.as_flat(where)
     F, n = x.shape
+    if n == 1:
+        raise MatcalcError(f"{where}: batch norm normalises over the batch, which needs more "
+                           f"than one sample (the model's batch is 1)")
     mu = w.line("mu", mean(x, 1))
     var = w.line("var", mean(power(sub(x, mu), 2), 1))
     xhat = w.line("Xhat", hadamard(sub(x, mu), elementwise((T + EPS) ** sp.Rational(-1, 2),

@@ -37,6 +37,10 @@ def _layer(node, text):
         if any(k.arg is None for k in node.keywords):
             raise ParseError("** is not allowed in a network spec", text, col)
         block = kind in spellings() and LAYERS[spellings()[kind]].block
+        for a in node.args if block else ():
+            if not isinstance(a, (ast.Name, ast.Call)):
+                raise ParseError(f"{kind} takes a block of layers, such as {kind}(dense(32), "
+                                 f"relu), not {ast.unparse(a)}", text, a.col_offset - 1)
         args = [(_layer if block else _literal)(a, text) for a in node.args]
         for k in node.keywords:
             if k.arg in kwargs:
