@@ -190,6 +190,10 @@ def verify_backprop(b, method="numeric", seed=0):
     every gradient, by the chain rule, in time linear in depth: nothing inlines the network."""
     check_arg.derivation("verify_backprop", b)
     check_arg.seed("verify_backprop", seed)
+    if getattr(b, "loops", None):     # a recurrence over t: unrolled, derived, compared
+        from .codegen.unroll import prove
+        prove(b, method=method, seed=seed)
+        return
     given = constraints(b.assumptions)
     for proof in local_proofs(b):
         try:

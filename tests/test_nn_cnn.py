@@ -56,7 +56,8 @@ def test_a_bad_spec_is_a_parse_error_with_a_caret(net, message):
     ("1x8x8", "conv(8, 9), dense(10)", "the kernel 9×9 is larger than the padded input"),
     ("1x8x8", "dense(16), conv(4, 3), dense(10)", "a convolution cannot follow a dense layer"),
     ("1x8x8", "conv(8, 3), relu", "the last layer must be dense(units)"),
-    ("1x8", DIGITS_CNN, "--input takes CxHxW, such as 1x8x8"),
+    ("1x8x8x8", DIGITS_CNN, "--input takes CxHxW, such as 1x8x8"),
+    ("1x8", DIGITS_CNN, "a convolution takes image inputs, but the input is a sequence of 1×8"),
 ])
 def test_geometry_errors_name_the_layer_and_the_numbers(input, net, message):
     with pytest.raises(MatcalcError) as e:

@@ -126,7 +126,7 @@ def test_any_number_of_activations_or_pools_in_one_layer():
     ("conv(8, 3, pad=1, pad=2), dense(10)", "conv is given pad= twice"),
     ("conv(8, 3), rleu, dense(10)", "unknown layer 'rleu'; choose one of conv, maxpool, "
                                     "avgpool, dense, flatten, " + ", ".join(ACTIVATIONS)
-     + ", residual, layernorm; did you mean relu?"),
+     + ", " + ", ".join(list(L.spellings())[5 + len(ACTIVATIONS):]) + "; did you mean relu?"),
     ("conv(8, 3), maxpol(2), dense(10)", "did you mean maxpool or avgpool?"),
     ("conv(8, 3, pad=-1), dense(10)", "conv: pad must be an integer ≥ 0, not -1"),
 ])
@@ -162,9 +162,11 @@ def test_an_unknown_hidden_activation_gets_a_did_you_mean():
      "conv: filters must be a positive integer, not '8'"),
     (lambda: cnn("1x8x8", [(None,), "dense(10)"]), "unknown layer None; choose one of"),
     (lambda: cnn(None, "dense(10)"), "--input takes CxHxW, such as 1x8x8 (or F features, "
-                                     "such as 64), not None"),
+                                     "such as 64; or TxF, T steps of F features, such as "
+                                     "8x8), not None"),
     (lambda: cnn((1, 8.0, 8), "dense(10)"), "--input takes CxHxW, such as 1x8x8 (or F "
-                                            "features, such as 64), not (1, 8.0, 8)"),
+                                            "features, such as 64; or TxF, T steps of F "
+                                            "features, such as 8x8), not (1, 8.0, 8)"),
 ])
 def test_wrong_python_types_are_matcalc_errors(call, message):
     with pytest.raises(MatcalcError) as e:
@@ -230,7 +232,7 @@ def test_a_vector_input_with_a_net_is_the_mlp():
     """--input 64 --net "dense(32), relu, dense(10)" is --layers 64,32,10 --hidden relu."""
     assert cnn("64", "dense(32), relu, dense(10)") == mlp([64, 32, 10], hidden="relu")
     assert cnn(64, "dense(10)", layout="rows") == mlp([64, 10], layout="rows")
-    for bad in ("1x8", "0", "64x", (64, 0)):
+    for bad in ("1x8x8x8", "0", "64x", (64, 0)):
         with pytest.raises(MatcalcError, match="--input takes CxHxW, such as 1x8x8"):
             cnn(bad, "dense(10)")
     with pytest.raises(MatcalcError) as e:

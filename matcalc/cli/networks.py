@@ -54,7 +54,11 @@ def cmd_derive(args):
     b = derive(_model(args))
     subs = b.model.concrete()
     lam = b.model.l2 if b.model.l2 is not True else None    # λ's value, where it is given
-    if args.format == "text":
+    if getattr(b, "loops", None) and args.format in ("text", "steps"):   # a recurrence over t
+        from ..printing.loops import backprop_text
+        out = list(backprop_text(b, subs=subs, shapes=args.shapes))
+        out.insert(1, "")
+    elif args.format == "text":
         out = [report.program_text(b.forward, shapes=args.shapes, subs=subs), "",
                report.program_text(b.backward, shapes=args.shapes, subs=subs)]
     elif args.format == "latex":

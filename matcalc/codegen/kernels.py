@@ -113,6 +113,9 @@ def _doc(title, rows):
 def kernel_source(b, backend="numpy"):
     """The kernel module of a Backprop (see the module docstring), printed for the array
     library `backend` (a record of codegen/backends.py: numpy, torch, jax)."""
+    if getattr(b, "loops", None):      # a recurrence over t (nn/sequences.py)
+        from .loops import kernel_source as loop_source
+        return loop_source(b, backend)
     be = _backend(backend, check=False)
     m, net = b.model, b.network
     about = m.summary()

@@ -19,8 +19,8 @@ __all__ = ["cnn", "parse_net", "parse_input", "layer", "Layer", "Model"]
 
 
 def parse_input(spec):
-    """(C, H, W) from "1x8x8", or (F,) from "64" (a vector: the model is an MLP's), or a
-    tuple; the forms are nn/layers.py's FORMS."""
+    """(C, H, W) from "1x8x8", or (F,) from "64" (a vector: the model is an MLP's), or
+    (T, F) from "8x8" (a sequence of T steps), or a tuple; the forms are nn/layers.py's FORMS."""
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec = (spec,)
     if isinstance(spec, str):
@@ -29,8 +29,8 @@ def parse_input(spec):
             spec = tuple(int(p) for p in parts)
     if not (isinstance(spec, tuple) and len(spec) in FORMS and
             all(type(v) is int and v > 0 for v in spec)):
-        raise MatcalcError(f"--input takes CxHxW, such as 1x8x8 (or F features, such as 64), "
-                           f"not {spec!r}")
+        raise MatcalcError(f"--input takes CxHxW, such as 1x8x8 (or F features, such as 64; or "
+                           f"TxF, T steps of F features, such as 8x8), not {spec!r}")
     return spec
 
 

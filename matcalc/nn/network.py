@@ -92,6 +92,7 @@ class Walk:
     params: list = field(default_factory=list)
     deltas: dict = field(default_factory=dict)
     stated: dict = field(default_factory=dict)
+    step: str = ""              # "[t]" inside a sequence's loop (nn/sequences.py): Z1[t]
 
     def layers(self, layers, next_kind, within=""):
         """Each layer's record extends the program in turn (a block's own layers too)."""
@@ -113,7 +114,8 @@ class Walk:
         P1b, … (names are unique: the kernels free each name after its last use)."""
         taken = {str(a.name) for a in self.out}
         base = f"{prefix}{self.l if layer is None else layer}"
-        label = next(base + s for s in _suffixes() if base + s not in taken)
+        label = next(base + s + self.step for s in _suffixes()
+                     if base + s + self.step not in taken)
         self.a = matrix(label, *value.shape)
         self.out.append(Assignment(self.a, value))
         return self.a
@@ -133,7 +135,7 @@ class Walk:
             self.params.append(Param(b, self.l, "bias", "zeros", *fans))
             z = add(z, matmul(b, ones(1, a.shape[1])))
         Z = self.line("Z", z)
-        self.delta(Z, f"delta{self.l}")
+        self.delta(Z, f"delta{self.l}{self.step}")
         return Z
 
     def parameter(self, symbol, kind, init, fan_in, fan_out):

@@ -1,0 +1,147 @@
+"""Sequence networks (nn/sequences.py): --input TxF, rnn(H), last, mean, dense per step.
+
+The printed backward pass is a recurrence over t (never T unrolled copies); its proof unrolls
+it at T = 3 and derives the unrolled program with the engine (codegen/unroll.py); the kernels
+loop over t and pass central differences; torch and JAX kernels agree with NumPy's."""
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import matcalc
+from matcalc.codegen import unroll
+from matcalc.codegen.kernels import compile as compile_kernels
+from matcalc.core.errors import VerificationError
+from matcalc.core.expr import elementwise, hadamard
+from matcalc.core.functions import T
+from matcalc.core.program import Assignment, Program
+from matcalc.nn import backprop
+from matcalc.nn.cnn import cnn
+
+from kernel_check import directional_check
+
+RNN = "rnn(32), last, dense(10)"
+
+DERIVED = """\
+H1[0] = zeros(32, N)
+for t = 1, …, T:   (T = 8)
+    Z1[t] = U1 @ H1[t-1] + W1 @ X[t] + b1 @ ones(1, N)
+    H1[t] = tanh(Z1[t])
+A1 = H1[T]
+Z2 = W2 @ A1 + b2 @ ones(1, N)
+S = softmax(Z2)
+L = -sum(Y * log(S))/N
+
+delta2 = S - Y
+delta_H1[T] = W2.T @ delta2
+delta1[T+1] = zeros(32, N)
+for t = T, …, 1:   (delta_H1[t] = 0 for t < T)
+    delta1[t] = (U1.T @ delta1[t+1] + delta_H1[t]) * (1 - H1[t]**2)
+dW2 = 1/N*delta2 @ A1.T
+db2 = 1/N*delta2 @ ones(N, 1)
+dW1 = 1/N*Σ_t(delta1[t] @ X[t].T)
+dU1 = 1/N*Σ_t(delta1[t] @ H1[t-1].T)
+db1 = 1/N*Σ_t(delta1[t] @ ones(N, 1))
+"""
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "matcalc", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_derive_prints_the_recurrence_and_proves_it():
+    r = _cli("derive", "--input", "8x8", "--net", RNN)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == DERIVED
+    assert len(r.stdout.splitlines()) <= 40
+    assert "verified: every gradient" in r.stderr
+
+
+def test_the_input_is_T_steps_of_F_features():
+    m = cnn("8x8", RNN)
+    net = m.network()
+    x = {s for a in net.forward for s in a.expr.atoms(sp.MatrixSymbol) if s.name == "X[t]"}
+    assert [s.shape[0] for s in x] == [8]         # a step: 8 features, a row of the digit
+    assert m.n_inputs == 64 and net.X.shape[0] == 64
+    wide = cnn("4x2", "rnn(3), last, dense(2)")
+    assert {s.shape[0] for a in wide.network().forward for s in a.expr.atoms(sp.MatrixSymbol)
+            if s.name == "X[t]"} == {2}
+    assert "X_ = {t: X[(t - 1) * 2:t * 2] for t in range(1, T + 1)}" in \
+        compile_kernels(matcalc.derive(wide)).source
+
+
+def test_mean_and_dense_per_step():
+    b = matcalc.derive(cnn("8x8", "dense(16), relu, rnn(32), mean, dense(10)"))
+    assert str(b.forward.assignments[5]) == "A2 := 1/8*Σ_t(H2[t])"
+    text = "\n".join(str(a) for a in b.backward)
+    assert "delta_H2 := 1/8*W3.T @ delta3" in text
+    assert "delta2[t] := (U2.T @ delta2[t+1] + delta_H2) * (1 - H2[t]**2)" in text
+    assert "delta1[t] := (W2.T @ delta2[t]) * step(Z1[t])" in text
+    assert "dU2 := 1/N*Σ_t(delta2[t] @ H2[t-1].T)" in text
+    matcalc.verify_backprop(b)
+
+
+def test_the_unrolled_program_is_the_engines_derivation():
+    """At T = 3 the unrolled program is derived as an ordinary network: δ1_3 from the loss,
+    δ1_2 and δ1_1 through U1ᵀ, dU1 a sum of two terms (h_0 = 0)."""
+    bs = backprop.derive(unroll.small(cnn("8x8", RNN)))
+    bu = backprop.derive(types.SimpleNamespace(network=lambda: unroll.unrolled(bs)))
+    back = [str(a) for a in bu.backward]
+    assert back[1] == "delta1_3 := (W2.T @ delta2) * (1 - A1**2)"
+    assert back[2] == "delta1_2 := (U1.T @ delta1_3) * (1 - H1_2**2)"
+    assert back[3] == "delta1_1 := (U1.T @ delta1_2) * (1 - H1_1**2)"
+    assert "dU1 := 1/N*(delta1_2 @ H1_1.T + delta1_3 @ H1_2.T)" in back
+    assert len(bu.forward) == 3 * 2 + 4
+
+
+def test_a_wrong_recurrence_is_caught(monkeypatch):
+    """A recurrence whose δ line drops the recurrent term U1ᵀ δ1[t+1] is named by the proof,
+    at the first step where the term is not zero."""
+    real = backprop.derive
+
+    def wrong(model):
+        b = real(model)
+        if getattr(b, "loops", None):
+            sym = {x.name: x for a in b.backward for x in a.expr.atoms(sp.MatrixSymbol)}
+            bad = hadamard(sym["delta_H1[t]"], elementwise(1 - T ** 2, sym["H1[t]"]))
+            b.backward = Program(tuple(Assignment(a.name, bad) if str(a.name) == "delta1[t]"
+                                       else a for a in b.backward))
+        return b
+    monkeypatch.setattr(backprop, "derive", wrong)
+    with pytest.raises(VerificationError, match=r"delta1\[t\].*unrolled at T = 3, at t = 2"):
+        unroll.prove(matcalc.derive(cnn("8x8", RNN)))
+
+
+@pytest.mark.parametrize("net", ["rnn(4), last, dense(3)",
+                                 "dense(4), tanh, rnn(3), mean, dense(3)",
+                                 "rnn(3), dense(4), relu, last, dense(3)"])
+def test_kernels_against_central_differences(net):
+    b = matcalc.derive(cnn("5x3", net))
+    k = compile_kernels(b)
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((15, 6))
+    Y = np.eye(3)[:, rng.integers(0, 3, 6)]
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    directional_check(k, X, Y, params, (), rng)
+    assert "for t in range(T, 0, -1):" in k.source and "for t in range(1, T + 1):" in k.source
+    assert k.predict(X, *params).shape == (3, 6)
+
+
+@pytest.mark.parametrize("library", ["torch", "jax"])
+def test_other_backends_agree_with_numpy(library):
+    pytest.importorskip(library)
+    b = matcalc.derive(cnn("4x3", "rnn(5), last, dense(3)"))
+    k = compile_kernels(b, backend=library)         # compared with NumPy's when compiled
+    assert "for t in range(T, 0, -1):" in k.source
+
+
+def test_trains_to_95_percent_with_the_plain_command(tmp_path):
+    r = _cli("train", "--input", "8x8", "--net", "rnn(64), last, dense(10)",
+             "-o", str(tmp_path / "w.npz"))
+    assert r.returncode == 0, r.stderr
+    acc = float(r.stdout.split("test accuracy ")[1].split("%")[0])
+    assert acc >= 95, r.stdout
