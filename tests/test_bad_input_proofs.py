@@ -245,7 +245,7 @@ def test_a_scalar_and_a_matrix_assumption_are_not_compared(capsys):
     assert code == 0, err
     code, out, err, _ = cli(capsys, "grad", "sum(log(alpha * X))", "--wrt", "alpha",
                             "--assume", "alpha > 0", "--assume", "alpha < 0")
-    assert code == 2 and "alpha) > 0 contradict each other" in err   # tr(alpha): H8's
+    assert code == 2 and "contradict each other" in err and "alpha" in err  # wording: H8's
 
 
 def test_a_hessian_vector_product_of_a_long_product_is_refused(capsys):
