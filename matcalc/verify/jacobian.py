@@ -70,8 +70,9 @@ class _Claim:
 
     @property
     def what(self):
-        return {"jacobian": "the Jacobian ∂vec(F)/∂vec(X)ᵀ",
-                "hessian": "the Hessian ∂²f/∂vec(X)∂vec(X)ᵀ",
+        x = self.X.name            # the variable's own name, as grad's messages give it
+        return {"jacobian": f"the Jacobian ∂vec(F)/∂vec({x})ᵀ",
+                "hessian": f"the Hessian ∂²f/∂vec({x})∂vec({x})ᵀ",
                 "hvp": "the Hessian–vector product H[V]"}[self.kind]
 
 
@@ -135,9 +136,9 @@ def _exact(p, c, seed):
                f"({_sizes_used(sizes, c.X)}), more than {EXACT_MAX_CLAIMED}; ")
         raise TooLargeError(why + "give the dimensions names so that it runs at small sizes, "
                             "or prove it numerically (method=\"numeric\")",
-                            cli=why +
-                            "declare the dimensions by name (--shape \"X=n x m\") so that it "
-                            "runs at small sizes, or use --verify numeric")
+                            cli=why + f"declare the dimensions by name (--shape "
+                            f"\"{c.X.name}=n x m\") so that it runs at small sizes, or use "
+                            "--verify numeric")
     exprs = [c.F, c.claim] + ([] if c.G is None else [c.G])
     check_solved(exprs, concrete, EXACT_MAX_SOLVED_TWICE, "exact")
     deadline = Deadline(c.what)
