@@ -35,15 +35,21 @@ def main(argv=None):
         return 0
     from .parser import build_parser
     args = build_parser().parse_args(argv)
+    installed = {}
     for name in ("SIGTERM", "SIGHUP"):    # kill, timeout, a closed terminal: as Ctrl-C
         signum = getattr(signal, name, None)
         try:
             if signum and signal.getsignal(signum) == signal.SIG_DFL:
                 signal.signal(signum, raise_stopped)
+                installed[signum] = signal.SIG_DFL
         except ValueError:              # main() called outside the main thread
             pass
-    with speaking("cli"):     # advice in errors names this interface's flags (core/errors.py)
-        return _run(args)
+    try:
+        with speaking("cli"):     # advice in errors names this interface's flags (core/errors.py)
+            return _run(args)
+    finally:                      # main() called in-process (tests, notebooks): put them back
+        for signum, old in installed.items():
+            signal.signal(signum, old)
 
 
 def _run(args):

@@ -46,9 +46,9 @@ class Dataset:
 
     Examples
     --------
-    >>> ds = Dataset(np.eye(3), np.array([0, 1, 2]), np.ones((1, 3)), np.array([1]), 3, "toy")
+    >>> ds = Dataset(np.eye(3), np.array([0, 1, 2]), np.ones((2, 3)), np.array([2, 0]), 3, "toy")
     >>> ds
-    Dataset('toy': 3 classes, 3 features, 3 train / 1 test, float64)
+    Dataset('toy': 3 classes, 3 features, 3 train / 2 test, float64)
     >>> ds.one_hot(np.array([2, 0]))
     array([[0., 1.],
            [0., 0.],
