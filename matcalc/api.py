@@ -311,10 +311,10 @@ def load_data(model, data=None, seed=0, binary=(3, 8), dtype="float64"):
     return ds
 
 
-def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
-          batch_size=DEFAULTS["batch_size"], lr=DEFAULTS["lr"], optimizer=DEFAULTS["optimizer"],
-          lam=None, seed=DEFAULTS["seed"], dtype=DEFAULTS["dtype"], binary=(3, 8), log=True,
-          names=None, history=True, backend="numpy", device=None, nproc=1, verify=True):
+def train(model, data=None, output="mlp.npz", epochs=None, batch_size=None, lr=None,
+          optimizer=None, lam=None, seed=DEFAULTS["seed"], dtype=DEFAULTS["dtype"],
+          binary=(3, 8), log=True, names=None, history=True, backend="numpy", device=None,
+          nproc=1, verify=True):
     """Derive, prove and compile the model's backprop, then train it on `data` (see
     load_data) and save the weights to `output` (.npz). `lam` is the L2 weight for a model
     with a symbolic λ (default 1e-4); `names` spells the options for messages (--lr).
@@ -322,11 +322,16 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
     mlp.history.json), a path ending in .json or .csv writes it there, False not at all.
     `backend`: the array library the kernels run on (numpy, torch, jax; codegen/backends.py),
     `device` torch's (cpu, cuda); `nproc` > 1 trains data-parallel in that many torch
-    processes (train/distributed.py).
+    processes (train/distributed.py). `epochs`, `batch_size`, `lr`, `optimizer` left None
+    are the network's own defaults (Model.training_defaults: an rnn trains with Adam), else
+    the trainer's (30 epochs of SGD at lr 0.1, batches of 32).
 
     The output path and the options are checked before anything runs; a diverging run
     stops and keeps its best epoch, Ctrl-C its last (train/trainer.py)."""
     check_arg.model("train", model)
+    chosen = {**DEFAULTS, **model.training_defaults()}
+    epochs, batch_size, lr, optimizer = (chosen[k] if v is None else v for k, v in (
+        ("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("optimizer", optimizer)))
     check_parallel(nproc, backend, device)     # before the derivation and proof
     if history is True:
         history = history_beside(str(output))
@@ -353,7 +358,9 @@ def train(model, data=None, output="mlp.npz", epochs=DEFAULTS["epochs"],
                    f"of its {len(b.backward)} lines by central differences)" if verify else
                    f"derived the backprop of {model.name} in {proven:.2f} s (not proven)")
     log = say(log, f"training {model.name} on {ds.name}: {len(ds.y_train)} "
-                   f"training and {len(ds.y_test)} test samples")
+                   f"training and {len(ds.y_test)} test samples"
+                   + (f"; {optimizer}, lr {lr:g}, {epochs} epochs" if
+                      model.training_defaults() else ""))
     run = run_trainer if nproc == 1 else partial(spawn_train, nproc=nproc,
                                                  device=device or "cpu")
     params, records, note = run(

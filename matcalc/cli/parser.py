@@ -205,12 +205,16 @@ def _backend_arguments(p):
 
 
 def _training_arguments(p):
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the data")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"],
-                   help="samples per step")
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=DEFAULTS["optimizer"],
-                   help="sgd (with momentum 0.9) or adam")
+    # None: the network's own default where its layers choose one (an rnn: Adam, lr 0.005,
+    # 60 epochs; nn/model.py training_defaults), else the trainer's
+    own = "; a network with an rnn: 60, with adam at lr 0.005"
+    p.add_argument("--epochs", type=int, help=f"passes over the data (default: "
+                   f"{DEFAULTS['epochs']}{own})")
+    p.add_argument("--batch-size", type=int, help=f"samples per step (default: "
+                   f"{DEFAULTS['batch_size']})")
+    p.add_argument("--lr", type=float, help=f"learning rate (default: {DEFAULTS['lr']})")
+    p.add_argument("--optimizer", choices=["sgd", "adam"],
+                   help=f"sgd (with momentum 0.9) or adam (default: {DEFAULTS['optimizer']})")
     p.add_argument("--seed", type=_natural, default=DEFAULTS["seed"],
                    help="for the initial weights, the split and the batches (an integer ≥ 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], default=DEFAULTS["dtype"],

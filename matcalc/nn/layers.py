@@ -59,6 +59,7 @@ class Kind:
     block: bool = False         # takes a block of layers, not numbers: residual(dense(8), relu)
     sized: bool = False         # its model's widths are numbers (a skip adds two widths)
     refusal: str = "convolutional networks take"    # who refuses layout='rows' (nn/model.py)
+    trains: tuple = ()          # training defaults a network with it takes: (("lr", 0.005), …)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ LAYERS = {
                        spelled=ACTIVATIONS, takes=("vector", "image", "sequence")),
     # sequences (nn/sequences.py): per step, then to one vector per sample
     "rnn": Kind((Arg("units", width=True),), sequences.sequence_size, sequences.rnn,
-                takes=("sequence",), noun="a recurrent layer", weights=True, rows=False),
+                takes=("sequence",), noun="a recurrent layer", weights=True, rows=False,
+                trains=sequences.TRAINS),
     "last": Kind((), sequences.reduced_size, sequences.last, takes=("sequence",),
                  noun="last (the last step)", rows=False),
     "mean": Kind((), sequences.reduced_size, sequences.mean, takes=("sequence",),

@@ -68,6 +68,10 @@ class Model:
     def activations(self):
         return tuple(l.kind for l in self.layers if l.record is LAYERS["activation"])
 
+    def training_defaults(self):
+        """The training options its layers choose (an rnn: Adam, …), over the trainer's."""
+        return {k: v for l in self.layers for k, v in l.record.trains}
+
     @property
     def depth(self):
         """The number of weight layers."""

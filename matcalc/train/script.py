@@ -193,6 +193,8 @@ def script_source(b, backend="numpy", device=None):
     parts += [_source(files, n) for n in FILES_PARTS]
     parts.append("# ---- training (from matcalc/train/trainer.py)")
     parts += [_source(trainer, n) for n in TRAINER_PARTS]
+    if b.model.training_defaults():      # the network's own (an rnn trains with Adam)
+        parts.append(f"DEFAULTS.update({b.model.training_defaults()!r})")
     if script.parts:
         parts.append("# ---- data-parallel training (from matcalc/train/distributed.py)")
         parts += [_source(distributed, n) for n in script.parts]
