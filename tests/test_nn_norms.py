@@ -194,3 +194,35 @@ def test_batch_norm_trains(tmp_path, capsys):
     last = capsys.readouterr().out.splitlines()
     acc = [line for line in last if line.startswith("test accuracy")][-1]
     assert float(acc.split()[2].rstrip("%")) >= 95.0, acc
+
+
+def test_batch_norm_predicts_with_the_running_statistics_the_trainer_keeps(tmp_path):
+    k = compile(matcalc.derive(cnn("6", "dense(4), batchnorm, relu, dense(3)")))
+    assert [p["name"] for p in k.PARAMS if p["kind"] == "running"] == \
+        ["running_mu1", "running_var1"]
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((6, 9))
+    params = init_params(k, rng)
+    W1, b1 = params[0], params[1]
+    Z1 = W1 @ X + b1
+    mu, var = k.statistics(X, *params)          # training mode: this batch's
+    assert np.allclose(mu, Z1.mean(axis=1, keepdims=True))
+    assert np.allclose(var, Z1.var(axis=1, keepdims=True))
+    # evaluation: the running values (here their start, 0 and 1), one sample as a batch
+    ones = k.predict(X[:, :1], *params)
+    assert np.allclose(ones, k.predict(X, *params)[:, :1])
+    _, grads = k.loss_and_gradients(X, np.eye(3)[:, rng.integers(0, 3, 9)], *params)
+    assert len(grads) == len(params) - 2        # the running values are not trained
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_batch_norm_trains_keeping_running_statistics_on_every_backend(backend, tmp_path):
+    if backend != "numpy":
+        pytest.importorskip(backend)
+    r = matcalc.train(cnn("64", BN), output=tmp_path / "w.npz", epochs=3, log=None,
+                      backend=backend, optimizer="adam" if backend == "jax" else "sgd",
+                      lr=0.01 if backend == "jax" else 0.1)
+    saved = np.load(tmp_path / "w.npz")
+    assert {"running_mu1", "running_var1"} <= set(saved.files)
+    assert not np.allclose(saved["running_var1"], 1) and not np.allclose(saved["running_mu1"], 0)
+    assert r.history[-1]["test"] > 0.9, r.history

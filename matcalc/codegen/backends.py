@@ -143,20 +143,22 @@ def _adam(params, grads, ms, vs, lr, c1, c2, beta1, beta2, eps):
 def update_sgd(params, grads, state, lr, momentum=0.9):
     """v <- mu v - lr g;  theta <- theta + v: new arrays (JAX's are immutable) put back
     into the lists."""
+    n = len(grads)          # the trained ones: batch norm's running values follow them
     if not state:
-        state["v"] = [jnp.zeros_like(p) for p in params]
-    params[:], state["v"] = _sgd(list(params), list(grads), state["v"], lr, momentum)
+        state["v"] = [jnp.zeros_like(p) for p in params[:n]]
+    params[:n], state["v"] = _sgd(list(params[:n]), list(grads), state["v"], lr, momentum)
 
 
 def update_adam(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     """Adam (Kingma & Ba, 2015) with bias-corrected moments."""
+    n = len(grads)          # the trained ones: batch norm's running values follow them
     if not state:
-        state.update(t=0, m=[jnp.zeros_like(p) for p in params],
-                     v=[jnp.zeros_like(p) for p in params])
+        state.update(t=0, m=[jnp.zeros_like(p) for p in params[:n]],
+                     v=[jnp.zeros_like(p) for p in params[:n]])
     state["t"] += 1
     c1, c2 = 1 - beta1 ** state["t"], 1 - beta2 ** state["t"]
-    params[:], state["m"], state["v"] = _adam(list(params), list(grads), state["m"],
-                                              state["v"], lr, c1, c2, beta1, beta2, eps)
+    params[:n], state["m"], state["v"] = _adam(list(params[:n]), list(grads), state["m"],
+                                               state["v"], lr, c1, c2, beta1, beta2, eps)
 
 
 UPDATES = {"sgd": update_sgd, "adam": update_adam}

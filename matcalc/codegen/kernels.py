@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..core.expr import matmul, ones
 from ..core.nodes import LogSoftmax, Softmax
 from ..core.program import Assignment
 from ..printing.latex import latex
@@ -51,7 +52,7 @@ def param_spec(b):
     return tuple({"name": p.symbol.name, "layer": p.layer, "kind": p.kind,
                   "shape": tuple(int(sp.sympify(d).xreplace(sub)) for d in p.symbol.shape),
                   "init": p.init, "fan_in": p.fan_in, "fan_out": p.fan_out}
-                 for p in b.network.params)
+                 for p in list(b.network.params) + [p for p, _ in b.network.running])
 
 
 def _statement(steps, k, printer):
@@ -125,11 +126,17 @@ def kernel_source(b, backend="numpy"):
     fwd = list(b.forward.assignments[:-1])
     output = fwd[-1].name
 
+    running = [p.symbol for p, _ in net.running]     # batch norm's, kept by the trainer
+    pnames += [r.name for r in running]
+    # predict uses each batch statistic's running value (a column, over the batch)
+    kept = {name: matmul(p.symbol, ones(1, name.shape[1])) for p, name in net.running}
+    pfwd = [Assignment(a.name, kept.get(a.name, a.expr)) for a in fwd]
     p1 = be.printer()
-    pred_lines = [_line(a.name.name, a.expr, p1) for a in fwd]
-    pred_rows = [f"{latex(a.name)} = {latex(a.expr)}" for a in fwd]
+    pred_lines = [_line(a.name.name, a.expr, p1) for a in pfwd]
+    pred_rows = [f"{latex(a.name)} = {latex(a.expr)}" for a in pfwd]
     if be.inplace:      # planned: in place, buffers reused (codegen/plan.py)
-        pred_lines, pred_rows, _ = _planned(fwd, [net.X, *params], [output], (), p1)
+        pred_lines, pred_rows, _ = _planned(pfwd, [net.X, *params, *running], [output], (),
+                                            p1)
     pred = [f"def predict(X, {', '.join(pnames)}):",
             _doc("The network's output " + text(output) + ", one line per formula:",
                  pred_rows),
@@ -158,7 +165,7 @@ def kernel_source(b, backend="numpy"):
             rows.append(f"(the mean's {latex(pl.folded)} is folded once into the seed "
                         r"\delta: every \delta here is the textbook one times it)")
     lag = [f"def loss_and_gradients({', '.join(args)}):",
-           _doc("The loss L and its gradients (" + ", ".join(f"d{p}" for p in pnames) +
+           _doc("The loss L and its gradients (" + ", ".join(f"d{p}" for p in params) +
                 "), denominator layout, one line per formula:", rows),
            *_dims_lines(b, p2), *body, f"    return L, ({grads},)"]
 
@@ -188,10 +195,27 @@ def kernel_source(b, backend="numpy"):
     blocks = ["\n".join(header)]
     if helpers:
         blocks.append(be.helpers(helpers))
-    blocks += ["\n".join(pred), "\n".join(lag)]
+    blocks += ["\n".join(pred), "\n".join(lag)] + _statistics(b, be, pnames)
     if be.runtime:
         blocks.append(be.runtime.rstrip())
     return "\n\n\n".join(blocks) + "\n"
+
+
+def _statistics(b, be, pnames):
+    """statistics(X, params…): the batch statistics of batch norm (training mode), each as
+    a column, for the trainer's running values; nothing for a network without them."""
+    net = b.network
+    if not net.running:
+        return []
+    wanted = {name for _, name in net.running}
+    last = max(i for i, a in enumerate(net.forward) if a.name in wanted)
+    p = be.printer()
+    lines = [_line(a.name.name, a.expr, p) for a in list(net.forward)[:last + 1]]
+    cols = ", ".join(f"{name.name}[:, :1]" for _, name in net.running)
+    return ["\n".join([f"def statistics(X, {', '.join(pnames)}):",
+                       '    """The batch statistics (training mode) whose running values '
+                       'predict takes."""', *_dims_lines(b, p), *lines,
+                       f"    return ({cols},)"])]
 
 
 @dataclass

@@ -52,6 +52,7 @@ class Network:
     sample_axis: int            # 1: samples are the columns of X; 0: the rows
     stable_loss: object         # L from the logits, finite for any logits (generated code)
     stated: dict = field(default_factory=dict)  # δ -> (its textbook value, the names it covers)
+    running: tuple = ()         # (Param, name): a batch statistic's running value for predict
 
 
 def shapes(input, layers, within=""):
@@ -92,6 +93,7 @@ class Walk:
     params: list = field(default_factory=list)
     deltas: dict = field(default_factory=dict)
     stated: dict = field(default_factory=dict)
+    running: list = field(default_factory=list)
     step: str = ""              # "[t]" inside a sequence's loop (nn/sequences.py): Z1[t]
 
     def layers(self, layers, next_kind, within=""):
@@ -143,6 +145,14 @@ class Walk:
         self.params.append(Param(symbol, self.l, kind, init, fan_in, fan_out))
         return symbol
 
+    def statistic(self, name, init):
+        """A running value of the batch statistic `name` (a column, repeated over the batch):
+        not trained, kept by the trainer for predict (batch norm's mean and variance)."""
+        R = matrix(f"running_{name.name}", name.shape[0], 1)
+        self.running.append((Param(R, self.l, "running", init, *(math.prod(self.shape),) * 2),
+                             name))
+        return R
+
     def delta(self, name, label):
         self.deltas[name] = matrix(label, *name.shape)
 
@@ -192,5 +202,5 @@ def build(model):
     w.out.append(Assignment(sp.Symbol("L"), scale * row.build(w.a, Y) + penalty))
     net = Network(Program(tuple(w.out)), X, Y, tuple(w.params), lam, w.deltas,
                   (row.assumption(Y),) if row.assumption else (), LAYOUTS["columns"],
-                  scale * row.stable(logits, Y) + penalty, w.stated)
+                  scale * row.stable(logits, Y) + penalty, w.stated, tuple(w.running))
     return to_rows(net) if model.layout == "rows" else net

@@ -85,6 +85,8 @@ def batchnorm(w, layer, where):
                            f"than one sample (the model's batch is 1)")
     mu = w.line("mu", mean(x, 1))
     var = w.line("var", mean(power(sub(x, mu), 2), 1))
+    w.statistic(mu, "zeros")            # evaluation uses running values of both (the trainer's)
+    w.statistic(var, "ones")
     xhat = w.line("Xhat", hadamard(sub(x, mu), elementwise((T + EPS) ** sp.Rational(-1, 2),
                                                            var)))
     gamma, beta = matrix(f"gamma{w.l}", F, 1), matrix(f"beta{w.l}", F, 1)

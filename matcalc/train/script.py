@@ -19,7 +19,8 @@ FILES_PARTS = ("NO_SPACE", "WriteError", "_failure", "_fd_of", "_target", "_owne
                "write_file", "_write_stream", "is_stream", "is_stdout")      # core/files.py: atomic, device-safe writes
 TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
-                 "adam", "OPTIMIZERS", "evaluate", "say", "Diverged", "fit", "save_weights",
+                 "adam", "OPTIMIZERS", "evaluate", "say", "Diverged", "fit", "keep_running",
+                 "save_weights",
                  "HISTORY_COLUMNS", "history_beside", "check_history", "save_history",
                  "rescue_path", "keep_file", "STOP_SIGNALS", "Stopped", "raise_stopped",
                  "StopSignals", "stopped_words", "train")

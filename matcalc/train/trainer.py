@@ -218,6 +218,8 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
                                    f"at {start:.4g})")
                 total += loss * len(idx)
                 step(params, grads, state, lr)
+                if len(params) > len(grads):      # batch norm: running mean and variance
+                    keep_running(k, params, len(grads), Xb)
             row = {"epoch": epoch, "loss": total / n, "train": evaluate(k, params, X, y),
                    "test": evaluate(k, params, X_test, y_test),
                    "seconds": time.perf_counter() - t0}
@@ -230,6 +232,13 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
     finally:
         params[:] = [to_numpy(p) for p in params]
     return history
+
+
+def keep_running(k, params, trained, Xb, momentum=0.9):
+    """The running values of the batch statistics (the parameters after the trained ones):
+    r ← μ r + (1 − μ) s for this batch's s, the values predict uses."""
+    for i, s in enumerate(k.statistics(Xb, *params), start=trained):
+        params[i] = momentum * params[i] + (1 - momentum) * s
 
 
 def save_weights(path, k, params):
