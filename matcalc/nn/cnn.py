@@ -21,6 +21,7 @@ __all__ = ["cnn", "parse_net", "parse_input", "layer", "Layer", "Model"]
 def parse_input(spec):
     """(C, H, W) from "1x8x8", or (F,) from "64" (a vector: the model is an MLP's), or
     (T, F) from "8x8" (a sequence of T steps), or a tuple; the forms are nn/layers.py's FORMS."""
+    given = spec                # named as written: '1x8x8x8', not (1, 8, 8, 8)
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec = (spec,)
     if isinstance(spec, str):
@@ -30,7 +31,7 @@ def parse_input(spec):
     if not (isinstance(spec, tuple) and len(spec) in FORMS and
             all(type(v) is int and v > 0 for v in spec)):
         raise MatcalcError(f"--input takes CxHxW, such as 1x8x8 (or F features, such as 64; or "
-                           f"TxF, T steps of F features, such as 8x8), not {spec!r}")
+                           f"TxF, T steps of F features, such as 8x8), not {given!r}")
     return spec
 
 

@@ -201,6 +201,10 @@ def model(input, layers, loss="cross-entropy", l2=False, bias=True, reduction="m
     if not isinstance(bias, bool):
         raise MatcalcError(f"bias is True or False, not {bias!r}")
     geometry = shapes(input, layers)        # every layer's sizes checked now, named
+    if FORMS[len(geometry[-1][2])] == "sequence":       # nn/sequences.py
+        raise MatcalcError(f"layer {len(layers)}, {layers[-1]}: the last layer feeds the loss "
+                           f"one vector per sample, but it gives a sequence of "
+                           f"{geometry[-1][2][0]} steps; put last or mean before it")
     if layout == "rows":
         for i, (layer, _, _) in enumerate(geometry):
             if not layer.record.rows:
