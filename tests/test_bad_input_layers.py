@@ -39,6 +39,21 @@ def run(capsys, *argv):
      "convolution takes image inputs, but the input is a vector of 32\n"),
     ("dense(32), residual(dense(32), layernorm, rleu), dense(10)",
      "did you mean relu?"),
+    ("dense(32), dropout(1), dense(10)",
+     "matcalc: error: dropout: p must be a probability, 0 ≤ p < 1, not 1\n"
+     "  dense(32), dropout(1), dense(10)\n             ^\n"),
+    ("dense(32), dropout(-0.5), dense(10)",
+     "matcalc: error: dropout: p must be a probability, 0 ≤ p < 1, not -0.5\n"
+     "  dense(32), dropout(-0.5), dense(10)\n             ^\n"),
+    ("dense(32), dropout(0.5, 2), dense(10)",
+     "matcalc: error: dropout takes 1 argument, dropout(p), but was given 2\n"
+     "  dense(32), dropout(0.5, 2), dense(10)\n             ^\n"),
+    ("dense(32), dropout, dense(10)",
+     "matcalc: error: dropout takes 1 argument, dropout(p), but was given 0\n"
+     "  dense(32), dropout, dense(10)\n             ^\n"),
+    ("dense(32), dense(0.5), dense(10)",
+     "matcalc: error: layer parameters are integers, such as conv(8, 3, pad=1)\n"
+     "  dense(32), dense(0.5), dense(10)\n                   ^\n"),
 ])
 def test_bad_layer_arguments_exit_2_naming_layer_position_and_numbers(capsys, tmp_path,
                                                                        monkeypatch, command,
@@ -66,6 +81,7 @@ def test_norms_and_skips_refuse_image_inputs_by_name(capsys, net, message):
 
 
 @pytest.mark.parametrize("net, what", [("dense(8), layernorm, dense(2)", "layer norm"),
+                                       ("dense(8), dropout(0.5), dense(2)", "dropout"),
                                        ("dense(8), batchnorm, dense(2)", "batch norm"),
                                        ("dense(8), residual(dense(8)), dense(2)",
                                         "a residual block")])

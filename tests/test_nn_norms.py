@@ -19,7 +19,7 @@ from matcalc.printing.latex import latex
 from matcalc.printing.numpy import numpy_code
 from matcalc.printing.report import backprop_report
 from matcalc.printing.text import text
-from matcalc.train.trainer import init_params
+from matcalc.train.trainer import init_params, masks
 from matcalc.verify import evaluate
 
 from backend_check import batch, prove
@@ -226,3 +226,72 @@ def test_batch_norm_trains_keeping_running_statistics_on_every_backend(backend, 
     assert {"running_mu1", "running_var1"} <= set(saved.files)
     assert not np.allclose(saved["running_var1"], 1) and not np.allclose(saved["running_mu1"], 0)
     assert r.history[-1]["test"] > 0.9, r.history
+
+
+DROP = "dense(64), relu, dropout(0.5), dense(10)"
+
+
+class Masked:
+    """Kernels whose loss_and_gradients always takes the masks given (for the checks)."""
+    def __init__(self, k, ms):
+        self.k, self.ms = k, ms
+
+    def __getattr__(self, name):
+        return getattr(self.k, name)
+
+    def loss_and_gradients(self, *args):
+        return self.k.loss_and_gradients(*args, masks=tuple(m.astype(args[0].dtype)
+                                                             for m in self.ms))
+
+
+def test_dropout_prints_its_mask_as_an_input_and_is_proven():
+    b = matcalc.derive(cnn("64", DROP))
+    lines = str(b).replace(" := ", " = ").splitlines()
+    assert "D1 = A1 * M1" in lines and "delta1 = M1 * (W2.T @ delta2) * step(Z1)" in lines
+    verify_backprop(b, method="numeric")
+    verify_backprop(matcalc.derive(cnn("3", "dense(3), relu, dropout(0.25), dense(2)")),
+                    method="exact")
+
+
+def test_dropout_kernels_with_a_mask_pass_central_differences_and_without_are_no_dropout():
+    net = "dense(5), relu, dropout(0.5), dense(3)"
+    k, plain = (compile(matcalc.derive(cnn("4", n))) for n in (net, net.replace(
+        " dropout(0.5),", "")))
+    assert k.DROPOUT == ({"name": "M1", "rows": 5, "p": 0.5},)
+    rng = np.random.default_rng(8)
+    X, Y, params, extra = batch(k, rng)
+    mask = masks(k, X.shape[1], rng, np.asarray, np.float64)["masks"]
+    assert set(np.unique(mask[0])) <= {0.0, 2.0}
+    directional_check(Masked(k, mask), X, Y, params, extra, rng)
+    L0, g0 = k.loss_and_gradients(X, Y, *params)           # no masks: no dropout
+    L1, g1 = plain.loss_and_gradients(X, Y, *params)
+    assert np.allclose(L0, L1) and all(np.allclose(a, c) for a, c in zip(g0, g1))
+    assert np.allclose(k.predict(X, *params), plain.predict(X, *params))
+    Lm, _ = k.loss_and_gradients(X, Y, *params, masks=mask)
+    assert not np.isclose(Lm, L0)
+    many = masks(k, 20000, np.random.default_rng(0), np.asarray, np.float64)["masks"][0]
+    assert abs((many == 0).mean() - 0.5) < 0.01 and abs(many.mean() - 1) < 0.02
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_dropout_kernels_on_torch_and_jax_equal_numpys_with_the_same_mask(backend):
+    pytest.importorskip(backend)
+    model = cnn("4", "dense(5), relu, dropout(0.5), dense(3)")
+    prove(model, backend)                                   # without masks
+    b = matcalc.derive(model)
+    ref, k = compile(b), compile(b, backend=backend)
+    rng = np.random.default_rng(9)
+    X, Y, params, _ = batch(ref, rng)
+    mask = masks(ref, X.shape[1], rng, np.asarray, np.float64)["masks"]
+    L0, g0 = ref.loss_and_gradients(X, Y, *params, masks=mask)
+    L1, g1 = k.loss_and_gradients(k.asarray(X), k.asarray(Y), *map(k.asarray, params),
+                                  masks=tuple(map(k.asarray, mask)))
+    assert np.allclose(k.to_numpy(L1), L0)
+    assert all(np.allclose(k.to_numpy(a), c) for a, c in zip(g1, g0))
+
+
+def test_dropout_trains(tmp_path, capsys):
+    assert main(["train", "--input", "64", "--net", DROP, "-o", str(tmp_path / "w.npz")]) == 0
+    acc = [line for line in capsys.readouterr().out.splitlines()
+           if line.startswith("test accuracy")][-1]
+    assert float(acc.split()[2].rstrip("%")) >= 95.0, acc

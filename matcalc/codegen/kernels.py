@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..core.expr import matmul, ones
+from ..core.expr import matmul, ones, rebuild
 from ..core.nodes import LogSoftmax, Softmax
 from ..core.program import Assignment
 from ..printing.latex import latex
@@ -130,7 +130,7 @@ def kernel_source(b, backend="numpy"):
     pnames += [r.name for r in running]
     # predict uses each batch statistic's running value (a column, over the batch)
     kept = {name: matmul(p.symbol, ones(1, name.shape[1])) for p, name in net.running}
-    pfwd = [Assignment(a.name, kept.get(a.name, a.expr)) for a in fwd]
+    pfwd = [Assignment(a.name, _unmasked(net, kept.get(a.name, a.expr))) for a in fwd]
     p1 = be.printer()
     pred_lines = [_line(a.name.name, a.expr, p1) for a in pfwd]
     pred_rows = [f"{latex(a.name)} = {latex(a.expr)}" for a in pfwd]
@@ -147,7 +147,10 @@ def kernel_source(b, backend="numpy"):
     body.append(_line("L", net.stable_loss, p2))
     body += [_line(a.name.name, a.expr, p2) for a in b.backward]
     grads = ", ".join(b.gradients[p].name for p in params)
-    args = ["X", "Y", *pnames] + (["lam"] if net.lam is not None else [])
+    args = ["X", "Y", *pnames] + (["lam"] if net.lam is not None else []) + \
+        (["masks=None"] if net.masks else [])
+    ms = [M.name for M, _ in net.masks]     # dropout's, drawn by the trainer; none: no dropout
+    unpack = [f"    {', '.join(ms)}, = (1,) * {len(ms)} if masks is None else masks"] if ms else []
     rows = ([f"{latex(a.name)} = {latex(a.expr)}" for a in fwd] +
             [f"L = {latex(b.forward.assignments[-1].expr)}"] +
             [f"{latex(a.name, names=names)} = {latex(a.expr, names=names)}"
@@ -158,7 +161,7 @@ def kernel_source(b, backend="numpy"):
         lam = [net.lam] if net.lam is not None else []
         body, rows, pl = _planned(
             fwd + [Assignment(L, net.stable_loss)] + list(b.backward),
-            [net.X, net.Y, *params, *lam], outs,
+            [net.X, net.Y, *params, *lam, *(M for M, _ in net.masks)], outs,
             [a.name for a in b.backward if a.name not in set(outs)], p2, names,
             {L: rows[len(fwd)]})
         if pl.folded is not None:
@@ -167,7 +170,7 @@ def kernel_source(b, backend="numpy"):
     lag = [f"def loss_and_gradients({', '.join(args)}):",
            _doc("The loss L and its gradients (" + ", ".join(f"d{p}" for p in params) +
                 "), denominator layout, one line per formula:", rows),
-           *_dims_lines(b, p2), *body, f"    return L, ({grads},)"]
+           *_dims_lines(b, p2), *unpack, *body, f"    return L, ({grads},)"]
 
     helpers = sorted(p1.helpers_used | p2.helpers_used)
     header = [
@@ -191,6 +194,8 @@ def kernel_source(b, backend="numpy"):
         f"OUTPUTS = {m.n_outputs}",
         f"L2 = {net.lam is not None!r}",
         f"REDUCTION = {m.reduction!r}",
+        *([f"DROPOUT = {tuple(_dropout_spec(b))!r}  # the masks= of loss_and_gradients"]
+          if net.masks else []),
     ]
     blocks = ["\n".join(header)]
     if helpers:
@@ -199,6 +204,21 @@ def kernel_source(b, backend="numpy"):
     if be.runtime:
         blocks.append(be.runtime.rstrip())
     return "\n\n\n".join(blocks) + "\n"
+
+
+def _unmasked(net, e):
+    """e without dropout: each mask all ones (predict, the batch statistics)."""
+    if not net.masks:
+        return e
+    off = {M: ones(*M.shape) for M, _ in net.masks}
+    return rebuild(e, lambda x: off.get(x, x))
+
+
+def _dropout_spec(b):
+    """Each mask as data for the trainer: its name, rows (one column per sample) and p."""
+    sub = b.model.concrete()
+    return ({"name": M.name, "rows": int(sp.sympify(M.shape[0]).xreplace(sub)), "p": float(p)}
+            for M, p in b.network.masks)
 
 
 def _statistics(b, be, pnames):
@@ -210,7 +230,8 @@ def _statistics(b, be, pnames):
     wanted = {name for _, name in net.running}
     last = max(i for i, a in enumerate(net.forward) if a.name in wanted)
     p = be.printer()
-    lines = [_line(a.name.name, a.expr, p) for a in list(net.forward)[:last + 1]]
+    lines = [_line(a.name.name, _unmasked(net, a.expr), p)
+             for a in list(net.forward)[:last + 1]]
     cols = ", ".join(f"{name.name}[:, :1]" for _, name in net.running)
     return ["\n".join([f"def statistics(X, {', '.join(pnames)}):",
                        '    """The batch statistics (training mode) whose running values '

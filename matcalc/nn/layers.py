@@ -18,7 +18,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import apply
 from ..core.functions import ACTIVATION_TABLE, ACTIVATIONS, T
 from ..core.structure import avgpool, conv_geometry, maxpool, pool_geometry, unfold
-from . import norms, sequences
+from . import dropout, norms, sequences
 
 REQUIRED = object()             # an Arg without a default: given by position
 FORMS = {1: "vector", 2: "sequence", 3: "image"}    # len(shape) -> the form a record takes
@@ -33,9 +33,16 @@ class Arg:
     least: int = 1
     width: bool = False         # a width (filters, units): the proof's sizes cap it
     says: str = None            # what the default means, for the signature (stride=k)
+    real: bool = False          # a probability 0 ≤ p < 1 (dropout), not an integer
 
     def check(self, kind, value):
         if value is None and self.default is None:
+            return value
+        if self.real:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not 0 <= value < 1:
+                raise MatcalcError(f"{kind}: {self.name} must be a probability, 0 ≤ {self.name}"
+                                   f" < 1, not {value!r}")
             return value
         if isinstance(value, bool) or not isinstance(value, int) or value < self.least:
             least = "a positive integer" if self.least == 1 else f"an integer ≥ {self.least}"
@@ -171,6 +178,8 @@ LAYERS = {
                       rows=False, refusal="layer norm takes"),
     "batchnorm": Kind((), _same, norms.batchnorm, takes=("vector",), noun="batch norm",
                       rows=False, refusal="batch norm takes"),
+    "dropout": Kind((Arg("p", real=True),), _flat, dropout.dropout, noun="dropout", rows=False,
+                    refusal="dropout takes"),
 }
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..core.errors import MatcalcError
-from ..core.expr import add, matmul, matrix, norm, ones, softmax
+from ..core.expr import add, hadamard, matmul, matrix, norm, ones, softmax
 from ..core.program import Assignment, Program
 from ..core.structure import conv_geometry, to_channels, to_samples
+from .attention import mixes
 from .layers import FORMS, activate, init_for
 from .layout import to_rows
 
@@ -53,6 +54,7 @@ class Network:
     stable_loss: object         # L from the logits, finite for any logits (generated code)
     stated: dict = field(default_factory=dict)  # δ -> (its textbook value, the names it covers)
     running: tuple = ()         # (Param, name): a batch statistic's running value for predict
+    masks: tuple = ()           # (M, p): dropout's masks, inputs drawn by the trainer
 
 
 def shapes(input, layers, within=""):
@@ -94,7 +96,9 @@ class Walk:
     deltas: dict = field(default_factory=dict)
     stated: dict = field(default_factory=dict)
     running: list = field(default_factory=list)
+    masks: list = field(default_factory=list)
     step: str = ""              # "[t]" inside a sequence's loop (nn/sequences.py): Z1[t]
+    tokens: bool = False        # a sequence kept as d × (N·T) tokens (nn/attention.py)
 
     def layers(self, layers, next_kind, within=""):
         """Each layer's record extends the program in turn (a block's own layers too)."""
@@ -153,6 +157,16 @@ class Walk:
                              name))
         return R
 
+    def mask(self, p, where):
+        """D := A ⊙ M, M the layer's dropout mask (0, or 1/(1 − p) with probability 1 − p):
+        an input, as X, that the trainer draws for each batch (nn/dropout.py)."""
+        a = self.as_flat(where)
+        taken = {str(m.name) for m, _ in self.masks}
+        M = matrix(next(f"M{self.l}{s}" for s in _suffixes() if f"M{self.l}{s}" not in taken),
+                   *a.shape)
+        self.masks.append((M, p))
+        return self.line("D", hadamard(a, M))
+
     def delta(self, name, label):
         self.deltas[name] = matrix(label, *name.shape)
 
@@ -184,6 +198,7 @@ def build(model):
     ds = model.dims()[0]
     X = matrix("X", ds[0] if ds else math.prod(model.input), n)
     w = Walk(n, bool(ds), model.bias, X, model.input)
+    w.tokens = mixes(model.layers)
     w.layers(model.layers, model.output_activation)
     logits = w.a
     act = model.output_activation
@@ -202,5 +217,6 @@ def build(model):
     w.out.append(Assignment(sp.Symbol("L"), scale * row.build(w.a, Y) + penalty))
     net = Network(Program(tuple(w.out)), X, Y, tuple(w.params), lam, w.deltas,
                   (row.assumption(Y),) if row.assumption else (), LAYOUTS["columns"],
-                  scale * row.stable(logits, Y) + penalty, w.stated, tuple(w.running))
+                  scale * row.stable(logits, Y) + penalty, w.stated, tuple(w.running),
+                  tuple(w.masks))
     return to_rows(net) if model.layout == "rows" else net

@@ -7,7 +7,7 @@ error points at the layer with a caret.
 import ast
 
 from ..core.errors import MatcalcError, ParseError
-from .layers import LAYERS, layer, spellings
+from .layers import LAYERS, REQUIRED, layer, spellings
 
 
 def parse_net(text):
@@ -41,12 +41,16 @@ def _layer(node, text):
             if not isinstance(a, (ast.Name, ast.Call)):
                 raise ParseError(f"{kind} takes a block of layers, such as {kind}(dense(32), "
                                  f"relu), not {ast.unparse(a)}", text, a.col_offset - 1)
-        args = [(_layer if block else _literal)(a, text) for a in node.args]
+        rec = LAYERS[spellings()[kind]] if kind in spellings() else None
+        real = [a.real for a in rec.args if a.default is REQUIRED] if rec else []
+        args = [_layer(a, text) if block else _literal(a, text, i < len(real) and real[i])
+                for i, a in enumerate(node.args)]
         for k in node.keywords:
             if k.arg in kwargs:
                 raise ParseError(f"{kind} is given {k.arg}= twice", text,
                                  k.value.col_offset - 1)
-            kwargs[k.arg] = _literal(k.value, text)
+            kwargs[k.arg] = _literal(k.value, text, any(a.real and a.name == k.arg
+                                                        for a in (rec.args if rec else ())))
     else:
         raise ParseError("each layer is a name (relu) or a call (conv(8, 3))", text, col)
     try:
@@ -55,8 +59,14 @@ def _layer(node, text):
         raise ParseError(str(e), text, col) from None
 
 
-def _literal(node, text):
-    """An integer (−1 too: the record's check then names the least value)."""
+def _literal(node, text, real=False):
+    """An integer (−1 too: the record's check then names the least value); a number where
+    the parameter is a probability (dropout(0.5))."""
+    if real and isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+            isinstance(node.operand, ast.Constant) and type(node.operand.value) is float:
+        return -node.operand.value
+    if real and isinstance(node, ast.Constant) and type(node.value) is float:
+        return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
             isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
         return -node.operand.value

@@ -20,7 +20,7 @@ FILES_PARTS = ("NO_SPACE", "WriteError", "_failure", "_fd_of", "_target", "_owne
 TRAINER_PARTS = ("DEFAULTS", "DIVERGENCE", "TrainingError", "check_options",
                  "check_output", "check_memory", "init_params", "targets", "predictions", "batches", "sgd",
                  "adam", "OPTIMIZERS", "evaluate", "say", "Diverged", "fit", "keep_running",
-                 "save_weights",
+                 "masks", "save_weights",
                  "HISTORY_COLUMNS", "history_beside", "check_history", "save_history",
                  "rescue_path", "keep_file", "STOP_SIGNALS", "Stopped", "raise_stopped",
                  "StopSignals", "stopped_words", "train")

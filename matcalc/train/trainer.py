@@ -207,7 +207,8 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
             t0, total = time.perf_counter(), 0.0
             for idx in batches(n, batch_size, rng):
                 Xb, Yb = take(Xd, idx, axis=axis), take(Y, idx, axis=axis)
-                loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra)
+                loss, grads = k.loss_and_gradients(Xb, Yb, *params, *extra,
+                                                   **masks(k, len(idx), rng, asarray, X.dtype))
                 loss = float(loss)
                 start = abs(loss) if start is None else start
                 # one sum over all gradients: NaN or Inf anywhere makes it non-finite, and a
@@ -232,6 +233,16 @@ def fit(k, params, X, y, X_test, y_test, epochs=30, batch_size=32, lr=0.1,
     finally:
         params[:] = [to_numpy(p) for p in params]
     return history
+
+
+def masks(k, n, rng, asarray, dtype):
+    """Dropout's masks for a batch of n (inverted: 0 with probability p, else 1/(1 − p)), as
+    the masks= of loss_and_gradients; none for kernels without dropout."""
+    drop = getattr(k, "DROPOUT", ())
+    if not drop:
+        return {}
+    return {"masks": tuple(asarray(((rng.random((d["rows"], n)) >= d["p"]) / (1 - d["p"]))
+                                   .astype(dtype)) for d in drop)}
 
 
 def keep_running(k, params, trained, Xb, momentum=0.9):
