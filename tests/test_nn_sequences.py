@@ -145,3 +145,27 @@ def test_trains_to_95_percent_with_the_plain_command(tmp_path):
     assert r.returncode == 0, r.stderr
     acc = float(r.stdout.split("test accuracy ")[1].split("%")[0])
     assert acc >= 95, r.stdout
+
+
+def test_latex_writes_each_step_as_a_subscript():
+    r = _cli("derive", "--input", "8x8", "--net", RNN, "--format", "latex", "--verify", "none")
+    assert r.returncode == 0, r.stderr
+    assert (r"\delta_{1,t} &= \left(U_{1}^{\top} \delta_{1,t + 1} + \delta_{H1,t}\right) "
+            r"\odot \left(1 - H_{1,t}^{\circ 2}\right)") in r.stdout
+    assert (r"\frac{\partial L}{\partial U_{1}} &= \frac{1}{N} \sum_{t=1}^{T} "
+            r"\left(\delta_{1,t} H_{1,t - 1}^{\top}\right)") in r.stdout
+
+
+def test_the_report_derives_one_step_by_the_trace_trick(tmp_path):
+    """The report's derivation shows the adjoint of H1[t] with both terms (the next step's
+    and the layer above's), and compiles where pdflatex is installed."""
+    import shutil
+    out = tmp_path / "r.tex"
+    r = _cli("report", "--input", "8x8", "--net", RNN, "-o", str(out),
+             *([] if shutil.which("pdflatex") else ["--no-pdf"]))
+    assert r.returncode == 0, r.stderr
+    tex = out.read_text()
+    assert r"\subsection*{$H_{1,t}$}" in tex and r"\subsection*{$Z_{1,t}$}" in tex
+    assert (r"\overline{H_{1,t}} &= \frac{1}{N} U_{1}^{\top} \delta_{1,t + 1} + \frac{1}{N} "
+            r"\delta_{H1,t}") in tex
+    assert "Z_{1,t + 1}" not in tex           # the window's next step is scaffolding

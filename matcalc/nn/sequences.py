@@ -115,6 +115,9 @@ class Loop:
 
 def as_steps(w):
     """The walk's value as a step: the input X (T·F) × N read as X[t] (F × N)."""
+    if w.tokens:                # attention mixes the steps: all tokens at once
+        from .attention import as_tokens
+        return as_tokens(w)
     if not getattr(w, "step", "") and len(w.shape) == 2:
         w.a = matrix(step(w.a.name, t), w.shape[1], w.n)
         w.step = "[t]"
@@ -153,6 +156,9 @@ def rnn(w, layer, where):
 
 def _reduce(kind):
     def extend(w, layer, where):
+        if w.tokens:            # the tokens of attention (nn/attention.py)
+            from .attention import reduce
+            return reduce(w, kind, where)
         h = w.a
         p = parts(h)
         if p is None:
@@ -208,12 +214,12 @@ def derive(model, backprop):
     cut_ = cut(net)
     derivation = Derivation()
 
-    def tidy_for(program):
+    def tidy_for(program, into=derivation):
         rules = (backprop.reuse_forward(program), backprop.through_outputs(program)) + TEXTBOOK
 
         def tidy(e):
             return simplify(e, rules=rules, assumptions=net.assumptions,
-                            derivation=derivation)
+                            derivation=into)
         return tidy
 
     tidy = tidy_for(net.forward)
@@ -259,8 +265,10 @@ def derive(model, backprop):
     inputs = sorted({x for a in cut_.steps for x in a.expr.atoms(sp.MatrixSymbol)
                      if parts(x) is not None and x not in step_names}, key=str)
     step_coeffs = {}
-    _, _, loop_lines = backward(window, used + inputs, derivation, step_deltas,
-                                tidy_for(window), step_coeffs)
+    steps_of = Derivation()
+    _, _, loop_lines = backward(window, used + inputs, steps_of, step_deltas,
+                                tidy_for(window, steps_of), step_coeffs)
+    _keep_steps(steps_of, derivation, step_names)
     for d, k in step_coeffs.items():
         if sp.simplify(k - c) != 0:
             raise MatcalcError(f"{d}: its coefficient {k} is not the loss's {c}")
@@ -275,7 +283,7 @@ def derive(model, backprop):
         mine = [p for p in used if line.expr.has(p)]
         g1, _, _ = backward(Program((line, Assignment(sp.Symbol("L"),
                                                       c * entry_sum(hadamard(d, z))))),
-                            mine, derivation)
+                            mine, Derivation())      # the window's steps show Z[t]'s
         for p in mine:
             sums.setdefault(p, []).append(g1[p])
     from .backprop import grad_symbol
@@ -285,7 +293,7 @@ def derive(model, backprop):
     for p in order:
         s = p.symbol
         if s in sums:
-            value = step_sum(tidy_for(window)(add(*sums[s])))
+            value = step_sum(tidy_for(window, Derivation())(add(*sums[s])))
         else:
             value = tidy(grads[s])
         grad_lines.append(Assignment(gsyms[s], value))
@@ -299,6 +307,17 @@ def derive(model, backprop):
     b.loops = loops
     b.boundary = boundary
     return b
+
+
+def _keep_steps(window, derivation, names):
+    """The window's steps of the names of one step (H1[t], Z1[t]), into the derivation: the
+    next step's lines and the stand-in for the loss are the window's scaffolding."""
+    node = None
+    for s in window.steps:
+        if s.kind == "adjoint":
+            node = s.before
+        if node in names:
+            derivation.add(s.kind, s.rule, s.before, s.after)
 
 
 def _reduced_value(reduce):

@@ -118,6 +118,12 @@ class MatcalcLatexPrinter(ElementwiseMixin, LatexPrinter):
         second = re.fullmatch(r"([A-Za-z])(\d+)([b-z]\d*)", e.name)   # P1b: a layer's second pool
         if second:
             return r"%s_{%s%s}" % second.groups()
+        step = re.fullmatch(r"(.+)\[([^\[\]]+)\]", e.name)   # H1[t-1], a sequence's step
+        if step:                # H_{1,t-1}: its name's subscript, then the step
+            base = self._print_MatrixSymbol(MatrixSymbol(step.group(1), *e.shape))
+            at = step.group(2).replace("-", " - ").replace("+", " + ")
+            return base[:-1] + f",{at}}}" if base.endswith("}") and "_{" in base else \
+                f"{base}_{{{at}}}"
         accented = re.fullmatch(r"delta_([A-Za-z]+(?:hat|tilde|bar)\d*)", e.name)
         if accented:            # delta_Xhat1: the δ of x̂₁, δ_{\hat{X}_{1}}
             return r"\delta_{%s}" % self._deal_with_super_sub(accented.group(1))
