@@ -20,7 +20,6 @@ from ..core.errors import MatcalcError
 from ..core.expr import add, hadamard, matmul, matrix, norm, ones, softmax
 from ..core.program import Assignment, Program
 from ..core.structure import conv_geometry, to_channels, to_samples
-from .attention import mixes
 from .layers import FORMS, activate, init_for
 from .layout import to_rows
 
@@ -98,7 +97,6 @@ class Walk:
     running: list = field(default_factory=list)
     masks: list = field(default_factory=list)
     step: str = ""              # "[t]" inside a sequence's loop (nn/sequences.py): Z1[t]
-    tokens: bool = False        # a sequence kept as d × (N·T) tokens (nn/attention.py)
 
     def layers(self, layers, next_kind, within=""):
         """Each layer's record extends the program in turn (a block's own layers too)."""
@@ -198,7 +196,6 @@ def build(model):
     ds = model.dims()[0]
     X = matrix("X", ds[0] if ds else math.prod(model.input), n)
     w = Walk(n, bool(ds), model.bias, X, model.input)
-    w.tokens = mixes(model.layers)
     w.layers(model.layers, model.output_activation)
     logits = w.a
     act = model.output_activation
