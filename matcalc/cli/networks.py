@@ -57,7 +57,8 @@ def cmd_derive(args):
     if getattr(b, "loops", None) and args.format in ("text", "steps"):   # a recurrence over t
         from ..printing.loops import backprop_text
         out = list(backprop_text(b, subs=subs, shapes=args.shapes))
-        out.insert(1, "")
+        out[1:1] = [""] + ([report.steps_text(b.derivation, subs=subs), ""]
+                           if args.format == "steps" else [])
     elif args.format == "text":
         out = [report.program_text(b.forward, shapes=args.shapes, subs=subs), "",
                report.program_text(b.backward, shapes=args.shapes, subs=subs)]
