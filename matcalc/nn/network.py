@@ -97,6 +97,7 @@ class Walk:
     running: list = field(default_factory=list)
     masks: list = field(default_factory=list)
     step: str = ""              # "[t]" inside a sequence's loop (nn/sequences.py): Z1[t]
+    tokens: bool = False        # a sequence kept as d × (N·T) tokens (nn/attention.py)
 
     def layers(self, layers, next_kind, within=""):
         """Each layer's record extends the program in turn (a block's own layers too)."""
