@@ -18,7 +18,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import apply
 from ..core.functions import ACTIVATION_TABLE, ACTIVATIONS, T
 from ..core.structure import avgpool, conv_geometry, maxpool, pool_geometry, unfold
-from . import dropout, norms, sequences
+from . import attention, dropout, norms, sequences
 
 REQUIRED = object()             # an Arg without a default: given by position
 FORMS = {1: "vector", 2: "sequence", 3: "image"}    # len(shape) -> the form a record takes
@@ -67,6 +67,7 @@ class Kind:
     sized: bool = False         # its model's widths are numbers (a skip adds two widths)
     refusal: str = "convolutional networks take"    # who refuses layout='rows' (nn/model.py)
     trains: tuple = ()          # training defaults a network with it takes: (("lr", 0.005), …)
+    tokens: bool = False        # mixes the steps: its network keeps tokens (nn/attention.py)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,14 @@ LAYERS = {
                       rows=False, refusal="layer norm takes"),
     "batchnorm": Kind((), _same, norms.batchnorm, takes=("vector",), noun="batch norm",
                       rows=False, refusal="batch norm takes"),
+    "attention": Kind((Arg("heads", 1), Arg("causal", 0, 0)), attention.heads_size,
+                      attention.attention, takes=("sequence",), noun="attention", weights=True,
+                      rows=False, trains=attention.TRAINS, tokens=True),
+    "transformer": Kind((Arg("heads", 1), Arg("ff", None, width=True, says="4d"),
+                         Arg("causal", 0, 0)),
+                        attention.heads_size, attention.transformer, takes=("sequence",),
+                        noun="a transformer block", rows=False, trains=attention.TRAINS,
+                        tokens=True),
     "dropout": Kind((Arg("p", real=True),), _flat, dropout.dropout, noun="dropout", rows=False,
                     refusal="dropout takes"),
 }

@@ -148,6 +148,9 @@ def _network(model):
 def _reduced(m):
     if FORMS[len(m.input)] == "vector":
         return m                    # symbolic widths: the proof picks its own
+    if FORMS[len(m.input)] == "sequence":
+        from .attention import mixes, reduced
+        return reduced(m, CAP) if mixes(m.layers) else m
     layers = tuple(Layer(l.kind, tuple((k, min(v, CAP) if a.width else v)
                                        for a, (k, v) in zip(l.record.args, l.params)))
                    for l in m.layers)

@@ -20,6 +20,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import add, hadamard, matmul, matrix, norm, ones, softmax
 from ..core.program import Assignment, Program
 from ..core.structure import conv_geometry, to_channels, to_samples
+from .attention import mixes
 from .layers import FORMS, activate, init_for
 from .layout import to_rows
 
@@ -197,6 +198,7 @@ def build(model):
     ds = model.dims()[0]
     X = matrix("X", ds[0] if ds else math.prod(model.input), n)
     w = Walk(n, bool(ds), model.bias, X, model.input)
+    w.tokens = mixes(model.layers)
     w.layers(model.layers, model.output_activation)
     logits = w.a
     act = model.output_activation
