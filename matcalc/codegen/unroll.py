@@ -21,16 +21,13 @@ from dataclasses import replace
 
 import numpy as np
 import sympy as sp
-from sympy import ZeroMatrix
 
 from .. import verify as verify_module
 from ..core.errors import VerificationError
-from ..core.expr import add, matmul, rebuild
 from ..core.leaves import matrix
-from ..core.program import Assignment, Program
 from ..nn import backprop
 from ..nn.layers import Layer
-from ..nn.sequences import StepSum, parts, t, T
+from ..nn.sequences import parts, unrolled, unrolled_name as _plain
 from .backends import backend as _backend
 from .loops import body
 
@@ -46,52 +43,6 @@ def small(model):
     return replace(model, input=(min(T_, STEPS), min(F, CAP)), layers=layers)
 
 
-def _plain(base, k):
-    return f"{base}_{k}"
-
-
-def unrolled(b):
-    """(Network, {recurrence δ name: {k: unrolled δ}}) of a sequence Backprop at its T."""
-    net, steps = b.network, b.model.input[0]
-    loop = b.loops[0]
-    lines = {a.name: a for a in b.forward}
-    zeros = {parts(a.name)[0]: a.expr for a in b.forward
-             if parts(a.name) is not None and parts(a.name)[1] == 0}
-
-    def sub(e, k):
-        """e at step k: H1[t-1] → H1_{k-1}, H1[0] → its zeros."""
-        def rule(x):
-            p = parts(x)
-            if p is None:
-                return x
-            j = p[1].subs({t: k, T: steps})
-            return zeros[p[0]] if j == 0 and p[0] in zeros else \
-                matrix(_plain(p[0], j), *x.shape)
-        return rebuild(e, rule)
-
-    out, deltas = [], {}
-    for k in range(1, steps + 1):
-        for n in loop.names:
-            a = lines[n]
-            name = sub(a.name, k)
-            out.append(Assignment(name, sub(a.expr, k)))
-            if n in net.deltas:
-                deltas[name] = sub(net.deltas[n], k)
-    after = list(b.forward)[list(b.forward).index(lines[loop.names[-1]]) + 1:]
-    reduce, tail = after[0], after[1:]
-    c_core = reduce.expr
-    if parts(c_core) is not None:                       # last: H1[T]
-        value = sub(c_core, steps)
-    else:                                               # mean: c·Σ_t H1[t]
-        c = sp.Mul(*[f for f in c_core.args if not f.is_Matrix])
-        s = next(f for f in c_core.args if isinstance(f, StepSum))
-        value = matmul(c, add(*[sub(s.arg, k) for k in range(1, steps + 1)]))
-    out.append(Assignment(reduce.name, value))
-    out += tail
-    deltas.update({z: d for z, d in net.deltas.items() if parts(z) is None})
-    return replace(net, forward=Program(tuple(out)), deltas=deltas)
-
-
 def _run(source, env):
     exec(compile(source, "<matcalc proof>", "exec"), env)
     return env
@@ -101,7 +52,7 @@ def prove(b, method="numeric", seed=0):
     """Prove a sequence network's recurrence (see the module docstring)."""
     bs = backprop.derive(small(b.model))
     unet = unrolled(bs)
-    bu = backprop.derive(types.SimpleNamespace(network=lambda: unet))
+    bu = backprop.derive(types.SimpleNamespace(network=lambda: unet))     # the engine's
     given = [(a.constraint, a.var) for a in bu.assumptions if a.constraint]
     for proof in backprop.local_proofs(bu):
         try:

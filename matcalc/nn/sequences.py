@@ -16,7 +16,8 @@ step, t = 1…T forward, T…1 backward. Names: base[index], the index in t and 
 H1[T], delta1[T+1]); a sum over the steps is the node StepSum.
 """
 import re
-from dataclasses import dataclass, field
+import types
+from dataclasses import dataclass, replace
 
 import sympy as sp
 from sympy import MatrixExpr, ZeroMatrix
@@ -25,6 +26,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import add, apply, coefficient, entry_sum, hadamard, matmul, ones, rebuild
 from ..core.leaves import matrix
 from ..core.program import Assignment, Program
+from . import backprop as _backprop
 
 t, T = sp.Symbol("t"), sp.Symbol("T")
 # What a network with an rnn trains with by default (SGD at lr 0.1 stalls at chance on the
@@ -302,11 +304,28 @@ def derive(model, backprop):
     forward = Program(tuple(cut_.init + cut_.steps + [cut_.reduce] + cut_.tail))
     loops = (Loop(tuple(a.name for a in cut_.steps), model.input[0]),
              Loop(tuple(a.name for a in loop_lines), model.input[0], reverse=True))
-    b = backprop.Backprop(model, net, forward, backward_, [p.symbol for p in net.params],
-                          gsyms, net.assumptions, derivation, coefficients)
-    b.loops = loops
-    b.boundary = boundary
-    return b
+    return Recurrence(model, net, forward, backward_, [p.symbol for p in net.params], gsyms,
+                      net.assumptions, derivation, coefficients, loops, boundary)
+
+
+@dataclass
+class Recurrence(_backprop.Backprop):
+    """The Backprop of a sequence network: its programs hold loops over t (`loops`)."""
+    loops: tuple = ()
+    boundary: str = None        # what the backward loop takes as 0 (delta_H1[t] for t < T)
+
+    def unrolled(self):
+        """The engine's derivation of this network unrolled at its T: an ordinary Backprop."""
+        net = unrolled(self)
+        return _backprop.derive(types.SimpleNamespace(network=lambda: net))
+
+    def gradient(self, p):
+        """∂L/∂p as one expression of the variables, from the unrolled network (X_1 … X_T
+        the steps of X): for small networks, as Backprop.gradient."""
+        return self.unrolled().gradient(p)
+
+    def loss(self):
+        return self.unrolled().loss()
 
 
 def _keep_steps(window, derivation, names):
@@ -329,3 +348,51 @@ def _reduced_value(reduce):
     if not isinstance(core, StepSum) or parts(core.arg) is None:
         raise MatcalcError(f"{reduce.name} := {e}: not a reduction of a sequence")
     return core.arg
+
+
+# ---------------------------------------------------------------- unrolled
+
+def unrolled_name(base, k):
+    return f"{base}_{k}"
+
+
+def unrolled(b):
+    """(Network, {recurrence δ name: {k: unrolled δ}}) of a sequence Backprop at its T."""
+    net, steps = b.network, b.model.input[0]
+    loop = b.loops[0]
+    lines = {a.name: a for a in b.forward}
+    zeros = {parts(a.name)[0]: a.expr for a in b.forward
+             if parts(a.name) is not None and parts(a.name)[1] == 0}
+
+    def sub(e, k):
+        """e at step k: H1[t-1] → H1_{k-1}, H1[0] → its zeros."""
+        def rule(x):
+            p = parts(x)
+            if p is None:
+                return x
+            j = p[1].subs({t: k, T: steps})
+            return zeros[p[0]] if j == 0 and p[0] in zeros else \
+                matrix(unrolled_name(p[0], j), *x.shape)
+        return rebuild(e, rule)
+
+    out, deltas = [], {}
+    for k in range(1, steps + 1):
+        for n in loop.names:
+            a = lines[n]
+            name = sub(a.name, k)
+            out.append(Assignment(name, sub(a.expr, k)))
+            if n in net.deltas:
+                deltas[name] = sub(net.deltas[n], k)
+    after = list(b.forward)[list(b.forward).index(lines[loop.names[-1]]) + 1:]
+    reduce, tail = after[0], after[1:]
+    c_core = reduce.expr
+    if parts(c_core) is not None:                       # last: H1[T]
+        value = sub(c_core, steps)
+    else:                                               # mean: c·Σ_t H1[t]
+        c = sp.Mul(*[f for f in c_core.args if not f.is_Matrix])
+        s = next(f for f in c_core.args if isinstance(f, StepSum))
+        value = matmul(c, add(*[sub(s.arg, k) for k in range(1, steps + 1)]))
+    out.append(Assignment(reduce.name, value))
+    out += tail
+    deltas.update({z: d for z, d in net.deltas.items() if parts(z) is None})
+    return replace(net, forward=Program(tuple(out)), deltas=deltas)
