@@ -89,15 +89,3 @@ def torch_rnn(torch, T, F, H, C):
             h = torch.tanh(W @ xs[t] + U @ h + b)
         return xent((W2 @ h + b2).T, labels)      # mean over the batch, log-softmax inside
     return loss
-
-
-# One entry per model: its sizes (as the issue gives them; `tiny`: the same model at sizes a
-# test runs in a second), matcalc's --input and --net of those sizes, the hand-written NumPy
-# step hand(sizes, N, dtype) and the torch loss builder torch(torch, sizes).
-MODELS = {
-    "rnn": dict(sizes=dict(T=8, F=8, H=128, C=10), tiny=dict(T=3, F=4, H=5, C=3),
-                input=lambda s: f"{s['T']}x{s['F']}",
-                net=lambda s: f"rnn({s['H']}), last, dense({s['C']})",
-                hand=lambda s, N, dtype: HandRNN(N=N, dtype=dtype, **s),
-                torch=lambda torch, s: torch_rnn(torch, **s)),
-}

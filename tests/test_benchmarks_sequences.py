@@ -12,7 +12,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 import sequence_step  # noqa: E402
-from sequence_reference import MODELS  # noqa: E402
+from sequence_step import MODELS  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -27,21 +27,23 @@ def test_hand_written_step_equals_the_generated_kernels(name):
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_torch_autograd_of_the_same_model_equals_the_torch_kernels(name):
+def test_torch_autograd_of_the_same_model_equals_the_hand_written_and_torch_kernels(name):
     torch = pytest.importorskip("torch")
     s = sequence_step.Setup(name, "float64", N=6, tiny=True, torch=torch)
     d = sequence_step.check(s)
-    assert d["torch"] <= 1e-10 and d["torch vs numpy"] <= 1e-10
+    assert d["hand vs autograd"] <= 1e-10      # the hand-written step, checked outside matcalc
+    if s.kt is not None:                       # the torch backend prints this model
+        assert d["torch"] <= 1e-10 and d["torch vs numpy"] <= 1e-10
 
 
 def test_the_script_prints_its_table():
     r = subprocess.run([sys.executable, str(BENCH / "sequence_step.py"), "--tiny",
-                        "--dtypes", "float64", "--no-torch"],
+                        "--dtypes", "float64", "--no-torch", "--batch", "16"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = [line for line in r.stdout.splitlines()
             if re.match(r"\w+ +float64 +(NumPy|torch|peak MiB)", line)]
     assert [line.split()[0] for line in rows] == [n for n in MODELS for _ in range(2)]
-    assert all(re.search(r"\d\.\d\d (hit \(\d\.\d\d ≤|missed \(\d\.\d\d >) [\d.]+\)", line)
+    assert all(re.search(r"\d\.\d\d (hit \(\d+\.\d\d ≤|missed \(\d+\.\d\d >) [\d.]+\)", line)
                for line in rows), rows
     assert "check (worst" in r.stdout and "one training step" in r.stdout
