@@ -10,6 +10,7 @@ Broadcasting (loose forms: `W @ X + b`, not b 1ᵀ) and masks (`G * (Z > 0)`) ar
 printing/broadcast.py's, the in-place statements of planned kernels codegen/inplace.py's.
 """
 import keyword
+import re
 
 from sympy import HadamardProduct, Mul
 from sympy.core.sympify import _sympify
@@ -23,6 +24,11 @@ from .broadcast import FUNC as _FUNC, MUL as _MUL, LooseForms, mask_spelling as 
 from .runtime import HELPERS, numpy_helpers   # the runtime; re-exported for its users
 
 __all__ = ["MatcalcNumPyPrinter", "numpy_code", "numpy_imports", "numpy_helpers", "HELPERS"]
+
+
+def _helpers_called(spelling):
+    """The helpers (HELPERS) a table spelling calls: `_sigmoid({0}, out={1})` calls _sigmoid."""
+    return [n for n in re.findall(r"\b(_\w+)\(", spelling) if n in HELPERS]
 
 
 class MatcalcNumPyPrinter(ElementwiseMixin, LooseForms, NumPyPrinter):
@@ -254,6 +260,8 @@ class MatcalcNumPyPrinter(ElementwiseMixin, LooseForms, NumPyPrinter):
         fn = FUNCTIONS.get(name)
         if fn is not None:
             self.module_imports.setdefault("numpy", set())   # the table's spellings use np
+            for helper in _helpers_called(fn.numpy):
+                self._helper(helper)
             return fn.numpy.format(arg)
         fqn = self.known_functions.get(name)
         if isinstance(fqn, str) and fqn.startswith("numpy."):
