@@ -6,6 +6,7 @@ as text, LaTeX, derivation steps or NumPy and proves itself (verify/). derive: m
 textbook backprop. train: model → derivation, proof, kernels, data, the trainer (train/trainer.py),
 the same run the CLI and the standalone script make.
 """
+import dataclasses
 import sys
 import time
 from functools import partial
@@ -15,18 +16,19 @@ import numpy as np
 import sympy as sp
 
 from . import verify as verify_module
+from .calculus.budget import check_derivation
 from .calculus.simplify import assumption, inequality, simplify
 from .calculus.steps import Derivation
 from .calculus.sweep import backward
 from .codegen.kernels import compile as compile_kernels
 from .core.errors import (InternalError, MatcalcError, NotScalarError, ShapeError,
                           VerificationError)
-from .core.expr import is_matrix, rebuild, trace
-from .core.nodes import Elementwise, LogSoftmax, LogSumExp, Softmax
-from .core.functions import T
+from .core.expr import is_matrix, trace
+from .core.nodes import LogSoftmax, LogSumExp, Softmax
 from .core.program import Program
 from .nn.backprop import derive as _derive
 from .nn.backprop import local_proofs
+from .nn.proof_sizes import at_proof_sizes
 from .parse import arguments as check_arg
 from .parse import parse, parse_assumption
 from .parse.sympy_input import from_sympy, variables
@@ -42,7 +44,8 @@ from .train.trainer import (DEFAULTS, check_history, check_options, check_output
 from .train.trainer import train as run_trainer
 from .train.distributed import check_parallel, spawn_train
 from .calculus.hessian import direction, hessian_matrix, hessian_vector_product
-from .calculus.jacobian import jacobian_of, read_back
+from .calculus.jacobian import jacobian_of
+from .core.scalars import in_matrices, matrix_variable, read_back
 
 
 def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
@@ -64,10 +67,7 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
     source = f
     f, wrt, symbols = _read(f, wrt, shapes, "grad", "tr(X.T @ A @ X)",
                             ("does not occur in", "symbols"))
-    if is_matrix(f) and f.shape != (1, 1):   # before a scalar wrt's 1×1 reading: f as written
-        raise NotScalarError("{0} is {0:dims}, not a scalar: a gradient needs a scalar "
-                             "function; try sum({0}) or tr({0}); for a vector or matrix "
-                             "function, take its Jacobian", f)
+    _require_scalar(f, "a gradient")     # before a scalar wrt's 1×1 reading: f as written
     if not is_matrix(wrt):       # a scalar variable: differentiated as the 1×1 matrix it is
         return _grad_scalar(source, f, wrt, shapes, assume, layout, symbols)
     if not f.has(wrt):
@@ -86,7 +86,9 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
             f"adjoint holds the next one's twice), so matcalc takes at most "
             f"{MAX_SOFTMAX_DEPTH}; for a network, `matcalc derive` names each layer's δ and "
             f"stays linear in depth")
+    check_derivation(f, wrt)      # a 150-factor product: refused, not minutes of simplifying
     rules = tuple(_assumption(a, symbols, f) for a in assume)
+    verify_module.check_consistent(constraints(rules))      # X > 0 and X < 0: before any work
     derivation = Derivation()
     grads, _, _ = backward(Program.single(f), [wrt], derivation)
     g = simplify(grads[wrt], assumptions=rules, derivation=derivation)
@@ -94,6 +96,15 @@ def grad(f, wrt, shapes=None, assume=(), layout="denominator"):
         raise ShapeError("internal: gradient {0:shape} does not have the shape of {1:shape}",
                          g, wrt)
     return Gradient.of(f, wrt, g, derivation, rules, symbols, layout)
+
+
+def _require_scalar(f, needs):
+    """NotScalarError for a vector or matrix f: `needs` ("a gradient", "a Hessian") needs a
+    scalar function."""
+    if is_matrix(f) and f.shape != (1, 1):
+        raise NotScalarError("{0} is {0:dims}, not a scalar: " + needs + " needs a scalar "
+                             "function; try sum({0}) or tr({0}); for a vector or matrix "
+                             "function, take its Jacobian", f)
 
 
 def _arguments(who, f, wrt, shapes, assume, example):
@@ -133,22 +144,20 @@ def _read(f, wrt, shapes, who, example, missing):
 def _grad_scalar(source, f, s, shapes, assume, layout, symbols):
     """∂f/∂s for a scalar variable s: f is differentiated with s the 1×1 matrix S it is (s =
     tr(S) where it meets scalars), and the 1×1 gradient read back as the number tr(G), with s
-    for tr(S): grad("alpha * tr(A @ X)", "alpha") is tr(A @ X). The proof does the same
-    (verify/sample.py as_matrix_variable)."""
-    one = sp.MatrixSymbol(s.name, 1, 1)
+    for tr(S): grad("alpha * tr(A @ X)", "alpha") is tr(A @ X). The proof reads s the same
+    way (core/scalars.py)."""
+    one = matrix_variable(s)
     if isinstance(source, str):
         g = grad(source, s.name, {**(shapes or {}), s.name: (1, 1)}, assume, layout)
     else:
-        if any(s in e.body.free_symbols for e in f.atoms(Elementwise)):
-            raise MatcalcError("{0} stands inside an entrywise function's body in {1}; give f "
-                               "as text to differentiate with respect to it", s, f)
-        g = grad(rebuild(f, lambda e: trace(one) if e == s else e), one, shapes, assume, layout)
-    def entry(e):     # tr(f(M)) = f(tr(M)) for a 1×1 M: the number, not a trace of a function
-        if isinstance(e, sp.Trace) and isinstance(e.arg, Elementwise):
-            return e.arg.body.xreplace({T: trace(e.arg.arg)})
-        return e
-    expr = sp.sympify(rebuild(trace(g.value), entry)).xreplace({sp.Trace(one): s})
-    return Gradient.of(trace(f) if is_matrix(f) else f, s, expr, g.derivation, g.assumptions,
+        g = grad(in_matrices(f, {s: one}, rebuilt=True), one, shapes, assume, layout)
+    expr = read_back(g.value, {one: s}, True)
+    # the assumptions said of the number s, as given ("alpha > 0", not "tr(alpha) > 0")
+    given = tuple(dataclasses.replace(a, **{k: sp.sympify(v).xreplace({sp.Trace(one): s})
+                                            for k, v in vars(a).items()
+                                            if isinstance(v, sp.Basic)})
+                  if dataclasses.is_dataclass(a) else a for a in g.assumptions)
+    return Gradient.of(trace(f) if is_matrix(f) else f, s, expr, g.derivation, given,
                        symbols, layout)
 
 
@@ -187,13 +196,15 @@ def verify_backprop(b, method="numeric", seed=0):
     line if one is wrong), each against the forward lines it differentiates: δ_l against
     c_{l+1}·tr(δ_{l+1}ᵀ Z_{l+1}) as a function of Z_l, dW_l against c_l·tr(δ_lᵀ Z_l) and
     L's own terms in W_l, δ_L against L (nn/backprop.py local_proofs). Together they prove
-    every gradient, by the chain rule, in time linear in depth: nothing inlines the network."""
+    every gradient, by the chain rule, in time linear in depth: nothing inlines the network.
+    A CNN is proven at small sizes: the same layers, derived alike (nn/proof_sizes.py)."""
     check_arg.derivation("verify_backprop", b)
     check_arg.seed("verify_backprop", seed)
     if getattr(b, "loops", None):     # a recurrence over t: unrolled, derived, compared
         from .codegen.unroll import prove
         prove(b, method=method, seed=seed)
         return
+    b = at_proof_sizes(b)
     given = constraints(b.assumptions)
     for proof in local_proofs(b):
         try:
@@ -359,6 +370,7 @@ def train(model, data=None, output="mlp.npz", epochs=None, batch_size=None, lr=N
                    f"derived the backprop of {model.name} in {proven:.2f} s (not proven)")
     log = say(log, f"training {model.name} on {ds.name}: {len(ds.y_train)} "
                    f"training and {len(ds.y_test)} test samples"
+                   + (f"; L2 penalty λ = {lam:g}" if model.l2 else "")
                    + (f"; {optimizer}, lr {lr:g}, {epochs} epochs" if
                       model.training_defaults() else ""))
     run = run_trainer if nproc == 1 else partial(spawn_train, nproc=nproc,
@@ -393,14 +405,11 @@ def _one_by_one(source, f, wrt, shapes, symbols):
     meets scalars), as grad does; a matrix or vector variable unchanged."""
     if isinstance(wrt, sp.MatrixSymbol):
         return wrt, f, symbols
-    one = sp.MatrixSymbol(wrt.name, 1, 1)
+    one = matrix_variable(wrt)
     if isinstance(source, str):
         parsed = parse(source, {**(shapes or {}), wrt.name: (1, 1)})
         return one, parsed.expr, dict(parsed.symbols)
-    if any(wrt in e.body.free_symbols for e in f.atoms(Elementwise)):
-        raise MatcalcError("{0} stands inside an entrywise function's body in {1}; give f "
-                           "as text to differentiate with respect to it", wrt, f)
-    return one, rebuild(f, lambda e: trace(one) if e == wrt else e), symbols
+    return one, in_matrices(f, {wrt: one}, rebuilt=True), symbols
 
 
 def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
@@ -422,6 +431,7 @@ def jacobian(f, wrt, shapes=None, assume=(), layout="numerator"):
     f, wrt, symbols = _jacobian_input(f, wrt, shapes, "jacobian")
     one, f1, symbols1 = _one_by_one(source, f, wrt, shapes, symbols)
     rules = tuple(_assumption(a, symbols1, f1) for a in assume)
+    verify_module.check_consistent(constraints(rules))      # X > 0 and X < 0: before any work
     derivation = Derivation()
     j = jacobian_of(f1, one, derivation, rules)
     if one != wrt:          # a scalar s, differentiated as the 1×1 S: J read back in s
@@ -448,10 +458,9 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
     if form not in ("product", "matrix"):
         raise MatcalcError(f"form must be 'product' or 'matrix', not {form!r}",
                            cli=f"--form takes product|matrix, not {form!r}")
-    try:
-        g = grad(f, wrt, shapes=shapes, assume=assume)
-    except NotScalarError as e:
-        raise NotScalarError(str(e).replace("a gradient needs", "a Hessian needs")) from None
+    _require_scalar(_read(f, wrt, shapes, "hessian", "tr(X.T @ A @ X)",
+                          ("does not occur in", "symbols"))[0], "a Hessian")
+    g = grad(f, wrt, shapes=shapes, assume=assume)
     taken = {str(s) for s in g.f.atoms(sp.MatrixSymbol) | g.f.free_symbols} | set(g.symbols)
     v = direction(g.wrt, taken)
     g1, v1 = g, v
@@ -459,7 +468,7 @@ def hessian(f, wrt, shapes=None, assume=(), form="product"):
         one, f1, _ = _one_by_one(f, g.f, g.wrt, shapes, g.symbols)
         g1 = grad(f, one.name, {**(shapes or {}), one.name: (1, 1)}, assume) \
             if isinstance(f, str) else grad(f1, one, shapes, assume)
-        v1 = sp.MatrixSymbol(v.name, 1, 1)
+        v1 = matrix_variable(v)
     if form == "product":
         h = hessian_vector_product(g1.value, g1.wrt, v1, g1.derivation, g1.assumptions)
     else:
