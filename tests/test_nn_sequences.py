@@ -169,3 +169,27 @@ def test_the_report_derives_one_step_by_the_trace_trick(tmp_path):
     assert (r"\overline{H_{1,t}} &= \frac{1}{N} U_{1}^{\top} \delta_{1,t + 1} + \frac{1}{N} "
             r"\delta_{H1,t}") in tex
     assert "Z_{1,t + 1}" not in tex           # the window's next step is scaffolding
+
+
+@pytest.mark.parametrize("net, options", [
+    ("rnn(4), last, dense(3)", {"l2": 0.01}),
+    ("rnn(4), mean, dense(1)", {"l2": True, "loss": "binary-cross-entropy"}),
+    ("rnn(4), last, dense(1)", {"loss": "binary-cross-entropy", "reduction": "sum"}),
+    ("rnn(4), last, dense(3)", {"loss": "hinge", "bias": False}),
+    ("rnn(4), last, dense(3)", {"loss": "squared-error"}),
+])
+def test_every_loss_and_option_is_proven(net, options):
+    """The tail is any network's (losses, L2, sum, no bias); a weight of the loop gets its
+    L2 term beside the sum over the steps (dW1 = 1/N Σ_t δ1[t] X[t]ᵀ + λ W1)."""
+    b = matcalc.derive(cnn("4x3", net, **options))
+    matcalc.verify_backprop(b)
+    if options.get("l2"):
+        assert any(str(a).startswith("dU1 := ") and str(a).endswith(" + lam*U1")
+                   for a in b.backward)
+    k = compile_kernels(b)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, 5))
+    Y = (np.eye(3)[:, rng.integers(0, 3, 5)] if k.OUTPUTS == 3 else
+         rng.integers(0, 2, (1, 5)).astype(float))
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    directional_check(k, X, Y, params, (0.1,) if k.L2 else (), rng)

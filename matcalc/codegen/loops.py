@@ -33,13 +33,11 @@ def _steps(e):
 
 
 def _sum(a):
-    """(coefficient, summand) of name := c·Σ_t e, else None."""
-    e = a.expr
-    c, core = (sp.S.One, e) if isinstance(e, StepSum) else (
-        (sp.Mul(*[f for f in e.args if not f.is_Matrix]),
-         next((f for f in e.args if isinstance(f, StepSum)), None))
-        if isinstance(e, sp.MatMul) else (None, None))
-    return (c, core.arg) if isinstance(core, StepSum) else None
+    """The one Σ_t of a line (name := c·Σ_t e + …, an L2 term beside it), else None."""
+    sums = a.expr.atoms(StepSum) if isinstance(a.expr, sp.Basic) else set()
+    if len(sums) > 1:
+        raise ValueError(f"{a.name}: one sum over the steps per line")
+    return next(iter(sums), None)
 
 
 def _named(printer, lines):
@@ -101,19 +99,21 @@ def body(lines, loops, printer, pad="    ", zeros="dtype=X.dtype"):
             group = lines[i:i + len(lp.names)]
             out.append(f"{pad}for t in {'range(T, 0, -1)' if lp.reverse else 'range(1, T + 1)'}:")
             out += _block(group, printer, pad + "    ", zeros, sparse)
-        elif _sum(a) is not None:
+        elif _sum(a) is not None:     # accumulated over t into its name, then the line
             group = [a]
             while i + len(group) < len(lines) and _sum(lines[i + len(group)]) is not None:
                 group.append(lines[i + len(group)])
             out += [f"{pad}{g.name.name} = 0" for g in group]
             out.append(f"{pad}for t in range(1, T + 1):")
-            reads = [x for g in group for x in _steps(_sum(g)[1])]
+            reads = [x for g in group for x in _steps(_sum(g).arg)]
             out += [_load(x, printer, zeros, sparse, pad + "    ")
                     for x in dict.fromkeys(reads)]
-            out += [f"{pad}    {g.name.name} = {g.name.name} + {printer.doprint(_sum(g)[1])}"
+            out += [f"{pad}    {g.name.name} = {g.name.name} + {printer.doprint(_sum(g).arg)}"
                     for g in group]
-            out += [f"{pad}{g.name.name} = {printer.doprint(_sum(g)[0] * sp.Symbol(g.name.name))}"
-                    for g in group if _sum(g)[0] != 1]
+            for g in group:
+                rest = g.expr.xreplace({_sum(g): sp.MatrixSymbol(g.name.name, *g.name.shape)})
+                if rest != g.name:
+                    out.append(f"{pad}{g.name.name} = {printer.doprint(rest)}")
         else:
             group = [a]
             out += _block(group, printer, pad, zeros, sparse)

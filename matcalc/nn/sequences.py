@@ -294,10 +294,10 @@ def derive(model, backprop):
     grad_lines = []
     for p in order:
         s = p.symbol
+        value = tidy(grads[s]) if s in grads else sp.ZeroMatrix(*s.shape)   # L's own (λW)
         if s in sums:
-            value = step_sum(tidy_for(window, Derivation())(add(*sums[s])))
-        else:
-            value = tidy(grads[s])
+            steps_sum = step_sum(tidy_for(window, Derivation())(add(*sums[s])))
+            value = steps_sum if isinstance(value, sp.ZeroMatrix) else add(steps_sum, value)
         grad_lines.append(Assignment(gsyms[s], value))
     # a δ of a line per step named delta[t]; the backward program in the order it runs
     backward_ = Program(tuple(emitted + bridge + starts + loop_lines + grad_lines))
