@@ -18,6 +18,7 @@ The data flows top to bottom; each folder imports only from the folders above it
     train/     data, trainer (SGD/Adam, checkpoints, history), torch.distributed, the script
     verify/    beside the path: evaluator, exact proof (sympy.diff), numeric proof, comparison
 
+    results/   what the front doors return (Gradient, Jacobian, Hessian on one base; Check, Trained)
     api.py (grad, jacobian, hessian, check, assert_gradient, derive, train; imported when
     first used) and cli/ (matcalc …) on top.
 """
