@@ -295,3 +295,15 @@ def test_dropout_trains(tmp_path, capsys):
     acc = [line for line in capsys.readouterr().out.splitlines()
            if line.startswith("test accuracy")][-1]
     assert float(acc.split()[2].rstrip("%")) >= 95.0, acc
+
+
+def test_batch_norm_and_dropout_train_with_two_processes(tmp_path, capsys):
+    pytest.importorskip("torch")
+    net = "dense(32), batchnorm, relu, dropout(0.25), dense(10)"
+    assert main(["train", "--input", "64", "--net", net, "--backend", "torch", "--nproc", "2",
+                 "--epochs", "3", "-o", str(tmp_path / "w.npz")]) == 0
+    acc = [line for line in capsys.readouterr().out.splitlines()
+           if line.startswith("test accuracy")][-1]
+    assert float(acc.split()[2].rstrip("%")) >= 85.0, acc
+    saved = np.load(tmp_path / "w.npz")
+    assert not np.allclose(saved["running_var1"], 1)

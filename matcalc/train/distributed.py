@@ -96,7 +96,7 @@ class Sharded:
     def __getattr__(self, name):
         return getattr(self.k, name)
 
-    def loss_and_gradients(self, X, Y, *args):
+    def loss_and_gradients(self, X, Y, *args, masks=None):
         """The loss and gradients of the whole batch X, Y, from this process's shard of it.
 
         A shard of n_r of the batch's n samples counts n_r/n of a mean loss (λ kept), and all
@@ -107,6 +107,10 @@ class Sharded:
         n = X.shape[axis]
         lo, hi = n * self.rank // self.world, n * (self.rank + 1) // self.world
         params, lam = (args[:-1], args[-1]) if k.L2 else (args, None)
+        trained = params[:sum(p["kind"] != "running" for p in k.PARAMS)]   # not batch norm's
+        # dropout's masks, this shard's columns; batch norm's statistics are the shard's own
+        # (as data-parallel torch without SyncBatchNorm)
+        kw = {} if masks is None else {"masks": tuple(m.narrow(1, lo, hi - lo) for m in masks)}
         share = (hi - lo) / n
         weight = share if k.REDUCTION == "mean" else 1.0
         if lam is not None and k.REDUCTION != "mean":
@@ -114,14 +118,14 @@ class Sharded:
         if hi > lo:
             L, grads = k.loss_and_gradients(X.narrow(axis, lo, hi - lo),
                                             Y.narrow(axis, lo, hi - lo), *params,
-                                            *(() if lam is None else (lam,)))
+                                            *(() if lam is None else (lam,)), **kw)
         else:       # fewer samples than processes: this one holds none of the batch
             L, grads = torch.zeros((), dtype=X.dtype, device=X.device), \
-                [torch.zeros_like(p) for p in params]
+                [torch.zeros_like(p) for p in trained]
         buf = torch.cat([L.reshape(1)] + [g.reshape(-1) for g in grads]) * weight
         dist.all_reduce(buf)
         out, at = [], 1
-        for p in params:
+        for p in trained:
             out.append(buf[at:at + p.numel()].view(p.shape))
             at += p.numel()
         return buf[0], tuple(out)
