@@ -193,3 +193,9 @@ def test_every_loss_and_option_is_proven(net, options):
          rng.integers(0, 2, (1, 5)).astype(float))
     params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
     directional_check(k, X, Y, params, (0.1,) if k.L2 else (), rng)
+
+
+def test_the_readme_shows_what_derive_prints():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f'$ matcalc derive --input 8x8 --net "{RNN}"\n{DERIVED}' in readme
