@@ -45,11 +45,11 @@ def test_the_issue_net_prints_layer_norm_and_the_skip_in_textbook_form():
         "delta_LN2 = delta_R2 * step(LN2)",
         "delta_Xhat2 = delta_LN2 * (gamma2 @ ones(1, N))",
         # Ba, Kiros & Hinton (2016): (1/σ) ⊙ (δ_x̂ − mean(δ_x̂) − x̂ ⊙ mean(δ_x̂ ⊙ x̂))
-        "delta2 = (delta_Xhat2 - Xhat2 * mean(Xhat2 * delta_Xhat2) - mean(delta_Xhat2)) / sigma2",
+        "delta2 = (delta_Xhat2 - mean(delta_Xhat2) - Xhat2 * mean(delta_Xhat2 * Xhat2)) / sigma2",
         # the residual's input: the skip's term and the block's
         "delta_LN1 = step(LN1) * (W2.T @ delta2 + delta_R2)",
         "delta_Xhat1 = delta_LN1 * (gamma1 @ ones(1, N))",
-        "delta1 = (delta_Xhat1 - Xhat1 * mean(Xhat1 * delta_Xhat1) - mean(delta_Xhat1)) / sigma1"]
+        "delta1 = (delta_Xhat1 - mean(delta_Xhat1) - Xhat1 * mean(delta_Xhat1 * Xhat1)) / sigma1"]
     assert "dgamma1 = 1/N*(Xhat1 * delta_LN1) @ ones(N, 1)" in lines
     assert "dbeta1 = 1/N*delta_LN1 @ ones(N, 1)" in lines
     params = {p.symbol.name: (p.kind, p.init) for p in b.network.params}
@@ -83,7 +83,7 @@ def test_layer_norm_after_an_activation_gets_a_delta_of_its_own():
     names = [str(a.name) for a in b.backward]
     assert names[:4] == ["delta2", "delta_LN1", "delta_Xhat1", "delta_A1"]
     assert text(b.backward.assignments[3].expr) == \
-        "(delta_Xhat1 - Xhat1 * mean(Xhat1 * delta_Xhat1) - mean(delta_Xhat1)) / sigma1"
+        "(delta_Xhat1 - mean(delta_Xhat1) - Xhat1 * mean(delta_Xhat1 * Xhat1)) / sigma1"
     verify_backprop(b, method="exact")
 
 
@@ -141,9 +141,9 @@ def test_the_report_defines_mean_and_compiles_without_overfull_lines(tmp_path):
     tex = backprop_report(b, title="layer norm")
     assert r"\operatorname{mean}(A)$ repeats the mean of each column" in tex
     assert (r"\delta_{1} &= \matcalcfit{\sigma_{1}^{\circ -1} \odot \left(\delta_{\hat{X}_{1}} "
-            r"- \hat{X}_{1} \odot \operatorname{mean}\left(\hat{X}_{1} \odot "
-            r"\delta_{\hat{X}_{1}}\right) - \operatorname{mean}\left(\delta_{\hat{X}_{1}}"
-            r"\right)\right)}") in tex
+            r"- \operatorname{mean}\left(\delta_{\hat{X}_{1}}\right) - \hat{X}_{1} \odot "
+            r"\operatorname{mean}\left(\delta_{\hat{X}_{1}} \odot \hat{X}_{1}\right)\right)}"
+            ) in tex
     if not shutil.which("pdflatex"):
         pytest.skip("pdflatex not installed")
     (tmp_path / "r.tex").write_text(tex)

@@ -15,6 +15,7 @@ proof checks against them like every other line.
 import math
 
 import sympy as sp
+from sympy import HadamardProduct, MatAdd
 
 from ..core.errors import MatcalcError
 from ..core.expr import (add, divide, elementwise, hadamard, matmul, matrix, mean, neg, ones,
@@ -69,7 +70,8 @@ def layernorm(w, layer, where):
 
 def textbook_delta(d, xhat, sigma):
     """(1/σ) ⊙ (δ_x̂ − mean(δ_x̂) − x̂ ⊙ mean(δ_x̂ ⊙ x̂)): Ba, Kiros & Hinton (2016)."""
-    inner = add(d, neg(mean(d)), neg(hadamard(xhat, mean(hadamard(d, xhat)))))
+    # in the paper's order: a MatAdd as written (the canonical sum would sort the terms)
+    inner = MatAdd(d, neg(mean(d)), neg(hadamard(xhat, mean(HadamardProduct(d, xhat)))))
     return hadamard(elementwise(1 / T, sigma), inner)
 
 
