@@ -213,13 +213,13 @@ def _stated(net, emitted, coefficients, derivation):
     consumers, of_delta = _consumers(forward), {d: z for z, d in net.deltas.items()}
     out = []
     for line in emitted:
-        value, covers = net.stated.get(line.name, (None, ()))
+        value, covers, rule = net.stated.get(line.name, (None, (), ""))
         users = {forward[i].name for i in consumers.get(of_delta.get(line.name), ())}
         if value is not None and users <= covers:
             inner = [d for d in coefficients if d != line.name and value.has(d)]
             ratio = sp.simplify(coefficients[inner[0]] / coefficients[line.name])
             stated = matmul(ratio, value)
-            derivation.add("simplify", "the textbook form of the record (proven below)",
+            derivation.add("simplify", rule + " (checked by the proof, as every line)",
                            line.expr, stated)
             line = Assignment(line.name, stated)
         out.append(line)

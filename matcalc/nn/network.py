@@ -52,7 +52,7 @@ class Network:
     assumptions: tuple          # rewrite rules the targets satisfy
     sample_axis: int            # 1: samples are the columns of X; 0: the rows
     stable_loss: object         # L from the logits, finite for any logits (generated code)
-    stated: dict = field(default_factory=dict)  # δ -> (its textbook value, the names it covers)
+    stated: dict = field(default_factory=dict)  # δ -> (textbook value, names it covers, rule)
     running: tuple = ()         # (Param, name): a batch statistic's running value for predict
     masks: tuple = ()           # (M, p): dropout's masks, inputs drawn by the trainer
 
@@ -110,10 +110,10 @@ class Walk:
             layer.record.extend(self, layer, f"{within}layer {i + 1}, {layer}")
             self.shape = out
 
-    def state(self, name, value, covers):
+    def state(self, name, value, covers, rule):
         """δ_name := value, the textbook form a record states (nn/backprop.py checks that the
         lines in `covers` are name's only consumers; the proof checks the value)."""
-        self.stated[self.deltas[name]] = (value, frozenset(covers))
+        self.stated[self.deltas[name]] = (value, frozenset(covers), rule)
 
     def line(self, prefix, value, layer=None):
         """A new line `prefix l := value`; two pools or activations in one layer get P1,

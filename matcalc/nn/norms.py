@@ -65,7 +65,9 @@ def layernorm(w, layer, where):
     if x in {a.name for a in w.out}:        # x a forward name (not X): its δ, stated
         if x not in w.deltas:
             w.delta(x, f"delta_{x.name}")
-        w.state(x, textbook_delta(w.deltas[xhat], xhat, sigma), (mu, sigma, xhat))
+        w.state(x, textbook_delta(w.deltas[xhat], xhat, sigma), (mu, sigma, xhat),
+                "layer norm's δ as Ba, Kiros & Hinton (2016) write it: mean(x̂) = 0, and σ is "
+                "one number per sample")
 
 
 def textbook_delta(d, xhat, sigma):
