@@ -8,6 +8,8 @@ import re
 
 from ..codegen.backends import BACKENDS, device_help
 from ..core.functions import ACTIVATIONS
+from ..nn.layers import signatures
+from ..nn.losses import LOSSES
 from ..train.trainer import DEFAULTS
 from .version import version
 
@@ -23,15 +25,14 @@ def _model_arguments(p):
     p.add_argument("--input", metavar="CxHxW",
                    help="a convolutional network's input: channels x height x width, 1x8x8")
     p.add_argument("--net", metavar="LAYERS",
-                   help='a convolutional network: "conv(8, 3, pad=1), relu, maxpool(2), '
-                        'dense(10)" — conv(filters, kernel[, stride=1][, pad=0]), '
-                        "maxpool(k[, stride=k]), avgpool(k[, stride=k]), an activation (as "
-                        "--hidden), flatten (implicit before the first dense), dense(units)")
+                   help='the layers, such as "conv(8, 3, pad=1), relu, maxpool(2), dense(10)" '
+                        "(flatten is implicit before the first dense): "
+                        + ", ".join(signatures()))
     p.add_argument("--hidden", default="sigmoid",
                    help="|".join(ACTIVATIONS) + ", or one per hidden layer: relu,tanh")
     p.add_argument("--loss", default="cross-entropy",
-                   help="cross-entropy (softmax) | binary-cross-entropy (sigmoid) | "
-                        "squared-error (identity) | hinge (linear scores)")
+                   help=" | ".join(f"{name} ({row.output} output, {row.targets})"
+                                   for name, row in LOSSES.items()))
     p.add_argument("--l2", metavar="LAMBDA", help="L2 penalty (λ/2)Σ‖W‖²: a value ≥ 0, or lam "
                    f"(a symbol; trained with λ = {DEFAULTS['lam']})")
     p.add_argument("--no-bias", action="store_true", help="layers without bias")

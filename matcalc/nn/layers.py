@@ -172,6 +172,9 @@ LAYERS = {
                  noun="last (the last step)", rows=False, refusal="last takes"),
     "mean": Kind((), sequences.reduced_size, sequences.mean, takes=("sequence",),
                  noun="mean (over the steps)", rows=False, refusal="mean takes"),
+    "position": Kind((), _same, sequences.position, takes=("sequence",),
+                     noun="position (an embedding per step)", rows=False,
+                     refusal="position takes"),
     "residual": Kind((), norms.residual_size, norms.residual, takes=("vector",),
                      noun="a residual block", rows=False, block=True, sized=True,
                      refusal="a residual block takes"),
@@ -215,6 +218,8 @@ def signatures():
         args = [a.name for a in kind.args if a.default is REQUIRED]
         opts = "".join(f"[, {a.name}={a.says or a.default}]" for a in kind.args
                        if a.default is not REQUIRED)
+        if not args:                # attention([heads=1][, causal=0]), not ([, heads=1]…
+            opts = opts.replace("[, ", "[", 1)
         out.append(f"{key}({', '.join(args)}{opts})" if kind.args else key)
     return out
 
