@@ -71,19 +71,20 @@ TARGETS = {"numpy": 1.1, "torch": 1.0, "memory": 1.2}
 MODELS = {
     "rnn": dict(sizes=dict(T=8, F=8, H=128, C=10), tiny=dict(T=3, F=4, H=5, C=3),
                 input=lambda s: f"{s['T']}x{s['F']}",
-                net=lambda s: f"rnn({s['H']}), last, dense({s['C']})",
+                net=lambda s, pos: f"rnn({s['H']}), last, dense({s['C']})",
                 hand=lambda s, N, dtype, names: HandRNN(N=N, dtype=dtype, **s),
                 torch=lambda torch, s, names: torch_rnn(torch, **s)),
     "transformer": dict(
         sizes=dict(T=8, F=8, d=64, heads=4, ff=128, C=10),
         tiny=dict(T=3, F=4, d=4, heads=2, ff=6, C=3),
         input=lambda s: f"{s['T']}x{s['F']}",
-        net=lambda s: f"dense({s['d']}), {'position, ' if POSITION else ''}transformer("
+        net=lambda s, pos: f"dense({s['d']}), {'position, ' if pos else ''}transformer("
                       f"heads={s['heads']}, ff={s['ff']}), mean, dense({s['C']})",
         hand=lambda s, N, dtype, names: HandTransformer(names, N=N, dtype=dtype, **s),
         torch=lambda torch, s, names: torch_transformer(torch, names, **s)),
 }
-POSITION = "position" in LAYERS   # the issue's block has a learned position embedding
+# The issue's block has a learned position embedding: with it where matcalc builds it.
+POSITION = "position" in LAYERS
 TOL = {"float64": 1e-10, "float32": 1e-4}   # worst |a − b| / max |b| over each array
 
 
@@ -94,8 +95,16 @@ class Setup:
         m = MODELS[name]
         self.name, self.m, self.dtype, self.N = name, m, np.dtype(dtype), N
         self.sizes = m["tiny" if tiny else "sizes"]
-        self.input, self.net = m["input"](self.sizes), m["net"](self.sizes)
-        b = matcalc.derive(cnn(self.input, self.net))
+        self.input, self.net = m["input"](self.sizes), m["net"](self.sizes, POSITION)
+        self.note = None
+        try:
+            b = matcalc.derive(cnn(self.input, self.net))
+        except matcalc.MatcalcError as e:      # the position layer not yet on tokens: without
+            bare = m["net"](self.sizes, False)
+            if bare == self.net:
+                raise
+            self.note = f"{self.net!r} not derived ({type(e).__name__}: {e}); timed without it"
+            self.net, b = bare, matcalc.derive(cnn(self.input, bare))
         self.k = matcalc.compile(b)
         self.kt, self.why = None, "torch not importable"
         if torch is not None:
@@ -111,8 +120,8 @@ class Setup:
         self.Y = np.zeros((classes, N), dtype)
         self.Y[self.labels, np.arange(N)] = 1
         self.params0 = init_params(self.k, np.random.default_rng(SEED + 1), dtype)
-        for p in self.params0:   # nonzero biases, so that their gradients are checked too
-            if p.shape[1:] == (1,):
+        for p, spec in zip(self.params0, self.k.PARAMS):   # nonzero biases and β's, so that
+            if spec["init"] == "zeros":                     # every term is checked
                 p += 0.1 * rng.standard_normal(p.shape).astype(dtype)
 
     def params(self):
@@ -239,6 +248,8 @@ def main(args):
             diffs = check(s)
             print(f"{name} {dn}: --input {s.input} --net \"{s.net}\"; check (worst |a−b|/max|b|"
                   "): " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()), flush=True)
+            if s.note:
+                print(f"  note: {s.note}")
             if s.promoted:
                 print(f"  note: the generated NumPy kernel of {name} {dn} returns gradients "
                       f"in {s.promoted} (timed as it is)")

@@ -47,3 +47,32 @@ def test_the_script_prints_its_table():
     assert all(re.search(r"\d\.\d\d (hit \(\d+\.\d\d ≤|missed \(\d+\.\d\d >) [\d.]+\)", line)
                for line in rows), rows
     assert "check (worst" in r.stdout and "one training step" in r.stdout
+
+
+def test_hand_written_transformer_with_position_equals_torch_autograd():
+    """The position path, which matcalc may not build yet, against autograd of the same model:
+    names and shapes as the generated PARAMS would give them (E2 after the first dense)."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    from transformer_reference import HandTransformer, torch_transformer
+    sz = MODELS["transformer"]["tiny"]
+    T, F, d, h, ff, C, N = sz["T"], sz["F"], sz["d"], sz["heads"], sz["ff"], sz["C"], 5
+    dk = d // h
+    shapes = [("W1", (d, F)), ("b1", (d, 1)), ("E2", (d, T)), ("gamma3", (d, 1)),
+              ("beta3", (d, 1))]
+    for i in range(1, h + 1):
+        shapes += [(f"WQ4_{i}", (d, dk)), (f"WK4_{i}", (d, dk)), (f"WV4_{i}", (d, dk)),
+                   (f"WO4_{i}", (dk, d))]
+    shapes += [("gamma5", (d, 1)), ("beta5", (d, 1)), ("W6", (ff, d)), ("b6", (ff, 1)),
+               ("W7", (d, ff)), ("b7", (d, 1)), ("W8", (C, d)), ("b8", (C, 1))]
+    rng = np.random.default_rng(3)
+    params = [rng.standard_normal(s) * 0.5 for _, s in shapes]
+    names = [n for n, _ in shapes]
+    X, labels = rng.standard_normal((T * F, N)), rng.integers(0, C, N)
+    Y = np.eye(C)[:, labels]
+    L, g = HandTransformer(names, N=N, dtype=np.float64, **sz).loss_and_gradients(X, Y, params)
+    P = [torch.tensor(p, requires_grad=True) for p in params]
+    La = torch_transformer(torch, names, **sz)(P, torch.from_numpy(X), torch.from_numpy(labels))
+    ga = [t.numpy() for t in torch.autograd.grad(La, P)]
+    assert sequence_step.worst([L, *g], [La.item(), *ga]) <= 1e-10
+    assert np.abs(g[2]).max() > 1e-3                      # the embedding's gradient is there
