@@ -307,3 +307,15 @@ def test_batch_norm_and_dropout_train_with_two_processes(tmp_path, capsys):
     assert float(acc.split()[2].rstrip("%")) >= 85.0, acc
     saved = np.load(tmp_path / "w.npz")
     assert not np.allclose(saved["running_var1"], 1)
+
+
+def test_a_skip_is_proven_at_small_sizes_after_a_convolution_too():
+    m = cnn("64", NET)
+    small = m.reduced()                 # the same layers, widths capped alike (3)
+    assert small.input == (3,) and [str(l) for l in small.layers] == [
+        "dense(3)", "layernorm", "relu", "residual(dense(3), layernorm, relu)", "dense(3)"]
+    verify_backprop(matcalc.derive(m), method="exact")      # at those sizes
+    b = matcalc.derive(cnn("1x8x8", "conv(2, 3), relu, dense(16), residual(dense(16), "
+                                    "layernorm, relu), dense(10)"))
+    assert "R3 = A3 + Z2" in str(b).replace(" := ", " = ")
+    verify_backprop(b, method="numeric")

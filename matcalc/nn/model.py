@@ -147,13 +147,15 @@ def _network(model):
 @lru_cache(maxsize=64)
 def _reduced(m):
     if FORMS[len(m.input)] == "vector":
-        return m                    # symbolic widths: the proof picks its own
+        if m.dims()[0]:
+            return m                # symbolic widths: the proof picks its own
+        # numbers (a residual's): input and widths capped alike, so equal widths stay equal
+        small = replace(m, input=(min(m.input[0], CAP),), layers=tuple(map(_capped, m.layers)))
+        return small if _fits(small.input, small.layers, None, None) else m
     if FORMS[len(m.input)] == "sequence":
         from .attention import mixes, reduced
         return reduced(m, CAP) if mixes(m.layers) else m
-    layers = tuple(Layer(l.kind, tuple((k, min(v, CAP) if a.width else v)
-                                       for a, (k, v) in zip(l.record.args, l.params)))
-                   for l in m.layers)
+    layers = tuple(map(_capped, m.layers))
     full = shapes(m.input, m.layers)
     C, H, W = m.input
     small = (min(C, CAP), H, W)
@@ -166,12 +168,23 @@ def _reduced(m):
     return replace(m, input=small, layers=layers)
 
 
+def _capped(l):
+    """The layer with its widths capped at CAP (a block's layers too)."""
+    if l.record.block:
+        return Layer(l.kind, (("block", tuple(map(_capped, l.get("block")))),))
+    return Layer(l.kind, tuple((k, min(v, CAP) if a.width else v)
+                               for a, (k, v) in zip(l.record.args, l.params)))
+
+
 def _fits(input, layers, full, axis):
-    """The size rules accept the input, and no map side is below min(its full size, 2)."""
+    """The size rules accept the input, and no map side is below min(its full size, 2)
+    (any sizes the rules accept, for `full` None)."""
     try:
         ours = shapes(input, layers)
     except MatcalcError:
         return False
+    if full is None:
+        return True
     return all(len(o) != 3 or o[axis] >= min(f[axis], 2) for (_, _, o), (_, _, f) in
                zip(ours, full)) and input[axis] >= min(full[0][1][axis], 2)
 
