@@ -319,3 +319,9 @@ def test_a_skip_is_proven_at_small_sizes_after_a_convolution_too():
                                     "layernorm, relu), dense(10)"))
     assert "R3 = A3 + Z2" in str(b).replace(" := ", " = ")
     verify_backprop(b, method="numeric")
+
+
+def test_a_skip_whose_width_the_small_sizes_would_change_is_proven_at_its_own():
+    m = cnn("1x8x8", "conv(2, 3), relu, flatten, residual(dense(72), relu), dense(10)")
+    assert m.reduced() == m             # 72 = 2×6×6: capping would break the skip
+    verify_backprop(matcalc.derive(m), method="numeric")
