@@ -95,7 +95,9 @@ def attention(w, layer, where):
         n = P.shape[1]
         dP = w.deltas[P]
         rowsum = matmul(hadamard(dP, P), ones(n, 1), ones(1, n))
-        w.state(S, hadamard(P, sub(dP, rowsum)), (P,))
+        w.state(S, hadamard(P, sub(dP, rowsum)), (P,),
+                "the softmax's Jacobian by rows, diag(p) − p pᵀ: δ_S = P ⊙ (δ_P − "
+                "rowsum(δ_P ⊙ P))")
         WO = w.parameter(matrix(f"WO{tag}", dk, d), "weight", w.init, dk, d)
         outs.append(matmul(O, WO))
     Att = w.line("Att", transpose(add(*outs)))
