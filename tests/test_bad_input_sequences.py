@@ -50,6 +50,12 @@ def run(capsys, *argv):
      "matcalc: error: layer 1, conv(4, 3): a convolution takes image inputs, but the input is "
      "a sequence of 8×8\n"),
     ("rnn(8), rleu, last, dense(10)", "did you mean relu?"),
+    ("position(8), rnn(8), last, dense(10)",
+     "matcalc: error: position takes 0 arguments, position(), but was given 1\n"
+     "  position(8), rnn(8), last, dense(10)\n  ^\n"),
+    ("rnn(8), last, position, dense(10)",
+     "matcalc: error: layer 3, position: position (an embedding per step) cannot follow a last "
+     "layer (it needs sequence inputs, not a vector of 8 features)\n"),
 ])
 def test_bad_sequence_layers_exit_2_naming_layer_position_and_numbers(
         capsys, tmp_path, monkeypatch, command, net, message):
@@ -71,6 +77,9 @@ def test_bad_sequence_layers_exit_2_naming_layer_position_and_numbers(
     ("1x8x8", "conv(2, 3), last, dense(10)",
      "layer 2, last: last (the last step) takes sequence inputs, but the input is a image of "
      "2×6×6"),
+    ("1x8x8", "position, dense(10)",
+     "layer 1, position: position (an embedding per step) takes sequence inputs, but the input "
+     "is a image of 1×8×8"),
     ("64", "dense(8), mean, dense(10)",
      "layer 2, mean: mean (over the steps) takes sequence inputs, but the input is a vector of "
      "8"),

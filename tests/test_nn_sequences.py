@@ -199,3 +199,30 @@ def test_the_readme_shows_what_derive_prints():
     from pathlib import Path
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f'$ matcalc derive --input 8x8 --net "{RNN}"\n{DERIVED}' in readme
+
+
+def test_position_is_a_learned_embedding_per_step():
+    """position adds E1[t] (column t of E1, F × T) to step t; its gradient is a line of the
+    backward loop, dE1[t] = 1/N δ_A1[t] 1 (a column per step), proven like the rest."""
+    b = matcalc.derive(cnn("8x8", "dense(16), position, rnn(32), last, dense(10)"))
+    fwd, back = [str(a) for a in b.forward], [str(a) for a in b.backward]
+    assert "A1[t] := E1[t] @ ones(1, N) + Z1[t]" in fwd
+    assert "dE1[t] := 1/N*delta_A1[t] @ ones(N, 1)" in back
+    assert "dE1[t]" in [str(n) for n in b.loops[1].names]
+    spec = {p["name"]: p for p in compile_kernels(b).PARAMS}["E1"]
+    assert (spec["shape"], spec["init"], spec["kind"]) == ((16, 8), "zeros", "bias")
+    matcalc.verify_backprop(b)
+
+
+@pytest.mark.parametrize("net", ["position, rnn(3), mean, dense(3)",
+                                 "dense(4), position, tanh, rnn(3), last, dense(3)"])
+def test_position_kernels_against_central_differences(net):
+    b = matcalc.derive(cnn("5x3", net))
+    k = compile_kernels(b)
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((15, 6)), np.eye(3)[:, rng.integers(0, 3, 6)]
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    directional_check(k, X, Y, params, (), rng)
+    for library in ("torch", "jax"):
+        if __import__("importlib").util.find_spec(library):
+            compile_kernels(b, backend=library)     # compared with NumPy's when compiled

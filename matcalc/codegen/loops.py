@@ -121,18 +121,33 @@ def body(lines, loops, printer, pad="    ", zeros="dtype=X.dtype"):
     return out
 
 
-def _prologue(b, lines, printer):
+def _prologue(b, lines, printer, zeros="dtype=X.dtype"):
     """N and the sizes from the arguments, T, the steps of X and a dict per sequence."""
     net = b.network
     sources = [(net.X, "X")] + [(p.symbol, p.symbol.name) for p in net.params]
     T, F = b.model.input
+    stepped = getattr(b, "stepped", ())
     bases = sorted({parts(x)[0] for a in lines for x in [a.name, *_steps(a.expr)]
-                    if isinstance(x, sp.MatrixSymbol) and parts(x) is not None} - {"X"})
+                    if isinstance(x, sp.MatrixSymbol) and parts(x) is not None}
+                   - {"X", *stepped})
+    eye = printer.doprint(sp.Identity(T))[:-1] + f", {zeros})"     # in X's dtype, on its device
     return (dimension_lines(printer, sources, shape_symbols([m for m, _ in sources])) +
             [f"    T = {T}",
              f"    X_ = {{t: X[(t - 1) * {F}:t * {F}] for t in range(1, T + 1)}}   # the steps"] +
-            [f"    {', '.join(f'{x}_' for x in bases)} = "
-             f"{', '.join('{}' for _ in bases)}{',' if len(bases) == 1 else ''}"])
+            [f"    {e}_ = {{t: {e}[:, t - 1:t] for t in range(1, T + 1)}}   # a column per step"
+             for e in stepped] + ([f"    I_T = {eye}"] if stepped else []) +
+            ([f"    {', '.join(f'{x}_' for x in bases)} = "
+              f"{', '.join('{}' for _ in bases)}{',' if len(bases) == 1 else ''}"]
+             if bases else []))
+
+
+def assemble(b):
+    """dE1 from its columns dE1[t] (a parameter per step: position's E1)."""
+    out = []
+    for e in getattr(b, "stepped", ()):
+        out += [f"    d{e} = 0", "    for t in range(1, T + 1):",
+                f"        d{e} = d{e} + d{e}_[t] @ I_T[t - 1:t]"]
+    return out
 
 
 def _rows(lines, names=None):
@@ -154,7 +169,7 @@ def kernel_source(b, backend="numpy"):
     code1 = body(fwd, b.loops, p1, zeros=zeros)
     pred = [f"def predict(X, {', '.join(pnames)}):",
             f'    r"""The network\'s output {text(output)}, a loop over the steps t."""',
-            *_prologue(b, fwd, p1), *code1, f"    return {output.name}"]
+            *_prologue(b, fwd, p1, zeros), *code1, f"    return {output.name}"]
 
     L = sp.Symbol("L")
     lines = fwd + [type(b.forward.assignments[-1])(L, net.stable_loss)] + list(b.backward)
@@ -165,7 +180,7 @@ def kernel_source(b, backend="numpy"):
     lag = [f"def loss_and_gradients({', '.join(args)}):",
            f'    r"""The loss L and its gradients ({", ".join(f"d{p}" for p in pnames)}), '
            'denominator layout: backpropagation through time, one line per formula."""',
-           *_prologue(b, lines, p2), *code2, f"    return L, ({grads},)"]
+           *_prologue(b, lines, p2, zeros), *code2, *assemble(b), f"    return L, ({grads},)"]
 
     helpers = sorted(p1.helpers_used | p2.helpers_used)
     header = [

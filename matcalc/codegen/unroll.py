@@ -29,7 +29,7 @@ from ..nn import backprop
 from ..nn.layers import Layer
 from ..nn.sequences import parts, unrolled, unrolled_name as _plain
 from .backends import backend as _backend
-from .loops import body
+from .loops import assemble, body
 
 STEPS, CAP, SAMPLES = 3, 3, 4      # the proof's T, widths and batch
 
@@ -84,7 +84,7 @@ def _compare(bs, bu, seed):
     from .loops import _named, _prologue
     lines = list(bs.forward) + list(bs.backward)
     p = _named(be.printer(), lines)
-    code = body(lines, bs.loops, p)
+    code = body(lines, bs.loops, p) + assemble(bs)
     head = _prologue(bs, lines, p)
     names = ", ".join(["X", "Y", *params, *lam])
     src = (f"def run({names}):\n" + "\n".join(head + code) + "\n    return locals()\n")
@@ -99,6 +99,7 @@ def _compare(bs, bu, seed):
     uenv = {"N": SAMPLES, "X": X, "Y": Y, **params, **lam}
     for k in range(1, steps + 1):
         uenv[_plain("X", k)] = X[(k - 1) * F:k * F]
+        uenv.update({_plain(e, k): params[e][:, k - 1:k] for e in bs.stepped})
     _run("\n".join(be.imports) + "\n" +
          (be.helpers(sorted(q.helpers_used)) if q.helpers_used else ""), uenv)
     for s in stmts:
@@ -120,8 +121,12 @@ def _compare(bs, bu, seed):
             u = matrix(_plain(base, k), *n.shape)
             checks.append((n, k, scale(bs.coefficients.get(n, 1)) * rec[f"{base}_"][k],
                            scale(bu.coefficients.get(u, 1)) * uenv[u.name]))
-    for g in bs.gradients.values():
-        checks.append((g, None, rec[g.name], uenv[g.name]))
+    for p, g in bs.gradients.items():
+        if p.name in bs.stepped:        # dE1 from its columns dE1[t], each checked above
+            checks.append((g, None, rec[g.name], np.hstack([uenv[_plain(g.name, k)]
+                                                            for k in range(1, steps + 1)])))
+        else:
+            checks.append((g, None, rec[g.name], uenv[g.name]))
     for name, k, got, want in checks:
         if not same(got, want):
             line = next((a for a in bs.backward if a.name == name), None)

@@ -177,6 +177,18 @@ def _reduce(kind):
 last, mean = _reduce("last"), _reduce("mean")
 
 
+def position(w, layer, where):
+    """A[t] := A[t] + E[t] 1ᵀ: a learned embedding of each step (E, F × T, column t for
+    step t; a bias of the step, so zeros at first and no L2), with a δ of its own."""
+    from .network import Param
+    a = as_steps(w)
+    steps, features = w.shape
+    E = matrix(f"E{w.l}", features, steps)
+    w.params.append(Param(E, w.l, "bias", "zeros", features, steps))
+    A = w.line("A", add(a, matmul(matrix(step(E.name, t), features, 1), ones(1, w.n))))
+    w.delta(A, step(f"delta_{parts(A)[0]}", t))
+
+
 # ---------------------------------------------------------------- the derivation
 
 def is_sequence(net):
@@ -264,6 +276,11 @@ def derive(model, backprop):
     window = Program(tuple(cut_.steps + later +
                            [Assignment(sp.Symbol("L"), c * sp.Add(*terms))]))
     used = [p.symbol for p in net.params if any(a.expr.has(p.symbol) for a in cut_.steps)]
+    # a parameter per step (position's E1: its column t is E1[t]), its gradient per step too
+    stepped = {x: matrix(step(f"d{parts(x)[0]}", t), *x.shape) for p in net.params
+               for a in cut_.steps for x in a.expr.atoms(sp.MatrixSymbol)
+               if parts(x) is not None and parts(x)[0] == p.symbol.name}
+    used += list(stepped)
     inputs = sorted({x for a in cut_.steps for x in a.expr.atoms(sp.MatrixSymbol)
                      if parts(x) is not None and x not in step_names}, key=str)
     step_coeffs = {}
@@ -288,24 +305,30 @@ def derive(model, backprop):
                             mine, Derivation())      # the window's steps show Z[t]'s
         for p in mine:
             sums.setdefault(p, []).append(g1[p])
+    per_step = [Assignment(g, tidy_for(window, Derivation())(add(*sums.pop(x))))
+                for x, g in stepped.items()]
     from .backprop import grad_symbol
     gsyms = {p.symbol: grad_symbol(p.symbol) for p in net.params}
     order = sorted(net.params, key=lambda p: (-p.layer, p.kind != "weight"))
     grad_lines = []
     for p in order:
         s = p.symbol
+        if any(parts(x)[0] == s.name for x in stepped):
+            continue                # its columns, dE1[t], are lines of the backward loop
         value = tidy(grads[s]) if s in grads else sp.ZeroMatrix(*s.shape)   # L's own (λW)
         if s in sums:
             steps_sum = step_sum(tidy_for(window, Derivation())(add(*sums[s])))
             value = steps_sum if isinstance(value, sp.ZeroMatrix) else add(steps_sum, value)
         grad_lines.append(Assignment(gsyms[s], value))
     # a δ of a line per step named delta[t]; the backward program in the order it runs
+    loop_lines = loop_lines + per_step
     backward_ = Program(tuple(emitted + bridge + starts + loop_lines + grad_lines))
     forward = Program(tuple(cut_.init + cut_.steps + [cut_.reduce] + cut_.tail))
     loops = (Loop(tuple(a.name for a in cut_.steps), model.input[0]),
              Loop(tuple(a.name for a in loop_lines), model.input[0], reverse=True))
     return Recurrence(model, net, forward, backward_, [p.symbol for p in net.params], gsyms,
-                      net.assumptions, derivation, coefficients, loops, boundary)
+                      net.assumptions, derivation, coefficients, loops, boundary,
+                      tuple(parts(x)[0] for x in stepped))
 
 
 @dataclass
@@ -313,6 +336,7 @@ class Recurrence(_backprop.Backprop):
     """The Backprop of a sequence network: its programs hold loops over t (`loops`)."""
     loops: tuple = ()
     boundary: str = None        # what the backward loop takes as 0 (delta_H1[t] for t < T)
+    stepped: tuple = ()         # the parameters read per step, a column each (E1[t])
 
     def unrolled(self):
         """The engine's derivation of this network unrolled at its T: an ordinary Backprop."""
@@ -395,4 +419,12 @@ def unrolled(b):
     out.append(Assignment(reduce.name, value))
     out += tail
     deltas.update({z: d for z, d in net.deltas.items() if parts(z) is None})
-    return replace(net, forward=Program(tuple(out)), deltas=deltas)
+    params = []                 # a parameter per step (E1) becomes one per step: E1_1, E1_2, …
+    for p in net.params:
+        if p.symbol.name in getattr(b, "stepped", ()):
+            params += [replace(p, symbol=matrix(unrolled_name(p.symbol.name, k),
+                                                p.symbol.shape[0], 1))
+                       for k in range(1, steps + 1)]
+        else:
+            params.append(p)
+    return replace(net, forward=Program(tuple(out)), deltas=deltas, params=tuple(params))
