@@ -226,3 +226,23 @@ def test_position_kernels_against_central_differences(net):
     for library in ("torch", "jax"):
         if __import__("importlib").util.find_spec(library):
             compile_kernels(b, backend=library)     # compared with NumPy's when compiled
+
+
+def test_position_on_the_tokens_of_attention():
+    """With attention the sequence is one token matrix d × (N·T) (nn/attention.py): position
+    adds E kron(1_Nᵀ, I_T), column n·T + t getting E's column t; proven like the rest."""
+    b = matcalc.derive(cnn("3x2", "dense(4), position, attention(heads=2), mean, dense(3)"))
+    assert "A1 := E1 @ kron(ones(1, N), eye(3)) + Z1" in [str(a) for a in b.forward]
+    assert "dE1 := delta_A1 @ kron(ones(N, 1), eye(3))" in [str(a) for a in b.backward]
+    matcalc.verify_backprop(b)
+    k = compile_kernels(b)
+    rng = np.random.default_rng(7)
+    X, Y = rng.standard_normal((6, 4)), np.eye(3)[:, rng.integers(0, 3, 4)]
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    _, grads = k.loss_and_gradients(X, Y, *params)     # float64: attention's own kernels
+    V = [rng.standard_normal(p.shape) for p in params]  # keep float64 constants (part C)
+    h = 1e-6
+    up = k.loss_and_gradients(X, Y, *[p + h * v for p, v in zip(params, V)])[0]
+    down = k.loss_and_gradients(X, Y, *[p - h * v for p, v in zip(params, V)])[0]
+    claimed = sum(float((g * v).sum()) for g, v in zip(grads, V))
+    assert abs(claimed - (up - down) / (2 * h)) < 1e-6 * max(1.0, abs(claimed))

@@ -185,6 +185,12 @@ def position(w, layer, where):
     steps, features = w.shape
     E = matrix(f"E{w.l}", features, steps)
     w.params.append(Param(E, w.l, "bias", "zeros", features, steps))
+    if w.tokens:        # tokens d × (N·T), column n·T + t: A := H + E kron(1_Nᵀ, I_T)
+        from ..core.kron import kron
+        from ..core.leaves import eye
+        A = w.line("A", add(a, matmul(E, kron(ones(1, w.n), eye(steps)))))
+        w.delta(A, f"delta_{A.name}")
+        return
     A = w.line("A", add(a, matmul(matrix(step(E.name, t), features, 1), ones(1, w.n))))
     w.delta(A, step(f"delta_{parts(A)[0]}", t))
 
