@@ -5,6 +5,7 @@ each command names the module (cli/expressions.py, cli/networks.py) whose cmd_NA
 """
 import argparse
 import re
+import textwrap
 
 from ..codegen.backends import BACKENDS, device_help
 from ..core.functions import ACTIVATIONS
@@ -22,14 +23,15 @@ EXIT_CODES = {0: "done", 1: "a gradient was proven wrong", 2: "bad input (the me
 
 def _model_arguments(p):
     p.add_argument("--layers", help="an MLP's sizes input,hidden…,output: 64,128,10")
-    p.add_argument("--input", metavar="CxHxW",
-                   help="a convolutional network's input: channels x height x width, 1x8x8")
+    p.add_argument("--input", metavar="SHAPE",
+                   help="the input of one sample, for --net: F features (64), a sequence of T "
+                        "steps of F features TxF (8x8), or image maps CxHxW (1x8x8)")
     p.add_argument("--net", metavar="LAYERS",
                    help='the layers, such as "conv(8, 3, pad=1), relu, maxpool(2), dense(10)" '
                         "(flatten is implicit before the first dense): "
                         + ", ".join(signatures()))
     p.add_argument("--hidden", default="sigmoid",
-                   help="|".join(ACTIVATIONS) + ", or one per hidden layer: relu,tanh")
+                   help=" | ".join(ACTIVATIONS) + ", or one per hidden layer: relu,tanh")
     p.add_argument("--loss", default="cross-entropy",
                    help=" | ".join(f"{name} ({row.output} output, {row.targets})"
                                    for name, row in LOSSES.items()))
@@ -50,6 +52,11 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.default is None or isinstance(action.default, bool):
             return action.help
         return super()._get_help_string(action)
+
+    def _split_lines(self, text, width):
+        """Lines broken at spaces only: cross-entropy, leaky_relu|silu… stay whole."""
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width,
+                             break_on_hyphens=False, break_long_words=False)
 
 
 def build_parser():
