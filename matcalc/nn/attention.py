@@ -28,15 +28,19 @@ from ..core.leaves import eye, matrix
 BIG = sp.Integer(10) ** 9           # the mask's −10⁹: exp of it is 0 in floating point
 # What a network with attention trains with by default (Adam: SGD at 0.1 diverges through
 # the softmax of the scores).
-TRAINS = (("optimizer", "adam"), ("lr", 0.002), ("epochs", 40))
+TRAINS = (("optimizer", "adam"), ("lr", 0.005), ("epochs", 20))
 
 
 def mixes(layers):
-    """Whether a list of layers has a kind that mixes the steps (the walk keeps tokens)."""
-    for layer in layers:
-        if layer.record.tokens or (layer.record.block and mixes(layer.get("block"))):
-            return True
-    return False
+    """Whether a list of layers has a kind that mixes the steps (the walk keeps tokens); a
+    recurrent layer beside it is refused by name (it steps through what attention keeps whole)."""
+    from . import sequences
+    found = any(l.record.tokens or (l.record.block and mixes(l.get("block"))) for l in layers)
+    for i, l in enumerate(layers if found else ()):
+        if l.record.extend is sequences.rnn:
+            raise MatcalcError(f"layer {i + 1}, {l}: a recurrent layer cannot be in a network "
+                               f"with attention (attention keeps the steps together as tokens)")
+    return found
 
 
 def as_tokens(w):
