@@ -246,3 +246,30 @@ def test_position_on_the_tokens_of_attention():
     down = k.loss_and_gradients(X, Y, *[p - h * v for p, v in zip(params, V)])[0]
     claimed = sum(float((g * v).sum()) for g, v in zip(grads, V))
     assert abs(claimed - (up - down) / (2 * h)) < 1e-6 * max(1.0, abs(claimed))
+
+
+def test_gru_is_derived_through_every_gate():
+    """gru(H): the window of one step and the next step's lines that read H[t-1] (three
+    gates and the state itself) gives δ_h[t] all five paths; proven (the unrolled program
+    keeps H1_0 a variable: a reset gate that reads only the zero state has a δ of 0)."""
+    b = matcalc.derive(cnn("8x8", "gru(16), last, dense(10)"))
+    back = [str(a) for a in b.backward]
+    assert ("delta_h1[t] := Gr1[t+1] * (Un1.T @ delta_n1[t+1]) + Gz1[t+1] * delta_h1[t+1] "
+            "+ Ur1.T @ delta_r1[t+1] + Uz1.T @ delta_z1[t+1] + delta_H1[t]") in back
+    assert "delta_n1[t] := delta_h1[t] * (1 - Gz1[t]) * (1 - Gn1[t]**2)" in back
+    assert "dUn1 := 1/N*Σ_t(delta_n1[t] @ (Gr1[t].T * H1[t-1].T))" in back
+    matcalc.verify_backprop(b)
+
+
+@pytest.mark.parametrize("net", ["gru(3), last, dense(3)", "dense(4), position, gru(3), mean, "
+                                 "dense(3)"])
+def test_gru_kernels_against_central_differences(net):
+    b = matcalc.derive(cnn("5x3", net))
+    k = compile_kernels(b)
+    rng = np.random.default_rng(9)
+    X, Y = rng.standard_normal((15, 6)), np.eye(3)[:, rng.integers(0, 3, 6)]
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    directional_check(k, X, Y, params, (), rng)
+    for library in ("torch", "jax"):
+        if __import__("importlib").util.find_spec(library):
+            compile_kernels(b, backend=library)     # compared with NumPy's when compiled

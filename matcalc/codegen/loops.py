@@ -63,7 +63,7 @@ def _load(x, printer, zeros, sparse, pad):
     """`H1_tm1 = H1_[t - 1]`; a step of a sequence written at one step only (delta_H1[T] of
     last) reads zeros elsewhere."""
     base, i = parts(x)
-    if base not in sparse:
+    if base not in sparse and not (i - sp.Symbol("t")).is_positive:   # past T: zeros (GRU)
         return f"{pad}{ident(x)} = {base}_[{i}]"
     zero = _code(types.SimpleNamespace(expr=ZeroMatrix(*x.shape)), printer, zeros)
     return f"{pad}{ident(x)} = {base}_[{i}] if {i} in {base}_ else {zero}"

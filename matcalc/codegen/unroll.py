@@ -51,7 +51,7 @@ def _run(source, env):
 def prove(b, method="numeric", seed=0):
     """Prove a sequence network's recurrence (see the module docstring)."""
     bs = backprop.derive(small(b.model))
-    unet = unrolled(bs)
+    unet = unrolled(bs, zero_state=False)
     bu = backprop.derive(types.SimpleNamespace(network=lambda: unet))     # the engine's
     given = [(a.constraint, a.var) for a in bu.assumptions if a.constraint]
     for proof in backprop.local_proofs(bu):
@@ -97,6 +97,9 @@ def _compare(bs, bu, seed):
     ulines = list(bu.forward) + list(bu.backward)
     stmts = [f"{a.name.name} = {q.doprint(a.expr)}" for a in ulines]
     uenv = {"N": SAMPLES, "X": X, "Y": Y, **params, **lam}
+    uenv.update({_plain(parts(a.name)[0], 0): np.zeros(tuple(int(d) for d in a.name.shape[:1])
+                                                       + (SAMPLES,))
+                 for a in bs.forward if parts(a.name) is not None and parts(a.name)[1] == 0})
     for k in range(1, steps + 1):
         uenv[_plain("X", k)] = X[(k - 1) * F:k * F]
         uenv.update({_plain(e, k): params[e][:, k - 1:k] for e in bs.stepped})

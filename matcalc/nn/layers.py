@@ -18,7 +18,7 @@ from ..core.errors import MatcalcError
 from ..core.expr import apply
 from ..core.functions import ACTIVATION_TABLE, ACTIVATIONS, T
 from ..core.structure import avgpool, conv_geometry, maxpool, pool_geometry, unfold
-from . import attention, dropout, norms, sequences
+from . import attention, dropout, gated, norms, sequences
 
 REQUIRED = object()             # an Arg without a default: given by position
 FORMS = {1: "vector", 2: "sequence", 3: "image"}    # len(shape) -> the form a record takes
@@ -172,6 +172,9 @@ LAYERS = {
                  noun="last (the last step)", rows=False, refusal="last takes"),
     "mean": Kind((), sequences.reduced_size, sequences.mean, takes=("sequence",),
                  noun="mean (over the steps)", rows=False, refusal="mean takes"),
+    "gru": Kind((Arg("units", width=True),), sequences.sequence_size, gated.gru,
+                takes=("sequence",), noun="a gated recurrent layer", weights=True,
+                rows=False, trains=sequences.TRAINS, refusal="a gated recurrent layer takes"),
     "position": Kind((), _same, sequences.position, takes=("sequence",),
                      noun="position (an embedding per step)", rows=False,
                      refusal="position takes"),

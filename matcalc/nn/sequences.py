@@ -386,13 +386,15 @@ def unrolled_name(base, k):
     return f"{base}_{k}"
 
 
-def unrolled(b):
-    """(Network, {recurrence δ name: {k: unrolled δ}}) of a sequence Backprop at its T."""
+def unrolled(b, zero_state=True):
+    """The Network of a sequence Backprop unrolled at its T: step k's lines named Z1_k, H1_k;
+    H1[0] written 0 (`zero_state`), or kept a variable H1_0 (the proof: a gate that only
+    reads the zero state has a δ of 0, which the line-by-line proof would take as free)."""
     net, steps = b.network, b.model.input[0]
     loop = b.loops[0]
     lines = {a.name: a for a in b.forward}
     zeros = {parts(a.name)[0]: a.expr for a in b.forward
-             if parts(a.name) is not None and parts(a.name)[1] == 0}
+             if parts(a.name) is not None and parts(a.name)[1] == 0} if zero_state else {}
 
     def sub(e, k):
         """e at step k: H1[t-1] → H1_{k-1}, H1[0] → its zeros."""
