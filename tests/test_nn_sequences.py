@@ -273,3 +273,21 @@ def test_gru_kernels_against_central_differences(net):
     for library in ("torch", "jax"):
         if __import__("importlib").util.find_spec(library):
             compile_kernels(b, backend=library)     # compared with NumPy's when compiled
+
+
+def test_lstm_has_the_cell_state_recurrence():
+    """lstm(H): two states; δ_c[t] gets the next step's Gf[t+1] ⊙ δ_c[t+1] besides its own
+    path through H[t]; the textbook's δ_h is named once."""
+    b = matcalc.derive(cnn("8x8", "lstm(16), last, dense(10)"))
+    back = [str(a) for a in b.backward]
+    assert ("delta_h1[t] := Uf1.T @ delta_f1[t+1] + Ug1.T @ delta_g1[t+1] + Ui1.T @ "
+            "delta_i1[t+1] + Uo1.T @ delta_o1[t+1] + delta_H1[t]") in back
+    assert ("delta_c1[t] := Go1[t] * delta_h1[t] * (1 - Tc1[t]**2) + Gf1[t+1] * "
+            "delta_c1[t+1]") in back
+    assert "delta_f1[t] := C1[t-1] * delta_c1[t] * Gf1[t]*(1 - Gf1[t])" in back
+    matcalc.verify_backprop(b)
+    k = compile_kernels(matcalc.derive(cnn("4x3", "lstm(3), mean, dense(3)")))
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((12, 5)), np.eye(3)[:, rng.integers(0, 3, 5)]
+    params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
+    directional_check(k, X, Y, params, (), rng)
