@@ -50,6 +50,15 @@ def run(capsys, *argv):
      "matcalc: error: layer 1, conv(4, 3): a convolution takes image inputs, but the input is "
      "a sequence of 8×8\n"),
     ("rnn(8), rleu, last, dense(10)", "did you mean relu?"),
+    ("gru(-2), last, dense(10)",
+     "matcalc: error: gru: units must be a positive integer, not -2\n"
+     "  gru(-2), last, dense(10)\n  ^\n"),
+    ("rnn(4), lstm(units=3), last, dense(10)",
+     "matcalc: error: lstm takes 1 argument, lstm(units), but was given 0\n"
+     "  rnn(4), lstm(units=3), last, dense(10)\n          ^\n"),
+    ("rnn(8), last, gru(4), dense(10)",
+     "matcalc: error: layer 3, gru(4): a gated recurrent layer cannot follow a last layer (it "
+     "needs sequence inputs, not a vector of 8 features)\n"),
     ("position(8), rnn(8), last, dense(10)",
      "matcalc: error: position takes 0 arguments, position(), but was given 1\n"
      "  position(8), rnn(8), last, dense(10)\n  ^\n"),
