@@ -118,6 +118,7 @@ def test_the_family_is_exactly_what_the_module_exports():
     classes = {n for n in errors.__all__ if isinstance(getattr(errors, n), type)
                and issubclass(getattr(errors, n), MatcalcError)}
     assert classes == {"MatcalcError", "ShapeError", "ParseError", "NoRuleError",
-                       "NotScalarError", "VerificationError", "TooLargeError"}
+                       "NotScalarError", "VerificationError", "TooLargeError", "ArgumentError"}
+    assert issubclass(errors.ArgumentError, TypeError)    # a wrong type passed to a front door
     assert issubclass(errors.TooLargeError, ShapeError)    # too large sizes always were
     assert not issubclass(NoRuleError, ValueError) and not issubclass(ShapeError, TypeError)

@@ -120,4 +120,4 @@ def test_the_package_reexports_its_public_names():
     assert verify.CONSTRAINTS is sample.CONSTRAINTS
     assert sorted(verify.__all__) == sorted(["verify_exact", "verify_numeric", "assert_gradient",
                                              "evaluate", "EXPLICIT", "NUMERIC", "CONSTRAINTS",
-                                             "verify_code"])
+                                             "verify_code", "check_consistent"])
