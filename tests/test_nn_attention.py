@@ -17,7 +17,8 @@ from matcalc.nn.model import model
 from matcalc.nn.syntax import parse_net
 from matcalc.printing.text import text
 
-from backend_check import batch
+from backend_check import batch, prove
+from kernel_check import directional_check
 
 SMALL = "dense(4), attention(heads=2), mean, dense(3)"
 BLOCK = "dense(16), position, transformer(heads=2, ff=32), mean, dense(10)"
@@ -102,20 +103,17 @@ def test_the_transformer_is_the_composition_of_the_records():
 
 
 def test_the_transformer_kernels_pass_central_differences():
-    # float64, the trainer's (float32 and the torch and JAX kernels: the constants kron(I_N, …)
-    # are not yet printed in the inputs' dtype and library)
     k = compile(matcalc.derive(model((3, 4), parse_net(TINY))))
     rng = np.random.default_rng(5)
     X, Y, params, extra = batch(k, rng)
-    L, grads = k.loss_and_gradients(X, Y, *params, *extra)
-    assert [g.shape for g in grads] == [p.shape for p in params]
-    h = 1e-6
-    for _ in range(3):
-        V = [rng.standard_normal(p.shape) for p in params]
-        plus = k.loss_and_gradients(X, Y, *[p + h * v for p, v in zip(params, V)], *extra)[0]
-        minus = k.loss_and_gradients(X, Y, *[p - h * v for p, v in zip(params, V)], *extra)[0]
-        claimed = sum(float((g * v).sum()) for g, v in zip(grads, V))
-        assert abs(claimed - (plus - minus) / (2 * h)) <= 1e-6 * max(1.0, abs(claimed))
+    directional_check(k, X, Y, params, extra, rng)      # float64 and float32
+    assert "np.kron(np.eye(N), np.full((3, 3), 1, dtype=float)).astype(X.dtype)" in k.source
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_torch_and_jax_kernels_equal_numpys(backend):
+    pytest.importorskip(backend)
+    prove(model((3, 4), parse_net(TINY)), backend)
 
 
 def test_the_issue_derive_command_is_proven():

@@ -224,9 +224,15 @@ class MatcalcNumPyPrinter(ElementwiseMixin, LooseForms, NumPyPrinter):
         arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
         return f'{arg}.reshape(({self._print(e.rows)}, -1), order="F")'
 
+    # A Kronecker product of constants (the tokens' kron(I_N, 1_T) of nn/attention.py) is a
+    # kernel's structure: made in its inputs' dtype (and device), as X's.
+    LIKE_X = ".astype(X.dtype)"
+
     def _print_KroneckerProduct(self, e):
-        return "%s(%s)" % (self._module_format("numpy.kron"),
+        text = "%s(%s)" % (self._module_format("numpy.kron"),
                            ", ".join(self._strict(a).text for a in e.args))
+        constant = all(type(a).__name__ in ("Identity", "OneMatrix") for a in e.args)
+        return text + self.LIKE_X if constant else text
 
     def _print_Commutation(self, e):
         return f"{self._helper('_commutation')}({self._print(e.m)}, {self._print(e.n)})"

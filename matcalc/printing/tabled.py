@@ -8,6 +8,7 @@ its softmax family (SOFTMAX: the node → its fused function) and the helpers it
 or helper missing from its table raises NoRuleError naming the table.
 """
 from ..core.errors import NoRuleError
+from .broadcast import FUNC as _FUNC
 from .numpy import MatcalcNumPyPrinter
 
 __all__ = ["MatcalcTabledPrinter"]
@@ -50,6 +51,15 @@ class MatcalcTabledPrinter(MatcalcNumPyPrinter):
         self.helpers_used.update(self.HELPERS[name][1])
         self.module_imports.setdefault(self.IMPORT, set())
         return name
+
+    # vec and unvec through the transpose (column-major as row-major of Aᵀ): torch's reshape
+    # takes no order="F"
+    def _print_Vec(self, e):
+        return f"{self._paren(self._strict(e.arg), _FUNC, strict=True)}.T.reshape(-1, 1)"
+
+    def _print_Unvec(self, e):
+        arg = self._paren(self._strict(e.arg), _FUNC, strict=True)
+        return f"{arg}.reshape(-1, {self._print(e.rows)}).T"
 
     def _print_Pow(self, e, rational=False):
         if e.is_number:     # √2, 1/√π (GELU′): torch.sqrt takes no Python number

@@ -23,6 +23,7 @@ MODULE = {
     "numpy.linalg.inv": "torch.linalg.inv", "numpy.linalg.det": "torch.linalg.det",
     "numpy.linalg.slogdet": "torch.linalg.slogdet", "numpy.linalg.norm": "torch.linalg.norm",
     "numpy.sqrt": "torch.sqrt", "numpy.exp": "torch.exp", "numpy.log": "torch.log",
+    "numpy.kron": "torch.kron",
 }
 
 # The elementwise functions: each record's torch spelling in core/functions.py ('{}' the
@@ -137,6 +138,7 @@ class MatcalcTorchPrinter(MatcalcTabledPrinter):
 
     MODULE, FUNCTIONS, SOFTMAX, HELPERS = MODULE, FUNCTIONS, SOFTMAX, HELPERS
     IMPORT, LIBRARY = "torch", "torch"
+    LIKE_X = ".to(X)"           # a constant kron: X's dtype and device
     SOURCE = "printing/torch.py"
 
     def _print_EntrySum(self, e):
