@@ -291,3 +291,10 @@ def test_lstm_has_the_cell_state_recurrence():
     X, Y = rng.standard_normal((12, 5)), np.eye(3)[:, rng.integers(0, 3, 5)]
     params = [0.5 * rng.standard_normal(p["shape"]) for p in k.PARAMS]
     directional_check(k, X, Y, params, (), rng)
+
+
+def test_a_recurrence_prints_its_loops_in_python():
+    text = str(matcalc.derive(cnn("8x8", "rnn(4), last, dense(10)")))
+    assert ("for t = 1, …, T:   (T = 8)\n    Z1[t] := U1 @ H1[t-1] + W1 @ X[t] + b1 @ "
+            "ones(1, N)\n    H1[t] := tanh(Z1[t])\nA1 := H1[T]") in text
+    assert "for t = T, …, 1:\n    delta1[t] := (U1.T @ delta1[t+1] + delta_H1[t])" in text

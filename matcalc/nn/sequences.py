@@ -357,6 +357,22 @@ class Recurrence(_backprop.Backprop):
     def loss(self):
         return self.unrolled().loss()
 
+    def __str__(self):
+        """Both programs, a loop's lines under `for t = 1, …, T:` (T … 1 backward)."""
+        def shown(program):
+            out, by_name = [], {n: lp for lp in self.loops for n in lp.names}
+            for a in program:
+                lp = by_name.get(a.name)
+                if lp is not None and a.name == lp.names[0]:
+                    out.append(f"for t = {'T, …, 1' if lp.reverse else '1, …, T'}:"
+                               + ("" if lp.reverse else f"   (T = {lp.T})"))
+                out.append(("    " if lp is not None else "") + str(a))
+            return "\n".join(out)
+        lines = [shown(self.forward), "", shown(self.backward)]
+        if self.assumptions:
+            lines.append("given that " + "; ".join(str(a) for a in self.assumptions))
+        return "\n".join(lines)
+
 
 def _keep_steps(window, derivation, names):
     """The window's steps of the names of one step (H1[t], Z1[t]), into the derivation: the
