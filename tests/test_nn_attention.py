@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import matcalc
 from matcalc.api import verify_backprop
@@ -48,10 +49,25 @@ def test_attention_prints_the_textbook_lines_and_is_proven():
     verify_backprop(b, method="numeric")
 
 
-def test_causal_attention_is_proven():
-    b = matcalc.derive(model((3, 2), parse_net("dense(2), attention(heads=1, causal=1), mean, "
-                                               "dense(2)")))
+CAUSAL = "dense(4), attention(heads=2, causal=1), mean, dense(3)"
+
+
+def test_causal_attention_masks_the_later_steps_and_is_proven():
+    b = matcalc.derive(model((3, 4), parse_net(CAUSAL)))
+    mask = next(a.expr for a in b.forward if str(a.name) == "Mask2")
+    assert mask.subs(sp.Symbol("N", integer=True, positive=True), 1).as_explicit().tolist() \
+        == [[0, -10 ** 9, -10 ** 9], [0, 0, -10 ** 9], [0, 0, 0]]
     verify_backprop(b, method="numeric")
+    k = compile(b)
+    rng = np.random.default_rng(1)
+    X, Y, params, extra = batch(k, rng)
+    directional_check(k, X, Y, params, extra, rng)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_causal_kernels_on_torch_and_jax_equal_numpys(backend):
+    pytest.importorskip(backend)
+    prove(model((3, 4), parse_net(CAUSAL)), backend)
 
 
 def test_a_wrong_softmax_jacobian_is_caught(monkeypatch):

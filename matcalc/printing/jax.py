@@ -20,7 +20,7 @@ MODULE = {f: "jnp" + f[len("numpy"):] for f in (
     "numpy.full", "numpy.broadcast_to", "numpy.eye", "numpy.ones", "numpy.zeros",
     "numpy.sum", "numpy.vdot", "numpy.trace", "numpy.diagflat", "numpy.diag", "numpy.linalg.inv",
     "numpy.linalg.det", "numpy.linalg.slogdet", "numpy.linalg.norm", "numpy.sqrt",
-    "numpy.exp", "numpy.log", "numpy.kron")}
+    "numpy.exp", "numpy.log", "numpy.kron", "numpy.array")}
 
 # The elementwise functions: each record's jax spelling in core/functions.py ('{}' the
 # argument); a record without one is refused by name (printing/tabled.py).

@@ -12,7 +12,7 @@ printing/broadcast.py's, the in-place statements of planned kernels codegen/inpl
 import keyword
 import re
 
-from sympy import HadamardProduct, Mul
+from sympy import HadamardProduct, MatrixSymbol, Mul
 from sympy.core.sympify import _sympify
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter, _print_known_func
@@ -231,8 +231,7 @@ class MatcalcNumPyPrinter(ElementwiseMixin, LooseForms, NumPyPrinter):
     def _print_KroneckerProduct(self, e):
         text = "%s(%s)" % (self._module_format("numpy.kron"),
                            ", ".join(self._strict(a).text for a in e.args))
-        constant = all(type(a).__name__ in ("Identity", "OneMatrix") for a in e.args)
-        return text + self.LIKE_X if constant else text
+        return text if e.atoms(MatrixSymbol) else text + self.LIKE_X
 
     def _print_Commutation(self, e):
         return f"{self._helper('_commutation')}({self._print(e.m)}, {self._print(e.n)})"

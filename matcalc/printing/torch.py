@@ -23,7 +23,7 @@ MODULE = {
     "numpy.linalg.inv": "torch.linalg.inv", "numpy.linalg.det": "torch.linalg.det",
     "numpy.linalg.slogdet": "torch.linalg.slogdet", "numpy.linalg.norm": "torch.linalg.norm",
     "numpy.sqrt": "torch.sqrt", "numpy.exp": "torch.exp", "numpy.log": "torch.log",
-    "numpy.kron": "torch.kron",
+    "numpy.kron": "torch.kron", "numpy.array": "torch.tensor",
 }
 
 # The elementwise functions: each record's torch spelling in core/functions.py ('{}' the
