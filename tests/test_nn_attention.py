@@ -172,3 +172,12 @@ def test_trains_to_95_percent_with_the_plain_command(tmp_path):
     assert r.returncode == 0, r.stderr
     acc = float(r.stdout.split("test accuracy ")[1].split("%")[0])
     assert acc >= 95, r.stdout
+
+
+@pytest.mark.parametrize("net, batch_", [
+    ("attention(heads=1), mean, dense(2)", "N"),
+    ("dense(2), attention(heads=2, causal=1), mean, dense(2)", 1),
+    ("dense(2), position, transformer(heads=1, ff=2), mean, dense(2)", 1)])
+def test_exact_proof_at_tiny_sizes(net, batch_):
+    verify_backprop(matcalc.derive(model((2, 2), parse_net(net), batch=batch_)),
+                    method="exact")
