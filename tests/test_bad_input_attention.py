@@ -36,6 +36,9 @@ def run(capsys, *argv):
     ("rnn(16), attention(heads=2), mean, dense(10)",
      "matcalc: error: layer 1, rnn(16): a recurrent layer cannot be in a network with "
      "attention (attention keeps the steps together as tokens)\n"),
+    ("dense(16), transformer(heads=2), lstm(8), last, dense(10)",
+     "matcalc: error: layer 3, lstm(8): a gated recurrent layer cannot be in a network with "
+     "attention (attention keeps the steps together as tokens)\n"),
     ("dense(16), mean, attention(heads=2), dense(10)",
      "matcalc: error: layer 3, attention(heads=2): attention cannot follow a mean layer (it "
      "needs sequence inputs, not a vector of 16 features)\n"),

@@ -34,11 +34,10 @@ TRAINS = (("optimizer", "adam"), ("lr", 0.005), ("epochs", 20))
 def mixes(layers):
     """Whether a list of layers has a kind that mixes the steps (the walk keeps tokens); a
     recurrent layer beside it is refused by name (it steps through what attention keeps whole)."""
-    from . import sequences
     found = any(l.record.tokens or (l.record.block and mixes(l.get("block"))) for l in layers)
     for i, l in enumerate(layers if found else ()):
-        if l.record.extend is sequences.rnn:
-            raise MatcalcError(f"layer {i + 1}, {l}: a recurrent layer cannot be in a network "
+        if "recurrent" in l.record.noun:        # rnn, gru, lstm: they read the step before
+            raise MatcalcError(f"layer {i + 1}, {l}: {l.record.noun} cannot be in a network "
                                f"with attention (attention keeps the steps together as tokens)")
     return found
 
