@@ -27,7 +27,7 @@ from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Transpose, preo
 
 from ..core.functions import BY_CLASS, FUNCTIONS, T, reference
 from ..core.nodes import Elementwise, LogSoftmax, Softmax
-from ..printing.base import scaled_term, split_term
+from ..core.terms import scaled_term, split_term
 
 __all__ = ["Line", "Step", "Plan", "plan"]
 

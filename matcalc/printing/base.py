@@ -10,7 +10,6 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..core.functions import BY_CLASS, T
 from ..core.nodes import Elementwise
-from ..core.terms import scaled_term, split_term  # noqa: F401  (once imported from here)
 
 
 def matrix_precedence(e):
