@@ -52,7 +52,7 @@ def test_bad_attention_exits_2_naming_layer_position_and_numbers(
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("input, form", [("1x8x8", "a image of 1×8×8"),
+@pytest.mark.parametrize("input, form", [("1x8x8", "an image of 1×8×8"),
                                          ("64", "a vector of 64")])
 @pytest.mark.parametrize("layer, noun", [("attention(heads=2)", "attention"),
                                          ("transformer(heads=2)", "a transformer block")])

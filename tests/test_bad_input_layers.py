@@ -68,11 +68,11 @@ def test_bad_layer_arguments_exit_2_naming_layer_position_and_numbers(capsys, tm
 
 @pytest.mark.parametrize("net, message", [
     ("conv(2, 3), layernorm, dense(10)",
-     "layer 2, layernorm: layer norm takes vector inputs, but the input is a image of 2×6×6"),
+     "layer 2, layernorm: layer norm takes vector inputs, but the input is an image of 2×6×6"),
     ("conv(2, 3), batchnorm, dense(10)",
-     "layer 2, batchnorm: batch norm takes vector inputs, but the input is a image of 2×6×6"),
+     "layer 2, batchnorm: batch norm takes vector inputs, but the input is an image of 2×6×6"),
     ("conv(2, 3), residual(relu), dense(10)",
-     "layer 2, residual(relu): a residual block takes vector inputs, but the input is a image "
+     "layer 2, residual(relu): a residual block takes vector inputs, but the input is an image "
      "of 2×6×6"),
 ])
 def test_norms_and_skips_refuse_image_inputs_by_name(capsys, net, message):

@@ -78,17 +78,17 @@ def test_bad_sequence_layers_exit_2_naming_layer_position_and_numbers(
 
 @pytest.mark.parametrize("input, net, message", [
     ("1x8x8", "rnn(4), last, dense(10)",
-     "layer 1, rnn(4): a recurrent layer takes sequence inputs, but the input is a image of "
+     "layer 1, rnn(4): a recurrent layer takes sequence inputs, but the input is an image of "
      "1×8×8"),
     ("64", "rnn(4), last, dense(10)",
      "layer 1, rnn(4): a recurrent layer takes sequence inputs, but the input is a vector of "
      "64"),
     ("1x8x8", "conv(2, 3), last, dense(10)",
-     "layer 2, last: last (the last step) takes sequence inputs, but the input is a image of "
+     "layer 2, last: last (the last step) takes sequence inputs, but the input is an image of "
      "2×6×6"),
     ("1x8x8", "position, dense(10)",
      "layer 1, position: position (an embedding per step) takes sequence inputs, but the input "
-     "is a image of 1×8×8"),
+     "is an image of 1×8×8"),
     ("64", "dense(8), mean, dense(10)",
      "layer 2, mean: mean (over the steps) takes sequence inputs, but the input is a vector of "
      "8"),

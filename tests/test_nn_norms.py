@@ -70,12 +70,14 @@ def test_a_wrong_textbook_form_is_caught_by_the_proof(monkeypatch):
         verify_backprop(b, method="numeric")
 
 
-def test_layer_norm_on_a_value_used_elsewhere_keeps_the_sweeps_form_and_is_proven():
-    # Z1 feeds the skip too: the textbook δ would miss the skip's term, so it is not stated
+def test_layer_norm_on_a_value_used_elsewhere_is_the_textbook_form_plus_the_skip():
+    # Z1 feeds the skip too (a pre-norm block): the textbook δ of the norm, plus the skip's δ
     b = matcalc.derive(cnn("3", "dense(3), residual(layernorm, dense(3)), dense(2)"))
     delta1 = next(a for a in b.backward if str(a.name) == "delta1")
-    assert "delta_R" in text(delta1.expr) and "Xhat1 * mean" not in text(delta1.expr)
+    assert text(delta1.expr) == ("(delta_Xhat1 - mean(delta_Xhat1) - Xhat1 * "
+                                 "mean(delta_Xhat1 * Xhat1)) / sigma1 + delta_R2")
     verify_backprop(b, method="numeric")
+    verify_backprop(b, method="exact")
 
 
 def test_layer_norm_after_an_activation_gets_a_delta_of_its_own():

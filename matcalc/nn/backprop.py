@@ -215,15 +215,32 @@ def _stated(net, emitted, coefficients, derivation):
     for line in emitted:
         value, covers, rule = net.stated.get(line.name, (None, (), ""))
         users = {forward[i].name for i in consumers.get(of_delta.get(line.name), ())}
-        if value is not None and users <= covers:
+        rest = _skips(net, forward, of_delta.get(line.name), users - covers, coefficients,
+                      derivation) if value is not None else None
+        if value is not None and rest is not None:
             inner = [d for d in coefficients if d != line.name and value.has(d)]
             ratio = sp.simplify(coefficients[inner[0]] / coefficients[line.name])
-            stated = matmul(ratio, value)
+            stated = add(matmul(ratio, value), matmul(1 / coefficients[line.name], rest))
             derivation.add("simplify", rule + " (checked by the proof, as every line)",
                            line.expr, stated)
             line = Assignment(line.name, stated)
         out.append(line)
     return out
+
+
+def _skips(net, forward, x, others, coefficients, derivation):
+    """The adjoint of x from its consumers outside a stated form (a residual's skip around a
+    pre-norm layer norm): Σ_u ∂(c_u·sum(δ_u ⊙ u))/∂x, each u a line with a δ; None where one
+    has none (the sweep's sum then stays)."""
+    terms = []
+    for u in others:
+        d = net.deltas.get(u)
+        if d is None or d not in coefficients:
+            return None
+        line = next(a for a in forward if a.name == u)
+        loss = Assignment(sp.Symbol("L"), coefficients[d] * entry_sum(hadamard(d, u)))
+        terms.append(backward(Program((line, loss)), [x], derivation)[0][x])
+    return add(*terms) if terms else sp.ZeroMatrix(*x.shape)
 
 
 def derive(model):

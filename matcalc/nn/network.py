@@ -57,6 +57,11 @@ class Network:
     masks: tuple = ()           # (M, p): dropout's masks, inputs drawn by the trainer
 
 
+def _a(noun):
+    """'an image', 'a vector'"""
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
 def shapes(input, layers, within=""):
     """[(layer, shape in, shape out)], each record's size rule applied in turn; `within`
     names the block the layers are in ("layer 4, residual(…), ")."""
@@ -69,7 +74,7 @@ def shapes(input, layers, within=""):
                 f"{where}: {rec.noun} cannot follow a {flat_by.kind} layer ({need}, not a "
                 f"vector of {shape[0]} features)" if flat_by else
                 f"{where}: {rec.noun} takes {' or '.join(rec.takes)} inputs, but the input is "
-                f"a {FORMS[len(shape)]} of {'×'.join(map(str, shape))}")
+                f"{_a(FORMS[len(shape)])} of {'×'.join(map(str, shape))}")
         new = rec.size(layer, shape, where)
         if len(new) < len(shape):
             flat_by = layer
