@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_licence_file_and_metadata():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["license"] == {"text": "MIT"}
+    assert project["project"]["license"] == "MIT"
+    assert "LICENSE" in project["project"]["license-files"]
     data = project["tool"]["setuptools"]["package-data"]["matcalc.train"]
     assert "datasets/NOTICE" in data         # the CC BY 4.0 notice travels with the data
 

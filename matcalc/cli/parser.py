@@ -54,7 +54,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
     def _split_lines(self, text, width):
-        """Lines broken at spaces only: cross-entropy, leaky_relu|silu… stay whole."""
+        """Lines broken at spaces only: a hyphenated default or a long name stays whole."""
         return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width,
                              break_on_hyphens=False, break_long_words=False)
 

@@ -27,6 +27,7 @@ from ..core.nodes import NODES
 from ..core.program import Assignment, Program
 from ..core.structure import STRUCTURE_NODES
 from ..nn.backprop import Backprop
+from ..nn.sequences import StepSum  # noqa: F401  (defined before install() gives it the hooks)
 from .latex import MatcalcLatexPrinter, latex
 from .numpy import MatcalcNumPyPrinter
 from .report import (align, escape, gradient_names, gradient_steps_text, program_latex,
