@@ -2,9 +2,11 @@
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 
 from matcalc.core.expr import add, apply, matmul, ones, softmax, transpose
+from matcalc.verify import evaluate
 
 
 @dataclass(frozen=True)
@@ -13,6 +15,19 @@ class Case:
     model: object
     published: Callable        # model -> {param: closed form of ∂L/∂param}
     note: str = ""             # a slip in the note, or how its symbols map to ours
+
+
+def against_central_differences(formulas, L, values, h=1e-6, tol=1e-6):
+    """Every entry of each formula {param: ∂L/∂param} against central differences of L at
+    `values` (float64): the published formula checked on L itself, not on matcalc's δ's."""
+    for p, formula in formulas.items():
+        got = evaluate(formula, values)
+        for idx in np.ndindex(*got.shape):
+            step = np.zeros(got.shape)
+            step[idx] = h
+            up = float(evaluate(L, {**values, p: values[p] + step}))
+            down = float(evaluate(L, {**values, p: values[p] - step}))
+            assert abs((up - down) / (2 * h) - got[idx]) < tol, (p, idx)
 
 
 def forward_values(model):

@@ -21,9 +21,8 @@ from matcalc import cnn
 from matcalc.core.expr import (add, elementwise, hadamard, matmul, mean, ones, power,
                                softmax, sub, transpose)
 from matcalc.core.functions import T
-from matcalc.verify import evaluate
 
-from common import Case
+from common import Case, against_central_differences
 
 EPS = sp.Rational(1, 10 ** 5)
 
@@ -72,15 +71,7 @@ def entrywise(backprop):
     values = {X: rng.standard_normal((3, 5)), Y: np.eye(2)[:, rng.integers(0, 2, 5)]}
     values.update({p: rng.standard_normal([int(sp.sympify(d).xreplace(sizes)) for d in p.shape])
                    for p in P.values()})
-    L = backprop.loss()
-    for p, formula in published(model).items():
-        got = evaluate(formula, values)
-        for idx in np.ndindex(*got.shape):
-            step = np.zeros(got.shape)
-            step[idx] = 1e-6
-            up = float(evaluate(L, {**values, p: values[p] + step}))
-            down = float(evaluate(L, {**values, p: values[p] - step}))
-            assert abs((up - down) / 2e-6 - got[idx]) < 1e-6, (p, idx)
+    against_central_differences(published(model), backprop.loss(), values)
 
 
 CHECKS = [entrywise]

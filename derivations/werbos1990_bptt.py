@@ -22,9 +22,8 @@ from matcalc.core.expr import add, elementwise, hadamard, matmul, ones, softmax,
 from matcalc.core.expr import apply
 from matcalc.core.functions import T
 from matcalc.core.leaves import matrix
-from matcalc.verify import evaluate
 
-from common import Case
+from common import Case, against_central_differences
 
 STEPS, FEATURES = 3, 2
 
@@ -76,15 +75,7 @@ def entrywise(backprop):
     values = {x: rng.standard_normal((FEATURES, 4)) for x in xs}
     values[Y] = np.eye(2)[:, rng.integers(0, 2, 4)]
     values.update({p: rng.standard_normal([int(d) for d in p.shape]) for p in P.values()})
-    L = backprop.loss()
-    for p, formula in published(model).items():
-        got = evaluate(formula, values)
-        for idx in np.ndindex(*got.shape):
-            step = np.zeros(got.shape)
-            step[idx] = 1e-6
-            up = float(evaluate(L, {**values, p: values[p] + step}))
-            down = float(evaluate(L, {**values, p: values[p] - step}))
-            assert abs((up - down) / 2e-6 - got[idx]) < 1e-6, (p, idx)
+    against_central_differences(published(model), backprop.loss(), values)
 
 
 def the_recurrence_is_printed_once(backprop):
